@@ -1,0 +1,47 @@
+# gan_tf: `make train` and `make test` set everything up on a fresh machine.
+# Variables pass through: make train EPOCHS=5 FRESH=1 DATA=path/to/mnist.npz ARGS="--batch-size 64"
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKPOINT_DIR ?= checkpoints
+OUTPUT_DIR ?= outputs
+
+# Optional flags, passed only when set.
+train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(PRESET),--preset $(PRESET)) \
+              $(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE))
+data_flag = $(if $(DATA),--data $(DATA))
+checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
+
+.PHONY: train sample gif reconstruct interpolate test clean
+
+# The virtual environment is rebuilt whenever requirements.txt changes.
+$(VENV)/installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+train: $(VENV)/installed
+	$(PY) -m gan_tf train --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(train_flags) $(data_flag) $(ARGS)
+
+sample: $(VENV)/installed
+	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),64) \
+	  --seed $(or $(SEED),0) --out $(or $(OUT),$(OUTPUT_DIR)/samples.png) $(ARGS)
+
+gif: $(VENV)/installed
+	$(PY) -m gan_tf gif --output-dir $(OUTPUT_DIR)
+
+reconstruct: $(VENV)/installed
+	$(PY) -m gan_tf reconstruct --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(data_flag) \
+	  --out $(or $(OUT),$(OUTPUT_DIR)/reconstruction.png) $(ARGS)
+
+interpolate: $(VENV)/installed
+	$(PY) -m gan_tf interpolate --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(data_flag) \
+	  --out $(or $(OUT),$(OUTPUT_DIR)/interpolation.gif) $(ARGS)
+
+test: $(VENV)/installed
+	$(PY) -m pytest -q tests
+
+# Removes what runs produce, never the environment's source.
+clean:
+	rm -rf $(OUTPUT_DIR)/frames $(OUTPUT_DIR)/*.gif $(OUTPUT_DIR)/*.png

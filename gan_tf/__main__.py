@@ -1,0 +1,190 @@
+"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate.
+
+A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
+stderr with exit status 2. TensorFlow is imported only once the flags are known to be good, so
+--help and flag errors answer at once.
+"""
+
+import argparse
+import dataclasses
+import os
+import sys
+
+from gan_tf import config as config_lib
+from gan_tf import errors
+
+# TensorFlow's C++ logging: keep warnings and errors, drop the information lines (e.g. "no CUDA driver").
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130  # The shell's convention for a program stopped by Ctrl-C (128 + SIGINT).
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse, but a bad flag gets one line (not the usage block) and exit status 2."""
+
+    def error(self, message):
+        raise errors.UserError(f"{self.prog}: {message} (see {self.prog} --help)")
+
+
+def add_common_flags(parser, data=False, checkpoint=False):
+    parser.add_argument("--checkpoint-dir", default="checkpoints", help="Where the run's checkpoints and config.json are (default: %(default)s).")
+    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"],
+                        help="auto: the GPU when TensorFlow sees one, else the CPU; cpu forces the CPU (default: %(default)s).")
+    if checkpoint:
+        parser.add_argument("--checkpoint", default=None, metavar="NAME",
+                            help="A checkpoint to restore, e.g. ckpt-4690 (default: the latest).")
+    if data:
+        parser.add_argument("--data", default=None, metavar="PATH",
+                            # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
+                            help="A Keras-layout mnist.npz to use instead of tensorflow-datasets (default: $GAN_TF_MNIST, "
+                                 "then tensorflow-datasets, then ~/.keras/datasets/mnist.npz).")
+
+
+def positive_int(text):
+    """An argparse type: a whole number above 0."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
+    return value
+
+
+def build_parser():
+    parser = ArgumentParser(prog="python -m gan_tf", description="Train a GAN with an encoder on MNIST digits, "
+                            "and use it: sample, reconstruct, interpolate.")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+
+    train = commands.add_parser("train", help="Train, resuming from the latest checkpoint.",
+                                description="Train the generator, discriminator and encoder, resuming from the "
+                                            "latest checkpoint in --checkpoint-dir. Ctrl-C saves a checkpoint first.")
+    add_common_flags(train, data=True)
+    train.add_argument("--output-dir", default="outputs", help="Where frames/ and training.gif go (default: %(default)s).")
+    train.add_argument("--preset", default=None, choices=sorted(config_lib.PRESETS),
+                       help="Start a new run from these settings: default, or tiny (seconds per epoch, for debugging).")
+    train.add_argument("--fresh", action="store_true",
+                       help="Delete the run in --checkpoint-dir and its frames, and start over.")
+    train.add_argument("--no-progress", action="store_true", help="No progress bar: one line per epoch only.")
+    for field in dataclasses.fields(config_lib.Config):
+        train.add_argument(config_lib.flag(field.name), type=field.type, default=None, metavar=field.type.__name__.upper(),
+                           help=f"{field.metadata['why']} (default: {field.default})")
+
+    sample = commands.add_parser("sample", help="Write new digits from a trained run.",
+                                 description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
+                                             "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.")
+    add_common_flags(sample, checkpoint=True)
+    sample.add_argument("--num", type=positive_int, default=64, help="How many digits (default: %(default)s).")
+    sample.add_argument("--seed", type=int, default=0, help="Seed of the latent vectors (default: %(default)s).")
+    sample.add_argument("--out", default="outputs/samples.png", help="A .png or .npy file (default: %(default)s).")
+
+    gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
+                              description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.")
+    gif.add_argument("--output-dir", default="outputs", help="Holds frames/; gets training.gif (default: %(default)s).")
+
+    reconstruct = commands.add_parser("reconstruct", help="Show real test digits beside G(E(x)).",
+                                      description="Encode real test digits and redraw them with the generator: each row "
+                                                  "of ten real digits is followed by a row of their reconstructions.")
+    add_common_flags(reconstruct, data=True, checkpoint=True)
+    reconstruct.add_argument("--num", type=positive_int, default=50, help="How many test digits (default: %(default)s).")
+    reconstruct.add_argument("--seed", type=int, default=0, help="Chooses the test digits (default: %(default)s).")
+    reconstruct.add_argument("--out", default="outputs/reconstruction.png", help="A .png file (default: %(default)s).")
+
+    interpolate = commands.add_parser("interpolate", help="Morph one real digit into another (GIF).",
+                                      description="Encode two real test digits and walk the latent space from one to "
+                                                  "the other, writing a GIF.")
+    add_common_flags(interpolate, data=True, checkpoint=True)
+    interpolate.add_argument("--steps", type=positive_int, default=24, help="Frames from one digit to the other (default: %(default)s).")
+    interpolate.add_argument("--seed", type=int, default=0, help="Chooses the two test digits (default: %(default)s).")
+    interpolate.add_argument("--out", default="outputs/interpolation.gif", help="A .gif file (default: %(default)s).")
+    return parser
+
+
+def run_train(args):
+    from gan_tf import checkpoints, data, device, train  # TensorFlow loads here.
+
+    print(f"device: {device.use(args.device)}", flush=True)
+    overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_lib.Config)
+                 if getattr(args, field.name) is not None}
+    saved = None if args.fresh else checkpoints.saved_config(args.checkpoint_dir)
+    if saved is not None and args.preset is not None:
+        raise errors.UserError(f"--preset applies to new runs, but {args.checkpoint_dir} holds one: drop --preset "
+                               f"to resume, or add --fresh to start over.")
+    config = config_lib.resolve(overrides, saved, args.preset or "default")
+    # Check both directories before the (slow) data load, so bad paths fail at once.
+    checkpoints.prepare_directory(args.checkpoint_dir)
+    checkpoints.prepare_directory(args.output_dir)
+    digits = data.load_mnist("train", npz_path=args.data)
+    print(f"data: {digits.source}", flush=True)
+    print(f"config: {config}", flush=True)
+    train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
+                progress=not args.no_progress)
+
+
+def run_sample(args):
+    from gan_tf import device, generate
+
+    print(f"device: {device.use(args.device)}", file=sys.stderr)
+    _, generator, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    generate.sample(generator, args.num, args.seed, args.out)
+    print(f"wrote {args.num} digits to {args.out}")
+
+
+def run_gif(args):
+    from gan_tf import images
+
+    frames_dir = os.path.join(args.output_dir, "frames")
+    if not os.path.isdir(frames_dir) or not images.frame_paths(frames_dir):
+        raise errors.UserError(f"no frames in {frames_dir}: train first with 'make train', or pass the --output-dir "
+                               f"that training wrote to.")
+    out = os.path.join(args.output_dir, "training.gif")
+    try:
+        count = images.gif_from_frames(frames_dir, out)
+    except OSError as error:
+        raise errors.UserError(f"cannot write {out} ({error.strerror}): fix the permissions of {args.output_dir}.") from None
+    print(f"wrote {out} ({count} frames)")
+
+
+def load_test_images(args):
+    from gan_tf import data
+
+    return data.load_mnist("test", npz_path=args.data, log=lambda line: print(line, file=sys.stderr)).images
+
+
+def run_reconstruct(args):
+    from gan_tf import device, generate
+
+    print(f"device: {device.use(args.device)}", file=sys.stderr)
+    _, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    error = generate.reconstruct(generator, encoder, load_test_images(args), args.num, args.seed, args.out)
+    print(f"wrote {args.out}: {args.num} test digits and their reconstructions, mean squared error {error:.4f}")
+
+
+def run_interpolate(args):
+    from gan_tf import device, generate
+
+    print(f"device: {device.use(args.device)}", file=sys.stderr)
+    _, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    frames = generate.interpolate(generator, encoder, load_test_images(args), args.seed, args.steps, args.out)
+    print(f"wrote {args.out} ({frames} frames)")
+
+
+COMMANDS = {"train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
+            "interpolate": run_interpolate}
+
+
+def main(argv=None):
+    try:
+        args = build_parser().parse_args(argv)
+        COMMANDS[args.command](args)
+    except errors.UserError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

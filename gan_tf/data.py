@@ -1,0 +1,177 @@
+"""MNIST as a tf.data pipeline of images in [-1, 1].
+
+Where the digits come from, in order:
+  1. a Keras-layout `mnist.npz` named by `--data` or the GAN_TF_MNIST environment variable;
+  2. tensorflow-datasets' prepared copy (`tfds.load("mnist")`), downloading it when the network is up;
+  3. Keras's cache, `~/.keras/datasets/mnist.npz`, when tensorflow-datasets cannot help.
+Offline, tensorflow-datasets retries its download for minutes before it gives up, so we ask the
+network first (a few seconds at most) and skip the download when nobody answers.
+"""
+
+import collections
+import concurrent.futures
+import os
+import pathlib
+import urllib.error
+import urllib.request
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import errors
+
+MNIST_ENV_VAR = "GAN_TF_MNIST"
+KERAS_CACHE = pathlib.Path("~/.keras/datasets/mnist.npz")
+# Where tensorflow-datasets downloads MNIST from.
+TFDS_DOWNLOAD_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
+NETWORK_TIMEOUT_SECONDS = 3.0
+HOW_TO_PROVIDE = (f"download mnist.npz (the file keras.datasets.mnist.load_data() fetches) and pass "
+                  f"--data PATH, set {MNIST_ENV_VAR}=PATH, or copy it to {KERAS_CACHE}")
+
+# MNIST as numpy arrays: images uint8 of shape (N, 28, 28) in 0..255, labels uint8 of shape (N,),
+# and a sentence saying where they came from.
+Digits = collections.namedtuple("Digits", ["images", "labels", "source"])
+
+
+def load_mnist(split="train", npz_path=None, tfds_data_dir=None, log=print):
+    """Loads one split ("train" or "test") of MNIST from the first source that has it.
+
+    Args:
+      split: "train" (60,000 digits) or "test" (10,000 digits).
+      npz_path: a Keras-layout mnist.npz to use directly; None falls back to $GAN_TF_MNIST, then
+        tensorflow-datasets, then Keras's cache.
+      tfds_data_dir: where tensorflow-datasets keeps its copy; None means its own default.
+      log: called with one line when a source is skipped, so the user knows why.
+    Returns:
+      Digits(images uint8 (N, 28, 28), labels uint8 (N,), source str).
+    Raises:
+      UserError: when no source has MNIST, or a named file is not a usable mnist.npz.
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    named = npz_path or os.environ.get(MNIST_ENV_VAR)
+    if named:
+        return load_npz(named, split)
+
+    digits = load_from_tfds(split, tfds_data_dir, log)
+    if digits is not None:
+        return digits
+    if KERAS_CACHE.expanduser().exists():
+        return load_npz(KERAS_CACHE.expanduser(), split)
+    raise errors.UserError(f"MNIST not found: tensorflow-datasets has no copy and cannot download "
+                           f"one, and {KERAS_CACHE} does not exist; {HOW_TO_PROVIDE}.")
+
+
+def load_npz(path, split):
+    """One split of a Keras-layout mnist.npz (keys x_train, y_train, x_test, y_test)."""
+    path = pathlib.Path(path).expanduser()
+    if not path.is_file():
+        raise errors.UserError(f"MNIST file {path} does not exist; {HOW_TO_PROVIDE}.")
+    try:
+        # allow_pickle=False: an npz can carry pickled objects, and loading those can run code.
+        with np.load(path, allow_pickle=False) as arrays:
+            images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+    except (OSError, ValueError, KeyError) as error:
+        raise errors.UserError(f"{path} is not a Keras-layout mnist.npz ({error}); {HOW_TO_PROVIDE}.") from None
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or len(images) == 0:
+        raise errors.UserError(f"{path} holds x_{split} of shape {images.shape}, not (N, 28, 28) digits "
+                               f"with one label each; {HOW_TO_PROVIDE}.")
+    return Digits(images.astype(np.uint8), labels.astype(np.uint8), f"{path} ({split}, {len(images)} digits)")
+
+
+def load_from_tfds(split, data_dir, log):
+    """One split from tensorflow-datasets, or None (after logging why) when it cannot provide it."""
+    try:
+        import tensorflow_datasets as tfds  # Imported here: it is slow to import and may be broken.
+    except ImportError as error:
+        # tensorflow-datasets 4.9.10 imports importlib_resources without installing it; we install it
+        # in requirements.txt, but a hand-made environment may still lack it.
+        log(f"data: tensorflow-datasets cannot be imported ({error}); trying {KERAS_CACHE}")
+        return None
+
+    def load(download):
+        dataset = tfds.load("mnist", split=split, as_supervised=True, data_dir=data_dir, download=download)
+        # Read it in large batches into numpy arrays: MNIST is small, and arrays serve both sources alike.
+        batches = list(tfds.as_numpy(dataset.batch(10_000)))
+        images = np.concatenate([images for images, _ in batches])[..., 0]
+        labels = np.concatenate([labels for _, labels in batches]).astype(np.uint8)
+        return Digits(images, labels, f"tensorflow-datasets mnist ({split}, {len(images)} digits)")
+
+    try:
+        return load(download=False)
+    except AssertionError:
+        pass  # No prepared copy yet: tfds says so at once, before touching the network.
+    if not network_reachable(TFDS_DOWNLOAD_URL):
+        log(f"data: tensorflow-datasets has no copy of MNIST and {TFDS_DOWNLOAD_URL} cannot be "
+            f"reached; trying {KERAS_CACHE}")
+        return None
+    try:
+        return load(download=True)
+    except Exception as error:  # A failed download can raise many kinds of error; all mean "no data".
+        log(f"data: tensorflow-datasets could not download MNIST ({type(error).__name__}); trying {KERAS_CACHE}")
+        return None
+
+
+def network_reachable(url, timeout=NETWORK_TIMEOUT_SECONDS):
+    """Whether a web server answers `url` (with any HTTP status) within `timeout` seconds.
+
+    An HTTP answer is asked for, not only a TCP connection, because some sandboxes accept every
+    connection and then never reply. The request runs in a worker thread because the name lookup
+    has no timeout of its own and can hang for a long time on a machine without network.
+    """
+    def ask():
+        try:
+            urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
+        except urllib.error.HTTPError:
+            pass  # The server answered, if only with an error status: the network is up.
+        return True
+
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    try:
+        return pool.submit(ask).result(timeout=timeout)
+    except (OSError, concurrent.futures.TimeoutError):  # URLError and socket timeouts are OSErrors.
+        return False
+    finally:
+        pool.shutdown(wait=False)  # Never wait for a hung lookup.
+
+
+def to_unit_range(images):
+    """uint8 images in 0..255 of shape (..., 28, 28) -> float32 (..., 28, 28, 1) in [-1, 1]."""
+    return tf.cast(images, tf.float32)[..., tf.newaxis] / 127.5 - 1.0
+
+
+def to_uint8(images):
+    """float images in [-1, 1] of shape (..., 28, 28, 1) -> numpy uint8 (..., 28, 28) in 0..255."""
+    pixels = np.asarray(images)[..., 0]
+    return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
+
+
+def image_dataset(images):
+    """A cached dataset of single float32 images (28, 28, 1) in [-1, 1] from uint8 images (N, 28, 28)."""
+    dataset = tf.data.Dataset.from_tensor_slices(images)
+    return dataset.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE).cache()
+
+
+def epoch_batches(images, batch_size, seed, epoch, skip_images=0):
+    """The batches of one epoch, shuffled in an order fixed by (seed, epoch).
+
+    Because the order depends only on the seed and the epoch, a run resumed in the middle of an epoch
+    skips the images it already trained on and sees exactly the ones an uninterrupted run would.
+    The last batch keeps the leftover images (it is smaller); the train step accepts any batch size
+    without retracing.
+
+    Args:
+      images: a dataset of float32 images (28, 28, 1), as image_dataset() makes.
+    Returns:
+      A dataset of float32 batches (B, 28, 28, 1) in [-1, 1], B <= batch_size.
+    """
+    buffer_size = images.cardinality()  # The whole set: MNIST fits in memory, and a full buffer shuffles perfectly.
+    if buffer_size < 0:
+        raise ValueError("epoch_batches needs a dataset of known, finite length")
+    shuffled = images.shuffle(buffer_size, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
+    return shuffled.skip(skip_images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def steps_per_epoch(num_images, batch_size):
+    """Batches in one epoch, the short last one included."""
+    return -(-num_images // batch_size)

@@ -1,0 +1,157 @@
+"""Using a trained run: sample new digits, reconstruct real ones, and morph one digit into another.
+
+restore_models() rebuilds a run's generator and encoder from its saved config and checkpoint; the
+other functions run them in inference mode.
+"""
+
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import checkpoints
+from gan_tf import data
+from gan_tf import errors
+from gan_tf import images
+from gan_tf import models
+
+GENERATION_BATCH = 1000  # Digits per generator call: bounds memory when N is large.
+
+
+def generate_digits(generator, latent_vectors):
+    """G(z) in inference mode, as uint8 digits (N, 28, 28) in 0..255.
+
+    Inference mode means BatchNormalization uses its moving statistics, not the batch's: the digits
+    do not depend on which other digits share the batch.
+
+    Args:
+      latent_vectors: float32 (N, latent_dim).
+    """
+    chunks = [generator(latent_vectors[start:start + GENERATION_BATCH], training=False)
+              for start in range(0, len(latent_vectors), GENERATION_BATCH)]
+    return data.to_uint8(tf.concat(chunks, axis=0))
+
+
+def restore_models(checkpoint_dir, checkpoint_name=None):
+    """The generator and encoder of a saved run.
+
+    Args:
+      checkpoint_name: a checkpoint such as "ckpt-4690"; None for the latest.
+    Returns:
+      (config, generator, encoder).
+    """
+    config = checkpoints.require_run(checkpoint_dir)
+    path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
+    generator, encoder = models.build_generator(config), models.build_encoder(config)
+    checkpoints.restore({"generator": generator, "encoder": encoder}, path, partial=True)
+    return config, generator, encoder
+
+
+def output_path(path, suffixes):
+    """Checks that `path` has one of `suffixes` and that its directory can be written; returns a Path."""
+    path = pathlib.Path(path)
+    if path.suffix.lower() not in suffixes:
+        raise errors.UserError(f"{path}: the output must end in {' or '.join(suffixes)}.")
+    checkpoints.prepare_directory(path.parent)
+    return path
+
+
+def require_count(num, name="--num"):
+    if not isinstance(num, int) or num <= 0:
+        raise errors.UserError(f"{name} must be a positive whole number, got {num!r}.")
+
+
+def sample(generator, num, seed, out):
+    """Writes `num` new digits to `out`: a PNG grid, or a uint8 array (num, 28, 28) when it ends in .npy.
+
+    The latent vectors depend only on `seed`, so the same seed gives the same digits.
+    Returns the digits, uint8 (num, 28, 28).
+    """
+    require_count(num)
+    out = output_path(out, (".png", ".npy"))
+    latent_dim = generator.input_shape[-1]
+    latent_vectors = tf.random.stateless_normal((num, latent_dim), seed=(seed, 1))
+    digits = generate_digits(generator, latent_vectors)
+    if out.suffix.lower() == ".npy":
+        np.save(out, digits)
+    else:
+        images.save_png(images.grid(digits, columns=int(np.ceil(np.sqrt(num)))), out)
+    return digits
+
+
+def pick(test_images, num, seed):
+    """`num` distinct test digits chosen by `seed`: uint8 (num, 28, 28)."""
+    if num > len(test_images):
+        raise errors.UserError(f"--num {num} is more than the {len(test_images)} test digits.")
+    indices = np.random.default_rng(seed).choice(len(test_images), size=num, replace=False)
+    return test_images[indices]
+
+
+def reconstruct(generator, encoder, test_images, num, seed, out):
+    """Writes a PNG of real test digits, each row of ten followed by a row of their G(E(x)).
+
+    Args:
+      test_images: uint8 (N, 28, 28), digits the models never trained on.
+    Returns:
+      The mean squared error of G(E(x)) against x, in the images' [-1, 1] range.
+    """
+    require_count(num)
+    out = output_path(out, (".png",))
+    real = pick(test_images, num, seed)
+    real_images = data.to_unit_range(real)
+    reconstructed_images = generator(encoder(real_images, training=False), training=False)
+    reconstructed = data.to_uint8(reconstructed_images)
+
+    # Interleave rows: ten real digits, then their ten reconstructions, and so on.
+    columns = 10
+    rows = []
+    for start in range(0, num, columns):
+        for digits in (real[start:start + columns], reconstructed[start:start + columns]):
+            rows.append(np.pad(digits, ((0, columns - len(digits)), (0, 0), (0, 0))))
+    images.save_png(images.grid(np.concatenate(rows), columns), out)
+    return float(tf.reduce_mean(tf.square(reconstructed_images - real_images)))
+
+
+def slerp(start, end, fractions):
+    """Spherical interpolation between two latent vectors, at each of `fractions` in [0, 1].
+
+    Standard normal vectors in many dimensions lie near a sphere; the straight line between two of
+    them passes through its inside, where the generator saw few vectors. Following the great circle
+    instead keeps every step typical (White, "Sampling Generative Networks", 2016).
+
+    Args:
+      start, end: float (latent_dim,).
+      fractions: float (steps,).
+    Returns:
+      float (steps, latent_dim).
+    """
+    start, end = np.asarray(start, np.float64), np.asarray(end, np.float64)
+    cosine = np.dot(start, end) / (np.linalg.norm(start) * np.linalg.norm(end))
+    angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+    fractions = np.asarray(fractions, np.float64)[:, np.newaxis]
+    if angle < 1e-6:  # (Nearly) the same direction: the sphere's arc is a straight line.
+        return ((1 - fractions) * start + fractions * end).astype(np.float32)
+    weights_start = np.sin((1 - fractions) * angle) / np.sin(angle)
+    weights_end = np.sin(fractions * angle) / np.sin(angle)
+    return (weights_start * start + weights_end * end).astype(np.float32)
+
+
+def interpolate(generator, encoder, test_images, seed, steps, out):
+    """Writes a GIF that morphs one real test digit into another through the latent space.
+
+    Each frame shows [first digit | G(slerp(E(first), E(second), t)) | second digit]; the animation
+    goes there and back. Returns the number of frames.
+    """
+    require_count(steps, "--steps")
+    if steps < 2:
+        raise errors.UserError(f"--steps must be at least 2 (the two ends), got {steps}.")
+    out = output_path(out, (".gif",))
+    ends = pick(test_images, 2, seed)
+    start, end = encoder(data.to_unit_range(ends), training=False).numpy()
+    path = slerp(start, end, np.linspace(0.0, 1.0, steps))
+    morphs = generate_digits(generator, tf.constant(path))
+    pictures = [images.grid(np.stack([ends[0], morph, ends[1]]), columns=3) for morph in morphs]
+    pictures = pictures + pictures[-2:0:-1]  # There and back, without repeating the ends.
+    pictures = [images.enlarge(picture) for picture in pictures]
+    images.write_gif(pictures, out, frame_seconds=0.1, last_frame_seconds=0.1)
+    return len(pictures)

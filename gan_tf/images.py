@@ -1,0 +1,71 @@
+"""Pictures: grids of digits (Pillow), the per-epoch progress frames and GIFs (imageio)."""
+
+import pathlib
+import re
+
+import imageio.v3 as iio
+import numpy as np
+import PIL.Image
+
+FRAME_PATTERN = re.compile(r"epoch_(\d{4,})\.png")
+UPSCALE = 2  # Each digit pixel becomes 2x2 screen pixels: 28-pixel digits are tiny on today's screens.
+
+
+def grid(digits, columns, padding=2):
+    """Tiles digits into one picture, row by row, on a black background.
+
+    Args:
+      digits: uint8 array (N, 28, 28) in 0..255.
+      columns: digits per row; the last row may be short.
+    Returns:
+      uint8 array (rows * (28 + padding) + padding, columns * (28 + padding) + padding).
+    """
+    digits = np.asarray(digits)
+    count, height, width = digits.shape
+    rows = -(-count // columns)
+    picture = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding), np.uint8)
+    for index, digit in enumerate(digits):
+        top = padding + (index // columns) * (height + padding)
+        left = padding + (index % columns) * (width + padding)
+        picture[top:top + height, left:left + width] = digit
+    return picture
+
+
+def enlarge(picture):
+    """Each pixel of a picture (H, W) becomes an UPSCALE x UPSCALE block: (H * UPSCALE, W * UPSCALE)."""
+    return np.repeat(np.repeat(picture, UPSCALE, axis=0), UPSCALE, axis=1)
+
+
+def save_png(picture, path):
+    """Writes a uint8 grayscale picture (H, W) as a PNG, enlarged for legibility."""
+    PIL.Image.fromarray(enlarge(picture)).save(path)  # A 2-D uint8 array becomes a grayscale image.
+
+
+def frame_path(frames_dir, epoch):
+    """outputs/frames/epoch_0007.png for epoch 7."""
+    return pathlib.Path(frames_dir) / f"epoch_{epoch:04d}.png"
+
+
+def frame_paths(frames_dir):
+    """The progress frames in `frames_dir`, in epoch order."""
+    paths = [path for path in pathlib.Path(frames_dir).glob("epoch_*.png") if FRAME_PATTERN.fullmatch(path.name)]
+    return sorted(paths, key=lambda path: int(FRAME_PATTERN.fullmatch(path.name).group(1)))
+
+
+def write_gif(pictures, path, frame_seconds=0.2, last_frame_seconds=2.0):
+    """Writes uint8 pictures (each (H, W), all the same size) as a looping GIF.
+
+    The last picture stays up longer, so the final state is easy to look at.
+    """
+    durations_ms = [frame_seconds * 1000] * (len(pictures) - 1) + [last_frame_seconds * 1000]
+    if len(pictures) == 1:
+        durations_ms = durations_ms[0]  # Pillow wants a number, not a list, for a single frame.
+    iio.imwrite(path, np.stack(pictures), extension=".gif", duration=durations_ms, loop=0)
+
+
+def gif_from_frames(frames_dir, path):
+    """Animates every progress frame in `frames_dir` into the GIF at `path`; returns the frame count."""
+    paths = frame_paths(frames_dir)
+    if paths:
+        write_gif([iio.imread(frame) for frame in paths], path)
+    return len(paths)

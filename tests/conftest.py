@@ -1,0 +1,46 @@
+"""Shared test fixtures: tiny configs and small synthetic digits, so no test downloads anything."""
+
+import dataclasses
+import os
+import sys
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from gan_tf import config as config_lib  # noqa: E402  (after the path set-up above)
+
+
+@pytest.fixture
+def tiny_config():
+    """The tiny preset, for one epoch: a few milliseconds a step."""
+    return dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1)
+
+
+def synthetic_digits(count, seed=0):
+    """uint8 images (count, 28, 28): a bright bar per image at a random place, on black."""
+    rng = np.random.default_rng(seed)
+    images = np.zeros((count, 28, 28), np.uint8)
+    for image, row, column in zip(images, rng.integers(4, 20, count), rng.integers(4, 20, count)):
+        image[row:row + 4, column:column + 8] = 255
+    return images
+
+
+@pytest.fixture
+def digits():
+    """40 training images: with batch size 16, two full batches and a short one of 8."""
+    return synthetic_digits(40)
+
+
+def write_mnist_npz(path, train_count=40, test_count=20):
+    """Writes a small file in the layout of Keras's mnist.npz and returns its path."""
+    np.savez(path, x_train=synthetic_digits(train_count, seed=1), y_train=np.arange(train_count, dtype=np.uint8) % 10,
+             x_test=synthetic_digits(test_count, seed=2), y_test=np.arange(test_count, dtype=np.uint8) % 10)
+    return path
+
+
+@pytest.fixture
+def mnist_npz(tmp_path):
+    return write_mnist_npz(tmp_path / "mnist.npz")

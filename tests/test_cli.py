@@ -1,0 +1,145 @@
+"""The command line, through subprocesses as a user runs it: help, a short run, and every bad input."""
+
+import dataclasses
+import hashlib
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+from gan_tf import config as config_lib
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def gan_tf(*args, cwd=None):
+    """Runs `python -m gan_tf ARGS` and returns the CompletedProcess."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
+    environment.pop("GAN_TF_MNIST", None)
+    return subprocess.run([sys.executable, "-m", "gan_tf", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=environment, timeout=300)
+
+
+def error_line(result):
+    """The one line a bad input gets: exit status 2, 'error: ...' as the last stderr line, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    return last
+
+
+def fingerprint(directory):
+    """name -> sha256 of every file in `directory`, to prove that nothing changed."""
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(pathlib.Path(directory).iterdir())}
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One tiny run trained through the command line: (root, npz path, the run's stdout)."""
+    root = tmp_path_factory.mktemp("cli")
+    from tests.conftest import write_mnist_npz
+    npz = write_mnist_npz(root / "mnist.npz")
+    result = gan_tf("train", "--preset", "tiny", "--data", npz, "--checkpoint-dir", root / "checkpoints",
+                    "--output-dir", root / "outputs", "--no-progress")
+    assert result.returncode == 0, result.stderr
+    return root, npz, result.stdout
+
+
+def test_help_explains_every_flag():
+    result = gan_tf("train", "--help")
+    assert result.returncode == 0
+    for field in dataclasses.fields(config_lib.Config):
+        assert config_lib.flag(field.name) in result.stdout
+    for flag in ("--fresh", "--data", "--device", "--checkpoint-dir", "--output-dir", "--preset"):
+        assert flag in result.stdout
+    for command in ("sample", "gif", "reconstruct", "interpolate"):
+        assert gan_tf(command, "--help").returncode == 0
+
+
+def test_train_logs_device_epochs_and_writes_everything(trained):
+    root, _, stdout = trained
+    lines = stdout.splitlines()
+    assert lines[0] == f"device: CPU ({os.cpu_count()} cores)"
+    epoch_lines = [line for line in lines if line.startswith("epoch ")]
+    assert len(epoch_lines) == 2 and "images/s" in epoch_lines[-1] and "encoder" in epoch_lines[-1]
+    assert sorted(path.name for path in (root / "outputs" / "frames").iterdir()) == ["epoch_0001.png", "epoch_0002.png"]
+    assert (root / "outputs" / "training.gif").is_file()
+    assert (root / "checkpoints" / "config.json").is_file() and (root / "checkpoints" / "checkpoint").is_file()
+
+
+def test_sample_reconstruct_interpolate_and_gif(trained, tmp_path):
+    root, npz, _ = trained
+    checkpoint_dir = root / "checkpoints"
+    for _ in range(2):
+        assert gan_tf("sample", "--checkpoint-dir", checkpoint_dir, "--num", 6, "--seed", 3,
+                      "--out", tmp_path / f"s{_}.npy").returncode == 0
+    assert (tmp_path / "s0.npy").read_bytes() == (tmp_path / "s1.npy").read_bytes()
+    result = gan_tf("reconstruct", "--checkpoint-dir", checkpoint_dir, "--data", npz, "--num", 10,
+                    "--out", tmp_path / "r.png")
+    assert result.returncode == 0 and "mean squared error" in result.stdout
+    assert gan_tf("interpolate", "--checkpoint-dir", checkpoint_dir, "--data", npz, "--steps", 4,
+                  "--out", tmp_path / "i.gif").returncode == 0
+    result = gan_tf("gif", "--output-dir", root / "outputs")
+    assert result.returncode == 0 and "(2 frames)" in result.stdout
+
+
+def test_resume_continues_and_a_conflicting_architecture_is_refused(trained):
+    root, npz, _ = trained
+    before = fingerprint(root / "checkpoints")
+    result = gan_tf("train", "--data", npz, "--checkpoint-dir", root / "checkpoints", "--output-dir",
+                    root / "outputs", "--latent-dim", 9)
+    assert "--latent-dim 8, not 9" in error_line(result)
+    result = gan_tf("train", "--data", npz, "--checkpoint-dir", root / "checkpoints", "--output-dir",
+                    root / "outputs", "--preset", "default")
+    assert "--preset applies to new runs" in error_line(result)
+    assert fingerprint(root / "checkpoints") == before
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--epochs", "0"], "--epochs must be a positive whole number, got 0"),
+    (["--batch-size", "-4"], "--batch-size must be a positive whole number, got -4"),
+    (["--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
+    (["--colour", "red"], "unrecognized arguments: --colour red"),
+    (["--device", "tpu"], "argument --device: invalid choice"),
+])
+def test_bad_train_flags(flags, message, tmp_path):
+    result = gan_tf("train", "--checkpoint-dir", tmp_path / "c", "--output-dir", tmp_path / "o", *flags)
+    assert message in error_line(result)
+    assert not (tmp_path / "c").exists() and not (tmp_path / "o").exists()  # Nothing written.
+
+
+def test_missing_dataset(tmp_path):
+    result = gan_tf("train", "--data", tmp_path / "nowhere.npz", "--checkpoint-dir", tmp_path / "c",
+                    "--output-dir", tmp_path / "o")
+    assert "nowhere.npz does not exist" in error_line(result)
+
+
+def test_unwritable_output_directory(tmp_path, mnist_npz):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    result = gan_tf("train", "--data", mnist_npz, "--checkpoint-dir", tmp_path / "c", "--output-dir", blocker)
+    assert "is a file, not a directory" in error_line(result)
+    result = gan_tf("train", "--data", mnist_npz, "--checkpoint-dir", tmp_path / "c", "--output-dir", "/proc/gan_tf")
+    assert "cannot write to /proc/gan_tf" in error_line(result)
+
+
+def test_sampling_needs_a_trained_run(tmp_path):
+    assert "does not exist" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path / "none"))
+    assert "holds no gan_tf checkpoint" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path))
+    assert "--num: must be above 0" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path, "--num", 0))
+
+
+def test_checkpoint_of_another_architecture_is_refused(trained, tmp_path):
+    root, _, _ = trained
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    for path in (root / "checkpoints").iterdir():
+        (copy / path.name).write_bytes(path.read_bytes())
+    tampered = dataclasses.replace(config_lib.load(copy), generator_filters=16)
+    config_lib.save(tampered, copy)
+    before = fingerprint(copy)
+    assert "does not match this model" in error_line(gan_tf("sample", "--checkpoint-dir", copy, "--out", tmp_path / "s.png"))
+    assert fingerprint(copy) == before

@@ -1,0 +1,51 @@
+"""The config: validation, resolution on resume, and its file beside the checkpoints."""
+
+import dataclasses
+import json
+
+import pytest
+
+from gan_tf import config as config_lib
+from gan_tf import errors
+
+
+@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", -1), ("latent_dim", 0),
+                                          ("generator_learning_rate", 0.0), ("generator_learning_rate", float("nan")),
+                                          ("adam_beta_1", 1.0), ("batchnorm_momentum", 0.0)])
+def test_bad_values_name_their_flag(field, value):
+    with pytest.raises(errors.UserError, match=config_lib.flag(field)):
+        config_lib.resolve({field: value})
+
+
+def test_new_run_starts_from_the_preset_and_applies_overrides():
+    config = config_lib.resolve({"epochs": 3}, preset="tiny")
+    assert config == dataclasses.replace(config_lib.PRESETS["tiny"], epochs=3)
+
+
+def test_resume_keeps_saved_architecture_and_takes_new_training_settings():
+    saved = config_lib.Config(latent_dim=16)
+    config = config_lib.resolve({"epochs": 20, "latent_dim": 16}, saved=saved)
+    assert config.latent_dim == 16 and config.epochs == 20
+
+
+def test_resume_refuses_another_architecture():
+    with pytest.raises(errors.UserError, match="--latent-dim 16, not 32.*--fresh"):
+        config_lib.resolve({"latent_dim": 32}, saved=config_lib.Config(latent_dim=16))
+
+
+def test_save_and_load_round_trip(tmp_path):
+    config = config_lib.Config(latent_dim=12, epochs=4)
+    config_lib.save(config, tmp_path)
+    assert config_lib.load(tmp_path) == config
+    assert config_lib.load(tmp_path / "missing") is None
+
+
+def test_load_refuses_a_foreign_config(tmp_path):
+    (tmp_path / config_lib.CONFIG_FILENAME).write_text(json.dumps({"learning_rate": 0.1}))
+    with pytest.raises(errors.UserError, match="not a gan_tf config"):
+        config_lib.load(tmp_path)
+
+
+def test_every_field_has_a_reason():
+    for field in dataclasses.fields(config_lib.Config):
+        assert len(field.metadata["why"]) > 20, field.name

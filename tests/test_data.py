@@ -1,0 +1,129 @@
+"""The MNIST loaders, their failover, and the tf.data pipeline."""
+
+import http.server
+import socket
+import threading
+import time
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from gan_tf import data
+from gan_tf import errors
+from tests.conftest import write_mnist_npz
+
+
+def test_npz_loads_both_splits(mnist_npz):
+    train = data.load_mnist("train", npz_path=mnist_npz)
+    test = data.load_mnist("test", npz_path=mnist_npz)
+    assert train.images.shape == (40, 28, 28) and train.images.dtype == np.uint8
+    assert test.images.shape == (20, 28, 28) and test.labels.shape == (20,)
+    assert str(mnist_npz) in train.source
+
+
+def test_environment_variable_names_the_file(mnist_npz, monkeypatch):
+    monkeypatch.setenv(data.MNIST_ENV_VAR, str(mnist_npz))
+    assert data.load_mnist("train").images.shape == (40, 28, 28)
+
+
+def test_missing_npz_says_how_to_provide_data(tmp_path):
+    with pytest.raises(errors.UserError, match="does not exist.*--data PATH"):
+        data.load_mnist("train", npz_path=tmp_path / "nope.npz")
+
+
+def test_wrong_npz_layout_is_refused(tmp_path):
+    np.savez(tmp_path / "other.npz", pictures=np.zeros((3, 28, 28)))
+    with pytest.raises(errors.UserError, match="not a Keras-layout mnist.npz"):
+        data.load_mnist("train", npz_path=tmp_path / "other.npz")
+
+
+@pytest.fixture
+def offline(tmp_path, monkeypatch):
+    """No GAN_TF_MNIST, an empty tensorflow-datasets directory, no network, and an empty Keras cache."""
+    monkeypatch.delenv(data.MNIST_ENV_VAR, raising=False)
+    monkeypatch.setattr(data, "network_reachable", lambda address: False)
+    monkeypatch.setattr(data, "KERAS_CACHE", tmp_path / "keras" / "mnist.npz")
+    return tmp_path
+
+
+def test_offline_falls_back_to_the_keras_cache_in_seconds(offline):
+    (offline / "keras").mkdir()
+    write_mnist_npz(offline / "keras" / "mnist.npz")
+    messages = []
+    start = time.perf_counter()
+    digits = data.load_mnist("train", tfds_data_dir=offline / "tfds", log=messages.append)
+    assert time.perf_counter() - start < 10
+    assert digits.images.shape == (40, 28, 28)
+    assert "cannot be reached" in messages[0]
+
+
+def test_offline_without_any_copy_says_how_to_provide_data(offline):
+    with pytest.raises(errors.UserError, match="MNIST not found.*--data PATH.*GAN_TF_MNIST"):
+        data.load_mnist("train", tfds_data_dir=offline / "tfds", log=lambda line: None)
+
+
+def test_tensorflow_datasets_copy_is_used_when_prepared(offline):
+    with tfds.testing.mock_data(num_examples=12):
+        digits = data.load_mnist("train", tfds_data_dir=offline / "tfds")
+    assert digits.images.shape == (12, 28, 28) and digits.images.dtype == np.uint8
+    assert digits.source.startswith("tensorflow-datasets")
+
+
+def test_network_probe_gives_up_on_a_server_that_never_answers():
+    with socket.socket() as silent:  # Accepts connections (through its backlog) but never replies.
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        start = time.perf_counter()
+        assert not data.network_reachable(f"http://127.0.0.1:{silent.getsockname()[1]}/", timeout=0.5)
+        assert time.perf_counter() - start < 2
+
+
+def test_network_probe_accepts_any_http_answer():
+    class NotFound(http.server.BaseHTTPRequestHandler):
+        def do_HEAD(self):
+            self.send_response(404)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    with http.server.HTTPServer(("127.0.0.1", 0), NotFound) as server:
+        threading.Thread(target=server.handle_request, daemon=True).start()
+        assert data.network_reachable(f"http://127.0.0.1:{server.server_port}/", timeout=5)
+
+
+def test_pixels_map_to_minus_one_and_one_and_back():
+    pixels = np.array([[0, 255], [128, 64]], np.uint8).reshape(1, 2, 2)
+    unit = data.to_unit_range(pixels).numpy()
+    assert unit.shape == (1, 2, 2, 1) and unit.dtype == np.float32
+    assert unit.min() == -1.0 and unit.max() == 1.0
+    assert np.array_equal(data.to_uint8(unit), pixels)
+
+
+def batch_sizes_and_first_pixels(dataset):
+    return [(len(batch), tuple(batch[:, 0, 0, 0].numpy())) for batch in dataset]
+
+
+def test_epoch_keeps_the_short_last_batch_and_fixed_order(digits):
+    images = data.image_dataset(digits)
+    epoch = data.epoch_batches(images, batch_size=16, seed=0, epoch=0)
+    assert [size for size, _ in batch_sizes_and_first_pixels(epoch)] == [16, 16, 8]
+    assert data.steps_per_epoch(40, 16) == 3
+    again = data.epoch_batches(images, batch_size=16, seed=0, epoch=0)
+    assert [b.numpy().tobytes() for b in epoch] == [b.numpy().tobytes() for b in again]
+
+
+def test_epochs_are_shuffled_differently():
+    images = data.image_dataset(np.arange(40, dtype=np.uint8).reshape(40, 1, 1).repeat(28, 1).repeat(28, 2))
+    first = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=0, epoch=0)])
+    second = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=0, epoch=1)])
+    assert not np.array_equal(first, second)
+    assert np.array_equal(np.sort(first[:, 0, 0, 0]), np.sort(second[:, 0, 0, 0]))  # Same images, new order.
+
+
+def test_skipping_images_resumes_the_same_order():
+    images = data.image_dataset(np.arange(40, dtype=np.uint8).reshape(40, 1, 1).repeat(28, 1).repeat(28, 2))
+    whole = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=3, epoch=2)])
+    rest = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=3, epoch=2, skip_images=16)])
+    assert np.array_equal(whole[16:], rest)

@@ -1,0 +1,30 @@
+"""Grids, frames and GIFs."""
+
+import imageio.v3 as iio
+import numpy as np
+
+from gan_tf import images
+
+
+def test_grid_places_digits_row_by_row():
+    digits = np.stack([np.full((28, 28), value, np.uint8) for value in (10, 20, 30)])
+    picture = images.grid(digits, columns=2, padding=2)
+    assert picture.shape == (2 * 30 + 2, 2 * 30 + 2)
+    assert picture[2, 2] == 10 and picture[2, 32] == 20 and picture[32, 2] == 30
+    assert picture[32, 32] == 0 and picture[0, 0] == 0  # The empty cell and the padding stay black.
+
+
+def test_frames_sort_by_epoch_and_gif_has_one_frame_per_epoch(tmp_path):
+    for epoch in (10, 2, 1):
+        images.save_png(np.full((4, 4), epoch, np.uint8), images.frame_path(tmp_path, epoch))
+    (tmp_path / "epoch_notes.png").write_bytes(b"")  # Not a frame: ignored.
+    assert [path.name for path in images.frame_paths(tmp_path)] == ["epoch_0001.png", "epoch_0002.png", "epoch_0010.png"]
+    assert images.gif_from_frames(tmp_path, tmp_path / "training.gif") == 3
+    frames = iio.imread(tmp_path / "training.gif", index=None)
+    assert frames.shape[0] == 3
+    assert iio.imread(images.frame_path(tmp_path, 2)).shape == (4 * images.UPSCALE, 4 * images.UPSCALE)
+
+
+def test_single_frame_gif(tmp_path):
+    images.write_gif([np.zeros((6, 6), np.uint8)], tmp_path / "one.gif")
+    assert iio.imread(tmp_path / "one.gif", index=None).shape[0] == 1
