@@ -66,7 +66,7 @@ def build_parser():
                        help="Start a new run from these settings: default, or tiny (seconds per epoch, for debugging).")
     train.add_argument("--fresh", action="store_true",
                        help="Delete the run in --checkpoint-dir and its frames, and start over.")
-    train.add_argument("--no-progress", action="store_true", help="No progress bar: one line per epoch only.")
+    train.add_argument("--no-progress", action="store_true", help="No progress bar (it is shown only on a terminal anyway): one line per epoch.")
     for field in dataclasses.fields(config_lib.Config):
         train.add_argument(config_lib.flag(field.name), type=field.type, default=None, metavar=field.type.__name__.upper(),
                            help=f"{field.metadata['why']} (default: {field.default})")
@@ -118,8 +118,9 @@ def run_train(args):
     digits = data.load_mnist("train", npz_path=args.data)
     print(f"data: {digits.source}", flush=True)
     print(f"config: {config}", flush=True)
+    # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
-                progress=not args.no_progress)
+                progress=sys.stdout.isatty() and not args.no_progress)
 
 
 def run_sample(args):

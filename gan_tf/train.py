@@ -114,6 +114,13 @@ def make_train_step(state, config):
     return train_step
 
 
+@tf.function
+def start_next_epoch(epoch, epoch_images):
+    """Counts an epoch as done. One compiled call changes both counters, so Ctrl-C cannot come between them."""
+    epoch.assign_add(1)
+    epoch_images.assign(0)
+
+
 def fixed_noise(config):
     """The latent vectors of every progress frame: the same for the whole run, drawn from config.seed."""
     return tf.random.stateless_normal((config.frame_grid ** 2, config.latent_dim), seed=(config.seed, 0))
@@ -177,19 +184,18 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
             steps = 0
             start = time.perf_counter()
             for real_images in batches:
-                step_losses = {name: float(value) for name, value in train_step(real_images).items()}
+                for name, value in train_step(real_images).items():
+                    loss_sums[name] += float(value)
                 steps += 1
-                for name, value in step_losses.items():
-                    loss_sums[name] += value
-                progress_bar.update(steps, list(step_losses.items()))
+                # The bar shows the epoch's running means (Keras 3's Progbar shows values as given).
+                progress_bar.update(steps, [(name, total / steps) for name, total in loss_sums.items()])
             seconds = time.perf_counter() - start
 
             # The frame first, then the checkpoint: a kill between the two redoes this epoch and
             # rewrites its frame, so frames and checkpoints never disagree.
             picture = images_lib.grid(generate.generate_digits(state.generator, frame_noise), config.frame_grid)
             images_lib.save_png(picture, images_lib.frame_path(frames_dir, epoch + 1))
-            state.epoch.assign(epoch + 1)
-            state.epoch_images.assign(0)
+            start_next_epoch(state.epoch, state.epoch_images)
             save()
             means = {name: total / max(steps, 1) for name, total in loss_sums.items()}
             log(f"epoch {epoch + 1}/{config.epochs}  generator {means['generator']:.3f}  "

@@ -2,15 +2,13 @@
 
 import dataclasses
 import os
-import sys
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads: no information lines.
 
-from gan_tf import config as config_lib  # noqa: E402  (after the path set-up above)
+from gan_tf import config as config_lib  # noqa: E402  (after the environment set-up above)
 
 
 @pytest.fixture
