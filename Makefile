@@ -9,11 +9,11 @@ OUTPUT_DIR ?= outputs
 
 # Optional flags, passed only when set.
 train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(PRESET),--preset $(PRESET)) \
-              $(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE))
+              $(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE)) $(if $(EVAL_EVERY),--eval-every $(EVAL_EVERY))
 data_flag = $(if $(DATA),--data $(DATA))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
-.PHONY: train sample gif reconstruct interpolate test clean
+.PHONY: train sample gif reconstruct interpolate evaluate tensorboard test clean
 
 # The virtual environment is rebuilt whenever requirements.txt changes.
 $(VENV)/installed: requirements.txt
@@ -38,6 +38,13 @@ reconstruct: $(VENV)/installed
 interpolate: $(VENV)/installed
 	$(PY) -m gan_tf interpolate --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(data_flag) \
 	  --out $(or $(OUT),$(OUTPUT_DIR)/interpolation.gif) $(ARGS)
+
+evaluate: $(VENV)/installed
+	$(PY) -m gan_tf evaluate --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(data_flag) \
+	  --num $(or $(NUM),10000) --out $(or $(OUT),$(OUTPUT_DIR)/evaluation.json) $(ARGS)
+
+tensorboard: $(VENV)/installed
+	$(VENV)/bin/tensorboard --logdir $(OUTPUT_DIR)/logs
 
 test: $(VENV)/installed
 	$(PY) -m pytest -q tests

@@ -1,4 +1,4 @@
-"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate.
+"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate.
 
 A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
 stderr with exit status 2. TensorFlow is imported only once the flags are known to be good, so
@@ -54,7 +54,7 @@ def positive_int(text):
 
 def build_parser():
     parser = ArgumentParser(prog="python -m gan_tf", description="Train a GAN with an encoder on MNIST digits, "
-                            "and use it: sample, reconstruct, interpolate.")
+                            "and use it: sample, reconstruct, interpolate, evaluate.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
 
     train = commands.add_parser("train", help="Train, resuming from the latest checkpoint.",
@@ -98,6 +98,15 @@ def build_parser():
     interpolate.add_argument("--steps", type=positive_int, default=24, help="Frames from one digit to the other (default: %(default)s).")
     interpolate.add_argument("--seed", type=int, default=0, help="Chooses the two test digits (default: %(default)s).")
     interpolate.add_argument("--out", default="outputs/interpolation.gif", help="A .gif file (default: %(default)s).")
+    evaluate = commands.add_parser("evaluate", help="Measure sample quality with the judge classifier.",
+                                   description="Restore a run, generate NUM digits and print the MNIST score, the "
+                                               "Frechet distance, the class shares and the encoder's figures beside "
+                                               "those of real digits; also write them as JSON. The judge classifier "
+                                               "is trained on first use and saved as judge.keras in --checkpoint-dir.")
+    add_common_flags(evaluate, data=True, checkpoint=True)
+    evaluate.add_argument("--num", type=positive_int, default=10_000, help="How many digits to generate (default: %(default)s).")
+    evaluate.add_argument("--seed", type=int, default=0, help="Seed of the latent vectors (default: %(default)s).")
+    evaluate.add_argument("--out", default="outputs/evaluation.json", help="The JSON file (default: %(default)s).")
     return parser
 
 
@@ -118,9 +127,21 @@ def run_train(args):
     digits = data.load_mnist("train", npz_path=args.data)
     print(f"data: {digits.source}", flush=True)
     print(f"config: {config}", flush=True)
+    evaluation = None
+    if config.eval_every:
+        from gan_tf import evaluate
+
+        test = data.load_mnist("test", npz_path=args.data)
+        judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, digits, test)
+        print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
+
+        def evaluation(state):
+            return evaluate.headline(evaluate.evaluate(state.generator, state.encoder, judge, digits, test,
+                                                       config.eval_samples, config.seed))
+
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
-                progress=sys.stdout.isatty() and not args.no_progress)
+                progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation)
 
 
 def run_sample(args):
@@ -171,8 +192,25 @@ def run_interpolate(args):
     print(f"wrote {args.out} ({frames} frames)")
 
 
+def run_evaluate(args):
+    from gan_tf import data, device, evaluate, generate
+
+    print(f"device: {device.use(args.device)}", file=sys.stderr)
+    out = generate.output_path(args.out, (".json",))
+    _, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
+    train = data.load_mnist("train", npz_path=args.data, log=log)
+    test = data.load_mnist("test", npz_path=args.data, log=log)
+    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, train, test, log=log)
+    results = evaluate.evaluate(generator, encoder, judge, train, test, args.num, args.seed)
+    results["judge_test_accuracy"] = judge_accuracy
+    evaluate.write_json(results, out)
+    print(evaluate.report(results, judge_accuracy))
+    print(f"wrote {out}")
+
+
 COMMANDS = {"train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
-            "interpolate": run_interpolate}
+            "interpolate": run_interpolate, "evaluate": run_evaluate}
 
 
 def main(argv=None):

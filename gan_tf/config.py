@@ -43,15 +43,19 @@ class Config:
     seed: int = knob(0, "Seeds the weights, the shuffling, the noise and the fixed noise of the progress frames.")
     keep_checkpoints: int = knob(3, "How many of the latest checkpoints to keep; CheckpointManager deletes older ones.")
     frame_grid: int = knob(8, "Each progress frame shows a grid of this many by this many digits.")
+    eval_every: int = knob(0, "Measure sample quality every this many epochs (0: never); the judge trains on first use.")
+    eval_samples: int = knob(2000, "Digits generated for each evaluation during training: enough for a stable score.")
 
     def validate(self):
         """Raises UserError naming the first setting that cannot work."""
         positive_ints = ["latent_dim", "generator_filters", "discriminator_filters", "encoder_filters",
-                         "epochs", "batch_size", "keep_checkpoints", "frame_grid"]
+                         "epochs", "batch_size", "keep_checkpoints", "frame_grid", "eval_samples"]
         for name in positive_ints:
             value = getattr(self, name)
             if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
                 raise errors.UserError(f"{flag(name)} must be a positive whole number, got {value!r}.")
+        if not isinstance(self.eval_every, int) or self.eval_every < 0:
+            raise errors.UserError(f"--eval-every must be a whole number, 0 or more, got {self.eval_every!r}.")
         for name in ["generator_learning_rate", "discriminator_learning_rate", "encoder_learning_rate"]:
             if not 0 < getattr(self, name) < math.inf:
                 raise errors.UserError(f"{flag(name)} must be a finite number above 0, got {getattr(self, name)!r}.")

@@ -20,6 +20,7 @@ from gan_tf import generate
 from gan_tf import images as images_lib
 from gan_tf import losses
 from gan_tf import models
+from gan_tf import summaries
 
 
 @dataclasses.dataclass
@@ -126,10 +127,11 @@ def fixed_noise(config):
     return tf.random.stateless_normal((config.frame_grid ** 2, config.latent_dim), seed=(config.seed, 0))
 
 
-def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=print, progress=True):
+def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=print, progress=True, evaluation=None):
     """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
 
-    Writes, under output_dir: frames/epoch_NNNN.png after each epoch and training.gif at the end.
+    Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and
+    logs/ (TensorBoard summaries, and metrics.csv when there are evaluations).
     Ctrl-C saves a checkpoint of the step it stopped at, then re-raises KeyboardInterrupt.
 
     Args:
@@ -138,16 +140,21 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
       fresh: delete the run already in checkpoint_dir (and its frames) and start over.
       log: called with each line of the training log.
       progress: show a progress bar during each epoch.
+      evaluation: None, or a function of the TrainingState returning a dict of quality figures
+        (summaries.CSV_COLUMNS), called every config.eval_every epochs.
     Returns:
       The TrainingState at the end.
     """
     checkpoint_dir = checkpoints.prepare_directory(checkpoint_dir)
     frames_dir = checkpoints.prepare_directory(output_dir) / "frames"
     frames_dir.mkdir(exist_ok=True)
+    logs_dir = frames_dir.parent / "logs"
     if fresh:
         checkpoints.remove_run(checkpoint_dir)
-        for frame in images_lib.frame_paths(frames_dir):
-            frame.unlink()
+        for old_file in [*images_lib.frame_paths(frames_dir), *logs_dir.glob("events.out.tfevents.*"),
+                         logs_dir / summaries.CSV_FILENAME]:
+            old_file.unlink(missing_ok=True)
+    run_log = summaries.RunLog(logs_dir)
 
     state = build_state(config)
     manager = checkpoints.make_manager(state.trackables(), checkpoint_dir, config.keep_checkpoints)
@@ -198,9 +205,17 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
             start_next_epoch(state.epoch, state.epoch_images)
             save()
             means = {name: total / max(steps, 1) for name, total in loss_sums.items()}
+            images_per_second = (num_images - skip_images) / seconds
             log(f"epoch {epoch + 1}/{config.epochs}  generator {means['generator']:.3f}  "
                 f"discriminator {means['discriminator']:.3f}  encoder {means['encoder']:.3f}  "
-                f"{seconds:.1f} s  {(num_images - skip_images) / seconds:.0f} images/s")
+                f"{seconds:.1f} s  {images_per_second:.0f} images/s")
+            run_log.epoch(epoch + 1, means, images_per_second, picture)
+            if evaluation is not None and config.eval_every and (epoch + 1) % config.eval_every == 0:
+                figures = evaluation(state)
+                run_log.evaluation(epoch + 1, int(state.step), figures)
+                log(f"  quality: MNIST score {figures['mnist_score']:.3f}  Frechet distance "
+                    f"{figures['frechet_distance']:.2f}  class shares {figures['min_class_share']:.3f}-"
+                    f"{figures['max_class_share']:.3f}  encoder 1-NN {figures['nearest_neighbour_accuracy']:.4f}")
     except KeyboardInterrupt:
         save()
         log(f"\ninterrupted: saved {manager.latest_checkpoint} (epoch {int(state.epoch)}, step "

@@ -132,14 +132,31 @@ def test_sampling_needs_a_trained_run(tmp_path):
     assert "--num: must be above 0" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path, "--num", 0))
 
 
+def copy_run(root, destination):
+    """A copy of the trained run's checkpoint directory, to tamper with."""
+    destination.mkdir()
+    for path in (root / "checkpoints").iterdir():
+        (destination / path.name).write_bytes(path.read_bytes())
+    return destination
+
+
 def test_checkpoint_of_another_architecture_is_refused(trained, tmp_path):
     root, _, _ = trained
-    copy = tmp_path / "copy"
-    copy.mkdir()
-    for path in (root / "checkpoints").iterdir():
-        (copy / path.name).write_bytes(path.read_bytes())
+    copy = copy_run(root, tmp_path / "copy")
     tampered = dataclasses.replace(config_lib.load(copy), generator_filters=16)
     config_lib.save(tampered, copy)
     before = fingerprint(copy)
     assert "does not match this model" in error_line(gan_tf("sample", "--checkpoint-dir", copy, "--out", tmp_path / "s.png"))
     assert fingerprint(copy) == before
+
+
+def test_evaluate_bad_inputs(trained, tmp_path):
+    root, npz, _ = trained
+    assert "does not exist" in error_line(gan_tf("evaluate", "--checkpoint-dir", tmp_path / "none", "--data", npz))
+    assert "holds no gan_tf checkpoint" in error_line(gan_tf("evaluate", "--checkpoint-dir", tmp_path, "--data", npz))
+    assert "--num: must be above 0" in error_line(gan_tf("evaluate", "--num", "-5"))
+    copy = copy_run(root, tmp_path / "copy")
+    (copy / "judge.keras").write_bytes(b"corrupt")
+    result = gan_tf("evaluate", "--checkpoint-dir", copy, "--data", npz, "--out", tmp_path / "e.json")
+    assert "judge" in error_line(result) and "cannot be loaded" in error_line(result)
+    assert not (tmp_path / "e.json").exists()

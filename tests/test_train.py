@@ -1,5 +1,6 @@
 """Training: frames and checkpoints appear, the step traces once, and a resumed run continues exactly."""
 
+import csv
 import dataclasses
 
 import numpy as np
@@ -9,6 +10,7 @@ from gan_tf import checkpoints
 from gan_tf import config as config_lib
 from gan_tf import generate
 from gan_tf import images
+from gan_tf import summaries
 from gan_tf import train
 
 
@@ -100,3 +102,22 @@ def test_frames_use_the_generator_in_inference_mode(tiny_config):
     first = generate.generate_digits(state.generator, noise)
     assert np.array_equal(first, generate.generate_digits(state.generator, noise))
     assert np.array_equal(first[:1], generate.generate_digits(state.generator, noise[:1]))  # Batch-independent.
+
+
+def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_path):
+    calls = []
+
+    def evaluation(state):
+        calls.append(int(state.epoch))
+        return {"mnist_score": 5.0, "frechet_distance": 12.5, "confident_share": 0.5, "min_class_share": 0.05,
+                "max_class_share": 0.2, "nearest_neighbour_accuracy": 0.9, "reconstruction_error": 0.1}
+
+    config = dataclasses.replace(tiny_config, epochs=4, eval_every=2)
+    run(config, digits, tmp_path, evaluation=evaluation)
+    assert calls == [2, 4]  # Every second epoch, after the epoch is counted.
+    rows = list(csv.DictReader((tmp_path / "outputs" / "logs" / summaries.CSV_FILENAME).open()))
+    assert [(row["epoch"], row["step"], row["mnist_score"]) for row in rows] == [("2", "6", "5"), ("4", "12", "5")]
+    assert list(rows[0]) == summaries.CSV_COLUMNS
+    assert list((tmp_path / "outputs" / "logs").glob("events.out.tfevents.*"))
+    run(config, digits, tmp_path, fresh=True, evaluation=None)
+    assert not (tmp_path / "outputs" / "logs" / summaries.CSV_FILENAME).exists()  # --fresh clears the old run's rows.

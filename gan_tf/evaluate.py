@@ -1,0 +1,238 @@
+"""Measured sample quality: a judge classifier that this project trains itself, and the metrics.
+
+The judge is a small CNN trained on the MNIST training split (never downloaded). Its softmax gives
+p(y|x) for the MNIST score and the class shares; its last hidden layer gives the features for the
+Fréchet distance. The encoder is judged by a 1-nearest-neighbour classifier on its features and by how
+closely G(E(x)) redraws real test digits.
+"""
+
+import json
+import pathlib
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data
+from gan_tf import errors
+from gan_tf import generate
+
+JUDGE_FILENAME = "judge.keras"
+JUDGE_MIN_ACCURACY = 0.99  # Below this the judge's verdicts would say more about the judge than the digits.
+CONFIDENCE = 0.9  # A digit counts as confidently classified when the judge gives one class > 0.9.
+
+
+# --- The metrics: pure functions of numpy arrays. ---
+
+def mnist_score(probabilities):
+    """The classifier score: exp(E_x KL(p(y|x) || p(y))), with p(y) the mean of p(y|x) over the set.
+
+    Salimans et al. (2016) defined it with an ImageNet classifier (the Inception score); here the
+    classifier is the MNIST judge. It is 1 when every digit gets the same distribution over classes
+    and 10 when each digit is one class for sure and the ten classes are equally common.
+
+    Args:
+      probabilities: float (N, 10), rows summing to 1.
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    marginal = probabilities.mean(axis=0, keepdims=True)
+    # 0 * log(0 / q) is 0: the epsilon only guards the logarithm.
+    kl = np.sum(probabilities * (np.log(probabilities + 1e-12) - np.log(marginal + 1e-12)), axis=1)
+    return float(np.exp(kl.mean()))
+
+
+def frechet_distance(features_a, features_b):
+    """The Fréchet distance of two Gaussians fitted to two sets of features.
+
+    |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) (Heusel et al., 2017, with the judge's features
+    in place of Inception's). Tr((S_a S_b)^(1/2)) is computed as the sum of the square roots of the
+    eigenvalues of S_a^(1/2) S_b S_a^(1/2), which is symmetric, so numpy's eigh suffices.
+
+    Args:
+      features_a, features_b: float (N, D) and (M, D).
+    """
+    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    mean_a, mean_b = features_a.mean(axis=0), features_b.mean(axis=0)
+    covariance_a, covariance_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance_a)
+    root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
+    cross = np.linalg.eigvalsh(root_a @ covariance_b @ root_a)
+    trace_root = np.sum(np.sqrt(np.clip(cross, 0, None)))
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(covariance_a) + np.trace(covariance_b) - 2 * trace_root)
+
+
+def class_shares(probabilities):
+    """The share of each of the ten classes among the judge's top guesses: float (10,), summing to 1."""
+    guesses = np.argmax(probabilities, axis=1)
+    return np.bincount(guesses, minlength=10) / len(guesses)
+
+
+def confident_share(probabilities, threshold=CONFIDENCE):
+    """The share of digits whose most likely class has probability above `threshold`."""
+    return float(np.mean(np.max(probabilities, axis=1) > threshold))
+
+
+def nearest_neighbour_accuracy(train_features, train_labels, test_features, test_labels, chunk=1000):
+    """Accuracy of a 1-nearest-neighbour classifier (Euclidean distance) from train to test features."""
+    train_features = tf.constant(train_features, tf.float32)
+    train_norms = tf.reduce_sum(tf.square(train_features), axis=1)
+    predictions = []
+    for start in range(0, len(test_features), chunk):
+        queries = tf.constant(test_features[start:start + chunk], tf.float32)
+        # |q - t|^2 = |q|^2 - 2 q.t + |t|^2; |q|^2 is the same for every t, so it can be left out.
+        distances = train_norms[tf.newaxis, :] - 2 * tf.matmul(queries, train_features, transpose_b=True)
+        predictions.append(tf.gather(train_labels, tf.argmin(distances, axis=1)).numpy())
+    return float(np.mean(np.concatenate(predictions) == np.asarray(test_labels)))
+
+
+# --- The judge. ---
+
+def build_judge():
+    """Image (None, 28, 28, 1) in [-1, 1] -> class logits (None, 10). The layer named "features" is
+    the 128-dimensional representation the Fréchet distance compares."""
+    model = keras.Sequential(name="judge")
+    model.add(keras.Input(shape=(28, 28, 1)))
+    model.add(keras.layers.Conv2D(32, 3, activation="relu"))
+    model.add(keras.layers.MaxPooling2D())
+    model.add(keras.layers.Conv2D(64, 3, activation="relu"))
+    model.add(keras.layers.MaxPooling2D())
+    assert model.output_shape == (None, 5, 5, 64)
+    model.add(keras.layers.Flatten())
+    model.add(keras.layers.Dense(128, activation="relu", name="features"))
+    model.add(keras.layers.Dropout(0.3))
+    model.add(keras.layers.Dense(10))
+    assert model.output_shape == (None, 10)
+    return model
+
+
+def train_judge(train, test, epochs=3, log=print):
+    """Trains a judge on the training split and measures it on the test split.
+
+    Args:
+      train, test: data.Digits.
+    Returns:
+      (judge, test accuracy).
+    """
+    keras.utils.set_random_seed(0)
+    judge = build_judge()
+    judge.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    judge.fit(data.to_unit_range(train.images), train.labels, batch_size=128, epochs=epochs, verbose=0)
+    _, accuracy = judge.evaluate(data.to_unit_range(test.images), test.labels, batch_size=1000, verbose=0)
+    log(f"judge: trained for {epochs} epochs, test accuracy {accuracy:.4f}")
+    return judge, float(accuracy)
+
+
+def load_or_train_judge(directory, train, test, log=print):
+    """The judge saved in `directory`, or a new one trained (and saved there) when there is none.
+
+    Returns:
+      (judge, test accuracy measured now on `test`).
+    Raises:
+      UserError: when the saved judge cannot be loaded, or a new one misses JUDGE_MIN_ACCURACY.
+    """
+    path = pathlib.Path(directory) / JUDGE_FILENAME
+    if path.exists():
+        try:
+            judge = keras.saving.load_model(path, safe_mode=True)  # safe_mode: never run code from the file.
+        except Exception as error:  # Keras raises many kinds of error for a damaged file.
+            raise errors.UserError(f"the judge {path} cannot be loaded ({type(error).__name__}): delete it and "
+                                   f"a new one will be trained.") from None
+        accuracy = float(np.mean(np.argmax(judge.predict(data.to_unit_range(test.images).numpy(), batch_size=1000,
+                                                         verbose=0), axis=1) == test.labels))
+        return judge, accuracy
+    judge, accuracy = train_judge(train, test, log=log)
+    if accuracy < JUDGE_MIN_ACCURACY:
+        raise errors.UserError(f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
+                               f"is needed): is the training data MNIST?")
+    judge.save(path)
+    return judge, accuracy
+
+
+def judge_outputs(judge, images, batch_size=1000):
+    """The judge's view of uint8 digits (N, 28, 28): (probabilities (N, 10), features (N, 128))."""
+    features_model = keras.Model(judge.inputs, [judge.outputs[0], judge.get_layer("features").output])
+    logits, features = features_model.predict(data.to_unit_range(images).numpy(), batch_size=batch_size, verbose=0)
+    return tf.nn.softmax(logits).numpy(), features
+
+
+# --- Putting it together. ---
+
+def digit_metrics(judge, digits, reference_features):
+    """The judge's figures for a set of uint8 digits (N, 28, 28), against real test features."""
+    probabilities, features = judge_outputs(judge, digits)
+    return {"mnist_score": mnist_score(probabilities),
+            "frechet_distance": frechet_distance(features, reference_features),
+            "confident_share": confident_share(probabilities),
+            "class_shares": [round(float(share), 4) for share in class_shares(probabilities)]}
+
+
+def encoder_metrics(generator, encoder, train, test):
+    """1-NN accuracy on encoder features (train -> test split) and the mean squared error of G(E(x))."""
+    def encode(images):
+        return np.concatenate([encoder(data.to_unit_range(images[start:start + 1000]), training=False).numpy()
+                               for start in range(0, len(images), 1000)])
+
+    train_codes, test_codes = encode(train.images), encode(test.images)
+    errors_sum = 0.0
+    for start in range(0, len(test.images), 1000):
+        real = data.to_unit_range(test.images[start:start + 1000])
+        redrawn = generator(test_codes[start:start + 1000], training=False)
+        errors_sum += float(tf.reduce_sum(tf.reduce_mean(tf.square(redrawn - real), axis=[1, 2, 3])))
+    return {"nearest_neighbour_accuracy": nearest_neighbour_accuracy(train_codes, train.labels, test_codes, test.labels),
+            "reconstruction_error": errors_sum / len(test.images)}
+
+
+def write_json(results, path):
+    path = pathlib.Path(path)
+    path.write_text(json.dumps(results, indent=2) + "\n")
+
+
+def evaluate(generator, encoder, judge, train, test, num, seed):
+    """All the figures for a trained run, beside the same figures for real digits.
+
+    Args:
+      generator, encoder: the run's models.
+      judge: the classifier from load_or_train_judge.
+      train, test: data.Digits of the two MNIST splits.
+      num: how many digits to generate (and real training digits to compare the test digits with).
+      seed: seeds the latent vectors and the choice of training digits.
+    Returns:
+      A dict, ready for JSON: "generated" and "real" (the judge's figures), "encoder".
+      "real" holds the test digits' MNIST score, shares and confidence, and the Fréchet distance
+      between `num` training digits and the test digits.
+    """
+    latent_vectors = tf.random.stateless_normal((num, generator.input_shape[-1]), seed=(seed, 2))
+    generated = generate.generate_digits(generator, latent_vectors)
+    _, test_features = judge_outputs(judge, test.images)
+    chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
+    _, train_features = judge_outputs(judge, train.images[chosen])
+    real = digit_metrics(judge, test.images, train_features)
+    return {"num": num, "seed": seed, "generated": digit_metrics(judge, generated, test_features), "real": real,
+            "encoder": encoder_metrics(generator, encoder, train, test)}
+
+
+def report(results, judge_accuracy):
+    """The figures as a small table, one line each."""
+    generated, real = results["generated"], results["real"]
+    lines = [f"judge: test accuracy {judge_accuracy:.4f}",
+             f"{'':28}{'generated':>12}{'real':>12}",
+             f"{'MNIST score (max 10)':28}{generated['mnist_score']:12.3f}{real['mnist_score']:12.3f}",
+             f"{'Frechet distance':28}{generated['frechet_distance']:12.3f}{real['frechet_distance']:12.3f}",
+             f"{'confident (p > 0.9)':28}{generated['confident_share']:12.3f}{real['confident_share']:12.3f}"]
+    for digit in range(10):
+        lines.append(f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}")
+    encoder = results["encoder"]
+    lines.append(f"encoder: 1-NN accuracy {encoder['nearest_neighbour_accuracy']:.4f}, "
+                 f"reconstruction error {encoder['reconstruction_error']:.4f}")
+    return "\n".join(lines)
+
+
+def headline(results):
+    """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
+    generated = results["generated"]
+    return {"mnist_score": generated["mnist_score"], "frechet_distance": generated["frechet_distance"],
+            "confident_share": generated["confident_share"], "min_class_share": min(generated["class_shares"]),
+            "max_class_share": max(generated["class_shares"]),
+            "nearest_neighbour_accuracy": results["encoder"]["nearest_neighbour_accuracy"],
+            "reconstruction_error": results["encoder"]["reconstruction_error"]}
