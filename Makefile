@@ -13,7 +13,7 @@ train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(P
 data_flag = $(if $(DATA),--data $(DATA))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
-.PHONY: train sample gif reconstruct interpolate evaluate tensorboard test clean
+.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench test clean
 
 # The virtual environment is rebuilt whenever requirements.txt changes.
 $(VENV)/installed: requirements.txt
@@ -45,6 +45,9 @@ evaluate: $(VENV)/installed
 
 tensorboard: $(VENV)/installed
 	$(VENV)/bin/tensorboard --logdir $(OUTPUT_DIR)/logs
+
+bench: $(VENV)/installed
+	$(PY) -m gan_tf bench --checkpoint-dir $(CHECKPOINT_DIR) $(data_flag) $(if $(TRIAL_MINUTES),--trial-minutes $(TRIAL_MINUTES)) $(ARGS)
 
 test: $(VENV)/installed
 	$(PY) -m pytest -q tests

@@ -1,4 +1,4 @@
-"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate.
+"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate|bench.
 
 A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
 stderr with exit status 2. TensorFlow is imported only once the flags are known to be good, so
@@ -107,6 +107,15 @@ def build_parser():
     evaluate.add_argument("--num", type=positive_int, default=10_000, help="How many digits to generate (default: %(default)s).")
     evaluate.add_argument("--seed", type=int, default=0, help="Seed of the latent vectors (default: %(default)s).")
     evaluate.add_argument("--out", default="outputs/evaluation.json", help="The JSON file (default: %(default)s).")
+    bench = commands.add_parser("bench", help="Time the train step against TensorFlow's DCGAN tutorial, and the "
+                                "time until good digits.",
+                                description="Time the compiled train step of the default configuration and of "
+                                            "TensorFlow's DCGAN tutorial in one process, then train the default "
+                                            "configuration until the MNIST score reaches --target.")
+    add_common_flags(bench, data=True)
+    bench.add_argument("--target", type=float, default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
+    bench.add_argument("--trial-minutes", type=float, default=10.0,
+                       help="Longest training time of the trial, evaluation excluded (default: %(default)s).")
     return parser
 
 
@@ -209,8 +218,21 @@ def run_evaluate(args):
     print(f"wrote {out}")
 
 
+def run_bench(args):
+    from gan_tf import bench, checkpoints, data, device
+
+    print(f"device: {device.use(args.device)}", flush=True)
+    if not 0 < args.trial_minutes < 24 * 60:
+        raise errors.UserError(f"--trial-minutes must be above 0 and below a day, got {args.trial_minutes}.")
+    judge_directory = checkpoints.prepare_directory(args.checkpoint_dir)
+    train = data.load_mnist("train", npz_path=args.data)
+    test = data.load_mnist("test", npz_path=args.data)
+    bench.run(train, test, judge_directory, target=args.target, trial_minutes=args.trial_minutes,
+              log=lambda line: print(line, flush=True))
+
+
 COMMANDS = {"train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
-            "interpolate": run_interpolate, "evaluate": run_evaluate}
+            "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench}
 
 
 def main(argv=None):
