@@ -1,8 +1,8 @@
 """The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate|bench.
 
 A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
-stderr with exit status 2. TensorFlow is imported only once the flags are known to be good, so
---help and flag errors answer at once.
+stderr with exit status 2. TensorFlow is imported only after argparse has accepted the flags, so
+--help and malformed flags answer at once.
 """
 
 import argparse
@@ -61,7 +61,7 @@ def build_parser():
                                 description="Train the generator, discriminator and encoder, resuming from the "
                                             "latest checkpoint in --checkpoint-dir. Ctrl-C saves a checkpoint first.")
     add_common_flags(train, data=True)
-    train.add_argument("--output-dir", default="outputs", help="Where frames/ and training.gif go (default: %(default)s).")
+    train.add_argument("--output-dir", default="outputs", help="Where frames/, training.gif and logs/ go (default: %(default)s).")
     train.add_argument("--preset", default=None, choices=sorted(config_lib.PRESETS),
                        help="Start a new run from these settings: default, or tiny (seconds per epoch, for debugging).")
     train.add_argument("--fresh", action="store_true",
