@@ -67,8 +67,14 @@ def build_parser():
     train.add_argument("--fresh", action="store_true",
                        help="Delete the run in --checkpoint-dir and its frames, and start over.")
     train.add_argument("--no-progress", action="store_true", help="No progress bar (it is shown only on a terminal anyway): one line per epoch.")
+    train.add_argument("--strategy", default="auto", choices=["auto", "one", "mirrored", "multiworker"],
+                       help="tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker across "
+                            "machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with "
+                            "several GPUs, else one (default: %(default)s).")
     for field in dataclasses.fields(config_lib.Config):
-        train.add_argument(config_lib.flag(field.name), type=field.type, default=None, metavar=field.type.__name__.upper(),
+        choices = field.metadata["choices"]
+        train.add_argument(config_lib.flag(field.name), type=field.type, default=None, choices=choices,
+                           metavar=None if choices else field.type.__name__.upper(),
                            help=f"{field.metadata['why']} (default: {field.default})")
 
     sample = commands.add_parser("sample", help="Write new digits from a trained run.",
@@ -120,9 +126,11 @@ def build_parser():
 
 
 def run_train(args):
-    from gan_tf import checkpoints, data, device, train  # TensorFlow loads here.
+    from gan_tf import checkpoints, data, device, distribute, train  # TensorFlow loads here.
 
-    print(f"device: {device.use(args.device)}", flush=True)
+    device_name = device.use(args.device)
+    print(f"device: {device_name}", flush=True)
+    strategy = distribute.make_strategy(args.strategy)  # Before any other TensorFlow work.
     overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_lib.Config)
                  if getattr(args, field.name) is not None}
     saved = None if args.fresh else checkpoints.saved_config(args.checkpoint_dir)
@@ -150,7 +158,8 @@ def run_train(args):
 
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
-                progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation)
+                progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation, strategy=strategy,
+                on_gpu=device_name.startswith("GPU"))
 
 
 def run_sample(args):
@@ -221,13 +230,15 @@ def run_evaluate(args):
 def run_bench(args):
     from gan_tf import bench, checkpoints, data, device
 
-    print(f"device: {device.use(args.device)}", flush=True)
+    device_name = device.use(args.device)
+    print(f"device: {device_name}", flush=True)
     if not 0 < args.trial_minutes < 24 * 60:
         raise errors.UserError(f"--trial-minutes must be above 0 and below a day, got {args.trial_minutes}.")
     judge_directory = checkpoints.prepare_directory(args.checkpoint_dir)
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
-    bench.run(train, test, judge_directory, target=args.target, trial_minutes=args.trial_minutes,
+    bench.run(train, test, judge_directory, on_gpu=device_name.startswith("GPU"), target=args.target,
+              trial_minutes=args.trial_minutes,
               log=lambda line: print(line, flush=True))
 
 

@@ -17,6 +17,7 @@ import tensorflow as tf
 from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate
+from gan_tf import speed as speed_lib
 from gan_tf import train
 
 TUTORIAL_BATCH = 256
@@ -87,32 +88,71 @@ def tutorial_train_step():
 
 # --- Measuring. ---
 
-def steps_per_second(train_step, batch, warmup_steps=5, windows=5, window_seconds=4.0):
-    """The median, over `windows` timed windows, of compiled steps per second on one fixed batch."""
-    for _ in range(warmup_steps):  # The first call traces and compiles; the next ones settle the caches.
-        train_step(batch)
+def images_per_second(train_steps, iterator, images_per_step, steps_per_call=1, warmup_calls=3, windows=5,
+                      window_seconds=4.0):
+    """The median, over `windows` timed windows, of images per second through `train_steps(iterator, steps)`.
+
+    The input pipeline is part of what is timed: a step that waits for its batch is slower.
+    """
+    for _ in range(warmup_calls):  # The first call traces and compiles; the next ones settle the caches.
+        train_steps(iterator, steps_per_call)
     rates = []
     for _ in range(windows):
         steps, start = 0, time.perf_counter()
         while time.perf_counter() - start < window_seconds:
-            result = train_step(batch)
-            steps += 1
+            result = train_steps(iterator, steps_per_call)
+            steps += steps_per_call
         tf.nest.map_structure(lambda tensor: tensor.numpy(), result)  # Wait until the last step has finished.
-        rates.append(steps / (time.perf_counter() - start))
+        rates.append(steps * images_per_step / (time.perf_counter() - start))
     return statistics.median(rates)
+
+
+def ours(config, train_images, speed, window_seconds):
+    """Images per second of our training loop for `config` with `speed`, through our input pipeline."""
+    state = train.build_state(config, speed.mixed_precision)
+    train_steps = train.make_multi_step(train.make_train_step(state, config, speed))
+    dataset = data.image_dataset(train_images, cache=speed.cache_dataset)
+    batches = data.epoch_batches(dataset, config.batch_size, config.seed, 0, config.latent_dim,
+                                 prefetch=speed.prefetch).repeat()
+    steps = tf.constant(speed.steps_per_call)
+    return images_per_second(lambda iterator, _: train_steps(iterator, steps), iter(batches), config.batch_size,
+                             speed.steps_per_call, window_seconds=window_seconds)
+
+
+def tutorial(train_images, window_seconds):
+    """Images per second of the tutorial's own loop: a Python for-loop over its dataset, one step a call."""
+    train_step = tutorial_train_step()
+    images = tf.data.Dataset.from_tensor_slices(data.to_unit_range(train_images))
+    batches = images.shuffle(len(train_images)).batch(TUTORIAL_BATCH, drop_remainder=True).repeat()
+    return images_per_second(lambda iterator, _: train_step(next(iterator)), iter(batches), TUTORIAL_BATCH,
+                             window_seconds=window_seconds)
+
+
+def speed_variants(on_gpu):
+    """(label, speed.Speed) for the device's auto settings and each choice changed alone."""
+    auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu)
+    variants = [("auto (" + auto.describe() + ")", auto),
+                ("XLA " + ("off" if auto.jit_compile else "on"), dataclasses.replace(auto, jit_compile=not auto.jit_compile))]
+    for precision in ("off", "bfloat16", "float16"):
+        if precision != auto.mixed_precision:
+            variants.append((f"mixed precision {precision}", dataclasses.replace(auto, mixed_precision=precision)))
+    other_steps = 1 if auto.steps_per_call > 1 else 8
+    variants.append((f"{other_steps} steps per call", dataclasses.replace(auto, steps_per_call=other_steps)))
+    variants.append(("dataset cache off", dataclasses.replace(auto, cache_dataset=False)))
+    variants.append(("prefetch off", dataclasses.replace(auto, prefetch=False)))
+    return variants
 
 
 class TrialOver(Exception):
     """Raised from the evaluation hook to end the time-to-quality trial."""
 
 
-def time_to_quality(train_digits, test_digits, judge, target, minutes, log=print):
+def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, log=print):
     """Trains the default configuration, measuring the MNIST score after every epoch, until the score
     first reaches `target` or `minutes` of training have passed.
 
     Returns:
-      (training seconds until the target or the end, the scores as (epoch, training seconds, score)).
-      Training seconds leave out the time spent evaluating.
+      The scores as (epoch, training seconds, score). Training seconds leave out the time spent evaluating.
     """
     config = dataclasses.replace(config_lib.PRESETS["default"], epochs=10_000, eval_every=1, eval_samples=2000)
     start = time.perf_counter()
@@ -126,7 +166,7 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, log=print
                                                       config.eval_samples, config.seed))
         evaluation_seconds += time.perf_counter() - evaluation_start
         training_seconds = time.perf_counter() - start - evaluation_seconds
-        scores.append((int(state.epoch), training_seconds, figures["mnist_score"]))
+        scores.append((int(state.epoch.numpy()), training_seconds, figures["mnist_score"]))
         if figures["mnist_score"] >= target or training_seconds >= minutes * 60:
             raise TrialOver
         return figures
@@ -134,34 +174,32 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, log=print
     with tempfile.TemporaryDirectory() as directory:
         try:
             train.train(config, train_digits.images, f"{directory}/checkpoints", f"{directory}/outputs", log=log,
-                        progress=False, evaluation=evaluation)
+                        progress=False, evaluation=evaluation, on_gpu=on_gpu)
         except TrialOver:
             pass
     return scores
 
 
-def run(train_digits, test_digits, judge_directory, target=9.0, trial_minutes=10.0, log=print):
+def run(train_digits, test_digits, judge_directory, on_gpu=False, target=9.0, trial_minutes=10.0, window_seconds=4.0,
+        log=print):
     """The whole benchmark; prints its report through `log`."""
-    default_config = config_lib.PRESETS["default"]
-    images = data.to_unit_range(train_digits.images[:TUTORIAL_BATCH])
-    ours_batch = images[:default_config.batch_size]
+    images = train_digits.images
+    preset = config_lib.PRESETS["tutorial"]
+    log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
+    theirs = tutorial(images, window_seconds)
+    log(f"  its own loop (tf.function step, float32, batch {TUTORIAL_BATCH}): {theirs:8.0f}")
+    mine = ours(preset, images, speed_lib.resolve(preset, on_gpu), window_seconds)
+    log(f"  --preset tutorial through gan_tf:                  {mine:8.0f}   ({mine / theirs:.2f}x)")
 
-    ours = train.make_train_step(train.build_state(default_config), default_config)
-    tutorial = tutorial_train_step()
-    ours_rate = steps_per_second(ours, ours_batch)
-    tutorial_rate = steps_per_second(tutorial, images)
-    ours_images = ours_rate * default_config.batch_size
-    tutorial_images = tutorial_rate * TUTORIAL_BATCH
-    log(f"train step, default configuration (batch {default_config.batch_size}, with the encoder): "
-        f"{ours_rate:.2f} steps/s, {ours_images:.0f} images/s")
-    log(f"train step, TensorFlow DCGAN tutorial (batch {TUTORIAL_BATCH}, its own step, no encoder): "
-        f"{tutorial_rate:.2f} steps/s, {tutorial_images:.0f} images/s")
-    log(f"ratio, default / tutorial: {ours_images / tutorial_images:.2f}x images/s")
+    default = config_lib.PRESETS["default"]
+    log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
+    for label, speed in speed_variants(on_gpu):
+        log(f"  {label + ':':54}{ours(default, images, speed, window_seconds):8.0f}")
 
     judge, judge_accuracy = evaluate.load_or_train_judge(judge_directory, train_digits, test_digits, log=log)
     log(f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "
         f"accuracy {judge_accuracy:.4f}), until {target} or {trial_minutes:g} min of training")
-    scores = time_to_quality(train_digits, test_digits, judge, target, trial_minutes, log=log)
+    scores = time_to_quality(train_digits, test_digits, judge, target, trial_minutes, on_gpu, log=log)
     for epoch, seconds, score in scores:
         log(f"  epoch {epoch}: {seconds:.0f} s of training, MNIST score {score:.3f}")
     reached = [seconds for _, seconds, score in scores if score >= target]

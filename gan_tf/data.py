@@ -25,6 +25,7 @@ KERAS_CACHE = pathlib.Path("~/.keras/datasets/mnist.npz")
 # Where tensorflow-datasets downloads MNIST from.
 TFDS_DOWNLOAD_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 NETWORK_TIMEOUT_SECONDS = 3.0
+NOISE_SEEDS_PER_EPOCH = 2 ** 32  # Noise seeds of one epoch: epoch * this + the image's place in the epoch.
 HOW_TO_PROVIDE = (f"download mnist.npz (the file keras.datasets.mnist.load_data() fetches) and pass "
                   f"--data PATH, set {MNIST_ENV_VAR}=PATH, or copy it to {KERAS_CACHE}")
 
@@ -146,30 +147,50 @@ def to_uint8(images):
     return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def image_dataset(images):
-    """A cached dataset of single float32 images (28, 28, 1) in [-1, 1] from uint8 images (N, 28, 28)."""
+def image_dataset(images, cache=True):
+    """A dataset of single float32 images (28, 28, 1) in [-1, 1] from uint8 images (N, 28, 28).
+
+    Args:
+      cache: keep the converted images in memory after the first pass, instead of converting every epoch.
+    """
     dataset = tf.data.Dataset.from_tensor_slices(images)
-    return dataset.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE).cache()
+    dataset = dataset.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.cache() if cache else dataset
 
 
-def epoch_batches(images, batch_size, seed, epoch, skip_images=0):
-    """The batches of one epoch, shuffled in an order fixed by (seed, epoch).
+def epoch_batches(images, batch_size, seed, epoch, latent_dim, skip_images=0, prefetch=True):
+    """The batches of one epoch, shuffled in an order fixed by (seed, epoch), each with its noise.
 
     Because the order depends only on the seed and the epoch, a run resumed in the middle of an epoch
-    skips the images it already trained on and sees exactly the ones an uninterrupted run would.
-    The last batch keeps the leftover images (it is smaller); the train step accepts any batch size
-    without retracing.
+    skips the images it already trained on and sees exactly the ones an uninterrupted run would. The
+    noise of a batch is drawn from (seed, epoch, its first image's place in the epoch), so a resumed
+    run draws the same noise too, with no random state to save, and tf.distribute splits the noise
+    with the images. The last batch keeps the leftover images (it is smaller); the train step accepts
+    any batch size without retracing.
 
     Args:
       images: a dataset of float32 images (28, 28, 1), as image_dataset() makes.
+      prefetch: prepare the next batches while the current step runs.
     Returns:
-      A dataset of float32 batches (B, 28, 28, 1) in [-1, 1], B <= batch_size.
+      A dataset of (images float32 (B, 28, 28, 1) in [-1, 1], latent vectors float32 (B, latent_dim)),
+      B <= batch_size.
     """
     buffer_size = images.cardinality()  # The whole set: MNIST fits in memory, and a full buffer shuffles perfectly.
     if buffer_size < 0:
         raise ValueError("epoch_batches needs a dataset of known, finite length")
     shuffled = images.shuffle(buffer_size, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
-    return shuffled.skip(skip_images).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+    def add_noise(index, batch):
+        first_image = tf.cast(skip_images, tf.int64) + index * batch_size
+        noise_seed = tf.stack([tf.constant(seed, tf.int64), epoch * NOISE_SEEDS_PER_EPOCH + first_image])
+        return batch, tf.random.stateless_normal((tf.shape(batch)[0], latent_dim), seed=noise_seed)
+
+    batches = shuffled.skip(skip_images).batch(batch_size).enumerate().map(add_noise)
+    # Each worker of a multi-worker run builds the same batches and keeps its share of every one.
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    batches = batches.with_options(options)
+    return batches.prefetch(tf.data.AUTOTUNE) if prefetch else batches
 
 
 def steps_per_epoch(num_images, batch_size):

@@ -192,7 +192,7 @@ def evaluate(generator, encoder, judge, train, test, num, seed):
     """All the figures for a trained run, beside the same figures for real digits.
 
     Args:
-      generator, encoder: the run's models.
+      generator, encoder: the run's models; encoder None for a run trained without one.
       judge: the classifier from load_or_train_judge.
       train, test: data.Digits of the two MNIST splits.
       num: how many digits to generate (and real training digits to compare the test digits with).
@@ -209,7 +209,7 @@ def evaluate(generator, encoder, judge, train, test, num, seed):
     _, train_features = judge_outputs(judge, train.images[chosen])
     real = digit_metrics(judge, test.images, train_features)
     return {"num": num, "seed": seed, "generated": digit_metrics(judge, generated, test_features), "real": real,
-            "encoder": encoder_metrics(generator, encoder, train, test)}
+            "encoder": None if encoder is None else encoder_metrics(generator, encoder, train, test)}
 
 
 def report(results, judge_accuracy):
@@ -223,16 +223,20 @@ def report(results, judge_accuracy):
     for digit in range(10):
         lines.append(f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}")
     encoder = results["encoder"]
-    lines.append(f"encoder: 1-NN accuracy {encoder['nearest_neighbour_accuracy']:.4f}, "
-                 f"reconstruction error {encoder['reconstruction_error']:.4f}")
+    if encoder is None:
+        lines.append("encoder: none (the run was trained with --encoder off)")
+    else:
+        lines.append(f"encoder: 1-NN accuracy {encoder['nearest_neighbour_accuracy']:.4f}, "
+                     f"reconstruction error {encoder['reconstruction_error']:.4f}")
     return "\n".join(lines)
 
 
 def headline(results):
     """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
     generated = results["generated"]
+    encoder = results["encoder"] or {"nearest_neighbour_accuracy": float("nan"), "reconstruction_error": float("nan")}
     return {"mnist_score": generated["mnist_score"], "frechet_distance": generated["frechet_distance"],
             "confident_share": generated["confident_share"], "min_class_share": min(generated["class_shares"]),
             "max_class_share": max(generated["class_shares"]),
-            "nearest_neighbour_accuracy": results["encoder"]["nearest_neighbour_accuracy"],
-            "reconstruction_error": results["encoder"]["reconstruction_error"]}
+            "nearest_neighbour_accuracy": encoder["nearest_neighbour_accuracy"],
+            "reconstruction_error": encoder["reconstruction_error"]}

@@ -38,13 +38,19 @@ def restore_models(checkpoint_dir, checkpoint_name=None):
     Args:
       checkpoint_name: a checkpoint such as "ckpt-4690"; None for the latest.
     Returns:
-      (config, generator, encoder).
+      (config, generator, encoder); encoder is None for a run trained with --encoder off.
     """
     config = checkpoints.require_run(checkpoint_dir)
     path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
     generator, encoder = models.build_generator(config), models.build_encoder(config)
     checkpoints.restore({"generator": generator, "encoder": encoder}, path, partial=True)
-    return config, generator, encoder
+    return config, generator, (encoder if config.encoder == "on" else None)
+
+
+def require_encoder(encoder):
+    if encoder is None:
+        raise errors.UserError("this run was trained with --encoder off, so it cannot encode digits: train one with "
+                               "--encoder on (the default preset has it).")
 
 
 def output_path(path, suffixes):
@@ -95,6 +101,7 @@ def reconstruct(generator, encoder, test_images, num, seed, out):
     Returns:
       The mean squared error of G(E(x)) against x, in the images' [-1, 1] range.
     """
+    require_encoder(encoder)
     require_count(num)
     out = output_path(out, (".png",))
     real = pick(test_images, num, seed)
@@ -142,6 +149,7 @@ def interpolate(generator, encoder, test_images, seed, steps, out):
     Each frame shows [first digit | G(slerp(E(first), E(second), t)) | second digit]; the animation
     goes there and back. Returns the number of frames.
     """
+    require_encoder(encoder)
     require_count(steps, "--steps")
     if steps < 2:
         raise errors.UserError(f"--steps must be at least 2 (the two ends), got {steps}.")

@@ -1,4 +1,8 @@
-"""The losses, as pure functions of logits and tensors. Each returns a scalar float32 mean.
+"""The losses, as pure functions of logits and tensors. Each returns one value per example, shape (B,).
+
+The train step averages them over the global batch with tf.nn.compute_average_loss, which stays right
+when tf.distribute splits a batch over several devices: each device divides its sum by the size of
+the whole batch, and the optimizer adds the devices' gradients.
 
 Labels: real = 1, fake = 0. The discriminator's outputs are logits, and every loss works from logits
 with tf.nn.sigmoid_cross_entropy_with_logits, which stays finite where log(sigmoid(x)) would not.
@@ -8,7 +12,7 @@ import tensorflow as tf
 
 
 def non_saturating_discriminator_loss(real_logits, fake_logits):
-    """The discriminator's loss: -[log D(x) + log(1 - D(G(z)))], averaged over the batch.
+    """The discriminator's loss: -[log D(x) + log(1 - D(G(z)))], for each pair of a real and a fake image.
 
     Goodfellow et al. (2014), eq. 1: D maximises log D(x) + log(1 - D(G(z))). We minimise its
     negative, which is the binary cross-entropy of real images against label 1 plus fake images
@@ -17,14 +21,16 @@ def non_saturating_discriminator_loss(real_logits, fake_logits):
     Args:
       real_logits: float (B, 1), D's logits for real images.
       fake_logits: float (B, 1), D's logits for generated images.
+    Returns:
+      float (B,).
     """
     real_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(real_logits), logits=real_logits)
     fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
-    return tf.reduce_mean(real_loss) + tf.reduce_mean(fake_loss)
+    return real_loss[:, 0] + fake_loss[:, 0]
 
 
 def non_saturating_generator_loss(fake_logits):
-    """The generator's loss: -log D(G(z)), averaged over the batch.
+    """The generator's loss: -log D(G(z)), for each generated image.
 
     Departs from the minimax formula on purpose, as Goodfellow et al. (2014, section 3) suggest:
     minimising log(1 - D(G(z))) gives G almost no gradient early on, when D rejects its images with
@@ -33,31 +39,36 @@ def non_saturating_generator_loss(fake_logits):
 
     Args:
       fake_logits: float (B, 1), D's logits for generated images.
+    Returns:
+      float (B,).
     """
-    return tf.reduce_mean(
-        tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits), logits=fake_logits))
+    return tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits), logits=fake_logits)[:, 0]
 
 
 def latent_regression_loss(latent_vectors, encoded_fakes):
     """|E(G(z)) - z|^2: how well the encoder recovers the noise behind a generated image.
 
-    The mean over the batch and the latent dimensions of the squared error. This is the "latent
-    regressor" of Donahue et al. (2017, section 2.2); BiGAN trains E adversarially instead.
+    The squared error averaged over the latent dimensions. This is the "latent regressor" of
+    Donahue et al. (2017, section 2.2); BiGAN trains E adversarially instead.
 
     Args:
       latent_vectors: float (B, latent_dim), the z given to the generator.
       encoded_fakes: float (B, latent_dim), the encoder's guess E(G(z)).
+    Returns:
+      float (B,).
     """
-    return tf.reduce_mean(tf.square(encoded_fakes - latent_vectors))
+    return tf.reduce_mean(tf.square(encoded_fakes - latent_vectors), axis=1)
 
 
 def reconstruction_loss(real_images, reconstructed_images):
     """|G(E(x)) - x|^2: how close a real digit comes back after a trip through the latent space.
 
-    The mean over the batch and the pixels of the squared error, in the images' [-1, 1] range.
+    The squared error averaged over the pixels, in the images' [-1, 1] range.
 
     Args:
       real_images: float (B, 28, 28, 1), real digits x.
       reconstructed_images: float (B, 28, 28, 1), G(E(x)).
+    Returns:
+      float (B,).
     """
-    return tf.reduce_mean(tf.square(reconstructed_images - real_images))
+    return tf.reduce_mean(tf.square(reconstructed_images - real_images), axis=[1, 2, 3])

@@ -1,8 +1,14 @@
 """The benchmark's reference models and its timer."""
 
+import time
+
+import keras
 import tensorflow as tf
 
 from gan_tf import bench
+from gan_tf import config as config_lib
+from gan_tf import models
+from gan_tf import speed
 
 
 def test_tutorial_models_have_the_tutorials_sizes():
@@ -19,12 +25,34 @@ def test_tutorial_step_trains_on_a_batch_of_256():
     assert loss.shape == () and bool(tf.math.is_finite(loss))
 
 
-def test_steps_per_second_counts_calls():
+def test_images_per_second_counts_calls_and_their_steps():
     calls = []
 
-    def step(batch):
-        calls.append(batch)
+    def train_steps(iterator, steps):
+        calls.append(steps)
+        time.sleep(0.01)
         return tf.constant(0.0)
 
-    rate = bench.steps_per_second(step, 1, warmup_steps=2, windows=3, window_seconds=0.05)
-    assert rate > 0 and len(calls) >= 2 + 3  # Warm-up calls, then at least one call a window.
+    rate = bench.images_per_second(train_steps, None, images_per_step=10, steps_per_call=4, warmup_calls=2, windows=3,
+                                   window_seconds=0.05)
+    assert len(calls) >= 2 + 3 and set(calls) == {4}  # Warm-up calls, then at least one call a window.
+    assert 0 < rate <= 4 * 10 / 0.01  # At most 4 steps of 10 images per 10 ms call.
+
+
+def test_tutorial_preset_builds_the_tutorials_networks():
+    preset = config_lib.PRESETS["tutorial"]
+    assert models.build_generator(preset).count_params() == bench.tutorial_generator().count_params()
+    assert models.build_discriminator(preset).count_params() == bench.tutorial_discriminator().count_params()
+    ours = [(type(layer).__name__, layer.output.shape) for layer in models.build_generator(preset).layers
+            if not isinstance(layer, keras.layers.Activation)]
+    theirs = [(type(layer).__name__, layer.output.shape) for layer in bench.tutorial_generator().layers]
+    assert ours == theirs  # The same layers in the same order, with the same shapes.
+
+
+def test_speed_variants_change_one_setting_each():
+    variants = bench.speed_variants(on_gpu=False)
+    auto = variants[0][1]
+    assert auto == speed.resolve(config_lib.PRESETS["default"], on_gpu=False)
+    for label, variant in variants[1:]:
+        changed = [name for name in vars(auto) if getattr(auto, name) != getattr(variant, name)]
+        assert len(changed) == 1, label

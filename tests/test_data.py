@@ -102,28 +102,32 @@ def test_pixels_map_to_minus_one_and_one_and_back():
 
 
 def batch_sizes_and_first_pixels(dataset):
-    return [(len(batch), tuple(batch[:, 0, 0, 0].numpy())) for batch in dataset]
+    return [(len(batch), tuple(batch[:, 0, 0, 0].numpy())) for batch, _ in dataset]
 
 
 def test_epoch_keeps_the_short_last_batch_and_fixed_order(digits):
     images = data.image_dataset(digits)
-    epoch = data.epoch_batches(images, batch_size=16, seed=0, epoch=0)
+    epoch = data.epoch_batches(images, batch_size=16, seed=0, epoch=0, latent_dim=8)
     assert [size for size, _ in batch_sizes_and_first_pixels(epoch)] == [16, 16, 8]
     assert data.steps_per_epoch(40, 16) == 3
-    again = data.epoch_batches(images, batch_size=16, seed=0, epoch=0)
-    assert [b.numpy().tobytes() for b in epoch] == [b.numpy().tobytes() for b in again]
+    again = data.epoch_batches(images, batch_size=16, seed=0, epoch=0, latent_dim=8)
+    assert [(b.numpy().tobytes(), z.numpy().tobytes()) for b, z in epoch] == \
+        [(b.numpy().tobytes(), z.numpy().tobytes()) for b, z in again]
+    assert all(z.shape == (len(b), 8) for b, z in epoch)  # Each image comes with its own noise vector.
 
 
 def test_epochs_are_shuffled_differently():
     images = data.image_dataset(np.arange(40, dtype=np.uint8).reshape(40, 1, 1).repeat(28, 1).repeat(28, 2))
-    first = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=0, epoch=0)])
-    second = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=0, epoch=1)])
+    first = np.concatenate([b.numpy() for b, _ in data.epoch_batches(images, 16, seed=0, epoch=0, latent_dim=4)])
+    second = np.concatenate([b.numpy() for b, _ in data.epoch_batches(images, 16, seed=0, epoch=1, latent_dim=4)])
     assert not np.array_equal(first, second)
     assert np.array_equal(np.sort(first[:, 0, 0, 0]), np.sort(second[:, 0, 0, 0]))  # Same images, new order.
 
 
 def test_skipping_images_resumes_the_same_order():
     images = data.image_dataset(np.arange(40, dtype=np.uint8).reshape(40, 1, 1).repeat(28, 1).repeat(28, 2))
-    whole = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=3, epoch=2)])
-    rest = np.concatenate([b.numpy() for b in data.epoch_batches(images, 16, seed=3, epoch=2, skip_images=16)])
-    assert np.array_equal(whole[16:], rest)
+    whole = list(data.epoch_batches(images, 16, seed=3, epoch=2, latent_dim=4))
+    rest = list(data.epoch_batches(images, 16, seed=3, epoch=2, latent_dim=4, skip_images=16))
+    assert np.array_equal(np.concatenate([b for b, _ in whole])[16:], np.concatenate([b for b, _ in rest]))
+    # The noise of the batches after the skip is the noise an uninterrupted epoch draws for them.
+    assert np.array_equal(np.concatenate([z for _, z in whole])[16:], np.concatenate([z for _, z in rest]))

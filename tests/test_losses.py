@@ -13,9 +13,15 @@ def softplus(x):
     return math.log1p(math.exp(x))
 
 
+def mean(per_example):
+    """The batch mean of a per-example loss, as the train step takes it on one device."""
+    assert per_example.shape.rank == 1
+    return float(tf.nn.compute_average_loss(per_example))
+
+
 def test_discriminator_loss_of_a_coin_flip_is_two_log_two():
     zeros = tf.zeros((4, 1))
-    assert float(losses.non_saturating_discriminator_loss(zeros, zeros)) == pytest.approx(2 * math.log(2), rel=1e-6)
+    assert mean(losses.non_saturating_discriminator_loss(zeros, zeros)) == pytest.approx(2 * math.log(2), rel=1e-6)
 
 
 def test_discriminator_loss_matches_hand_computed_cross_entropy():
@@ -23,25 +29,34 @@ def test_discriminator_loss_matches_hand_computed_cross_entropy():
     fake_logits = tf.constant([[0.5], [-3.0]])
     # -log sigmoid(x) = softplus(-x) for reals (label 1); -log(1 - sigmoid(x)) = softplus(x) for fakes.
     expected = (softplus(-2.0) + softplus(1.0)) / 2 + (softplus(0.5) + softplus(-3.0)) / 2
-    assert float(losses.non_saturating_discriminator_loss(real_logits, fake_logits)) == pytest.approx(expected, rel=1e-6)
+    assert mean(losses.non_saturating_discriminator_loss(real_logits, fake_logits)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_generator_loss_is_minus_log_d_of_fakes():
     fake_logits = tf.constant([[1.0], [-2.0], [0.0]])
     expected = (softplus(-1.0) + softplus(2.0) + softplus(0.0)) / 3
-    assert float(losses.non_saturating_generator_loss(fake_logits)) == pytest.approx(expected, rel=1e-6)
+    assert mean(losses.non_saturating_generator_loss(fake_logits)) == pytest.approx(expected, rel=1e-6)
 
 
 def test_losses_stay_finite_for_confident_logits():
     confident = tf.constant([[100.0], [-100.0]])
-    assert np.isfinite(float(losses.non_saturating_discriminator_loss(confident, -confident)))
-    assert float(losses.non_saturating_generator_loss(tf.constant([[-100.0]]))) == pytest.approx(100.0, rel=1e-6)
+    assert np.all(np.isfinite(losses.non_saturating_discriminator_loss(confident, -confident)))
+    assert mean(losses.non_saturating_generator_loss(tf.constant([[-100.0]]))) == pytest.approx(100.0, rel=1e-6)
 
 
 def test_latent_regression_and_reconstruction_are_mean_squared_errors():
     z = tf.constant([[0.0, 1.0], [2.0, -1.0]])
     guess = tf.constant([[1.0, 1.0], [2.0, 1.0]])
-    assert float(losses.latent_regression_loss(z, guess)) == pytest.approx((1 + 0 + 0 + 4) / 4)
+    assert losses.latent_regression_loss(z, guess).numpy().tolist() == pytest.approx([1 / 2, 4 / 2])
     real = tf.fill((2, 28, 28, 1), -1.0)
     redrawn = tf.fill((2, 28, 28, 1), 0.5)
-    assert float(losses.reconstruction_loss(real, redrawn)) == pytest.approx(2.25)
+    assert losses.reconstruction_loss(real, redrawn).numpy().tolist() == pytest.approx([2.25, 2.25])
+
+
+def test_average_over_a_split_batch_equals_the_whole_batch_average():
+    """What tf.distribute relies on: each replica's sum over the global batch size adds up to the mean."""
+    logits = tf.constant([[1.0], [-2.0], [0.5], [3.0]])
+    whole = mean(losses.non_saturating_generator_loss(logits))
+    halves = [float(tf.nn.compute_average_loss(losses.non_saturating_generator_loss(part), global_batch_size=4))
+              for part in (logits[:1], logits[1:])]
+    assert sum(halves) == pytest.approx(whole, rel=1e-6)

@@ -43,8 +43,8 @@ def test_short_run_writes_frames_gif_checkpoint_and_config(tiny_config, digits, 
 
 def test_train_step_traces_once_across_steps_epochs_and_the_short_batch(tiny_config, digits, tmp_path, monkeypatch):
     made = []
-    original = train.make_train_step
-    monkeypatch.setattr(train, "make_train_step", lambda *args: made.append(original(*args)) or made[-1])
+    original = train.make_multi_step
+    monkeypatch.setattr(train, "make_multi_step", lambda *args: made.append(original(*args)) or made[-1])
     run(dataclasses.replace(tiny_config, epochs=2), digits, tmp_path)
     assert made[0].experimental_get_tracing_count() == 1
 
