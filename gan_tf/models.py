@@ -6,6 +6,7 @@ per image (real = 1, fake = 0), never a probability.
 """
 
 import keras
+import tensorflow as tf
 
 IMAGE_SHAPE = (28, 28, 1)
 
@@ -45,13 +46,20 @@ def build_generator(config):
 
 
 def add_normalized_activation(model, config):
-    """Appends BatchNormalization and LeakyReLU, the generator's pair after each layer but the last.
-
-    synchronized=True makes BatchNormalization use the statistics of the global batch when a
-    tf.distribute strategy splits it over several devices; on one device it changes nothing.
-    """
-    model.add(keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, synchronized=True))
+    """Appends BatchNormalization and LeakyReLU, the generator's pair after each layer but the last."""
+    add_batchnorm(model, config)
     model.add(keras.layers.LeakyReLU(negative_slope=config.leaky_slope))
+
+
+def add_batchnorm(model, config):
+    """Appends BatchNormalization; built under a strategy of several replicas, it is synchronized.
+
+    synchronized=True makes it use the statistics of the global batch when a tf.distribute strategy
+    splits the batch over several devices. It is left off on one device, where it would only cost
+    time: it replaces TensorFlow's fused batch-normalization kernel with separate operations.
+    """
+    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
+    model.add(keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, synchronized=synchronized))
 
 
 def build_discriminator(config):
@@ -97,7 +105,7 @@ def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False
         normalized = batchnorm and size == 7
         model.add(keras.layers.Conv2D(channels, config.kernel_size, strides=2, padding="same", use_bias=not normalized))
         if normalized:
-            model.add(keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, synchronized=True))
+            add_batchnorm(model, config)
         model.add(keras.layers.LeakyReLU(negative_slope=config.leaky_slope))
         if dropout:
             model.add(keras.layers.Dropout(dropout))
