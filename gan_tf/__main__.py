@@ -128,8 +128,7 @@ def build_parser():
 def run_train(args):
     from gan_tf import checkpoints, data, device, distribute, train  # TensorFlow loads here.
 
-    device_name = device.use(args.device)
-    print(f"device: {device_name}", flush=True)
+    print(f"device: {device.use(args.device)}", flush=True)
     strategy = distribute.make_strategy(args.strategy)  # Before any other TensorFlow work.
     overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_lib.Config)
                  if getattr(args, field.name) is not None}
@@ -159,7 +158,7 @@ def run_train(args):
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
                 progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation, strategy=strategy,
-                on_gpu=device_name.startswith("GPU"))
+                on_gpu=device.on_gpu())
 
 
 def run_sample(args):
@@ -230,14 +229,13 @@ def run_evaluate(args):
 def run_bench(args):
     from gan_tf import bench, checkpoints, data, device
 
-    device_name = device.use(args.device)
-    print(f"device: {device_name}", flush=True)
+    print(f"device: {device.use(args.device)}", flush=True)
     if not 0 < args.trial_minutes < 24 * 60:
         raise errors.UserError(f"--trial-minutes must be above 0 and below a day, got {args.trial_minutes}.")
     judge_directory = checkpoints.prepare_directory(args.checkpoint_dir)
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
-    bench.run(train, test, judge_directory, on_gpu=device_name.startswith("GPU"), target=args.target,
+    bench.run(train, test, judge_directory, on_gpu=device.on_gpu(), target=args.target,
               trial_minutes=args.trial_minutes,
               log=lambda line: print(line, flush=True))
 

@@ -88,22 +88,22 @@ def tutorial_train_step():
 
 # --- Measuring. ---
 
-def images_per_second(train_steps, iterator, images_per_step, steps_per_call=1, warmup_calls=3, windows=5,
-                      window_seconds=4.0):
-    """The median, over `windows` timed windows, of images per second through `train_steps(iterator, steps)`.
+def images_per_second(call, images_per_call, warmup_calls=3, windows=5, window_seconds=4.0):
+    """The median, over `windows` timed windows, of images per second when `call()` is repeated.
 
-    The input pipeline is part of what is timed: a step that waits for its batch is slower.
+    `call` trains on the next batches of an input pipeline, so the pipeline is part of what is timed:
+    a step that waits for its batch is slower.
     """
     for _ in range(warmup_calls):  # The first call traces and compiles; the next ones settle the caches.
-        train_steps(iterator, steps_per_call)
+        call()
     rates = []
     for _ in range(windows):
-        steps, start = 0, time.perf_counter()
+        calls, start = 0, time.perf_counter()
         while time.perf_counter() - start < window_seconds:
-            result = train_steps(iterator, steps_per_call)
-            steps += steps_per_call
+            result = call()
+            calls += 1
         tf.nest.map_structure(lambda tensor: tensor.numpy(), result)  # Wait until the last step has finished.
-        rates.append(steps * images_per_step / (time.perf_counter() - start))
+        rates.append(calls * images_per_call / (time.perf_counter() - start))
     return statistics.median(rates)
 
 
@@ -112,20 +112,19 @@ def ours(config, train_images, speed, window_seconds):
     state = train.build_state(config, speed.mixed_precision)
     train_steps = train.make_multi_step(train.make_train_step(state, config, speed))
     dataset = data.image_dataset(train_images, cache=speed.cache_dataset)
-    batches = data.epoch_batches(dataset, config.batch_size, config.seed, 0, config.latent_dim,
-                                 prefetch=speed.prefetch).repeat()
+    batches = iter(data.epoch_batches(dataset, config.batch_size, config.seed, 0, config.latent_dim,
+                                      prefetch=speed.prefetch).repeat())
     steps = tf.constant(speed.steps_per_call)
-    return images_per_second(lambda iterator, _: train_steps(iterator, steps), iter(batches), config.batch_size,
-                             speed.steps_per_call, window_seconds=window_seconds)
+    return images_per_second(lambda: train_steps(batches, steps), speed.steps_per_call * config.batch_size,
+                             window_seconds=window_seconds)
 
 
 def tutorial(train_images, window_seconds):
     """Images per second of the tutorial's own loop: a Python for-loop over its dataset, one step a call."""
     train_step = tutorial_train_step()
     images = tf.data.Dataset.from_tensor_slices(data.to_unit_range(train_images))
-    batches = images.shuffle(len(train_images)).batch(TUTORIAL_BATCH, drop_remainder=True).repeat()
-    return images_per_second(lambda iterator, _: train_step(next(iterator)), iter(batches), TUTORIAL_BATCH,
-                             window_seconds=window_seconds)
+    batches = iter(images.shuffle(len(train_images)).batch(TUTORIAL_BATCH, drop_remainder=True).repeat())
+    return images_per_second(lambda: train_step(next(batches)), TUTORIAL_BATCH, window_seconds=window_seconds)
 
 
 def speed_variants(on_gpu):

@@ -31,3 +31,8 @@ def use(choice="auto"):
         return f"CPU ({os.cpu_count()} cores)"
     names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
     return "GPU: " + ", ".join(names)
+
+
+def on_gpu():
+    """Whether TensorFlow will place the work on a GPU (after use() has chosen the visible devices)."""
+    return bool(tf.config.get_visible_devices("GPU"))

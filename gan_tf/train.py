@@ -97,16 +97,23 @@ def make_train_step(state, config, speed=None, strategy=None):
     strategy = strategy or tf.distribute.get_strategy()
     generator, discriminator, encoder = state.generator, state.discriminator, state.encoder
     train_encoder = config.encoder == "on"
-    players = [(generator, state.generator_optimizer), (discriminator, state.discriminator_optimizer),
-               (encoder, state.encoder_optimizer)]
-    if speed.loss_scaling:
-        # Scales each loss up before the gradients and the gradients back down before the update.
-        # The wrappers are not saved: a resumed run starts again from their initial scale.
+
+    def optimizer_for(model, optimizer):
+        """The optimizer the step uses: under float16, Keras's loss scaling around the saved Adam.
+
+        The wrapper scales each loss up before the gradients and the gradients back down before the
+        update. It is not saved: a resumed run starts again from its initial scale.
+        """
+        if not speed.loss_scaling:
+            return optimizer
         with strategy.scope():
-            players = [(model, keras.optimizers.LossScaleOptimizer(optimizer)) for model, optimizer in players]
-            for model, optimizer in players:
-                optimizer.build(model.trainable_variables)
-    (_, generator_optimizer), (_, discriminator_optimizer), (_, encoder_optimizer) = players
+            wrapped = keras.optimizers.LossScaleOptimizer(optimizer)
+            wrapped.build(model.trainable_variables)
+        return wrapped
+
+    generator_optimizer = optimizer_for(generator, state.generator_optimizer)
+    discriminator_optimizer = optimizer_for(discriminator, state.discriminator_optimizer)
+    encoder_optimizer = optimizer_for(encoder, state.encoder_optimizer)
 
     def replica_step(real_images, latent_vectors):
         batch_size = tf.shape(real_images)[0]

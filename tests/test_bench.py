@@ -28,14 +28,13 @@ def test_tutorial_step_trains_on_a_batch_of_256():
 def test_images_per_second_counts_calls_and_their_steps():
     calls = []
 
-    def train_steps(iterator, steps):
-        calls.append(steps)
+    def call():
+        calls.append(1)
         time.sleep(0.01)
         return tf.constant(0.0)
 
-    rate = bench.images_per_second(train_steps, None, images_per_step=10, steps_per_call=4, warmup_calls=2, windows=3,
-                                   window_seconds=0.05)
-    assert len(calls) >= 2 + 3 and set(calls) == {4}  # Warm-up calls, then at least one call a window.
+    rate = bench.images_per_second(call, images_per_call=4 * 10, warmup_calls=2, windows=3, window_seconds=0.05)
+    assert len(calls) >= 2 + 3  # Warm-up calls, then at least one call a window.
     assert 0 < rate <= 4 * 10 / 0.01  # At most 4 steps of 10 images per 10 ms call.
 
 

@@ -13,6 +13,7 @@ def test_auto_names_what_tensorflow_sees():
     gpus = tf.config.list_physical_devices("GPU")
     line = device.use("auto")
     assert line.startswith("GPU: ") if gpus else line == f"CPU ({os.cpu_count()} cores)"
+    assert device.on_gpu() == bool(gpus)
 
 
 def test_gpu_without_one_is_a_clear_error():
