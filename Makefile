@@ -22,7 +22,7 @@ $(VENV)/installed: requirements.txt
 	touch $@
 
 train: $(VENV)/installed
-	$(PY) -m gan_tf train --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(train_flags) $(data_flag) $(ARGS)
+	$(PY) -m gan_tf train --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(train_flags) $(data_flag) $(checkpoint_flag) $(ARGS)
 
 sample: $(VENV)/installed
 	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),64) \

@@ -41,15 +41,28 @@ def add_common_flags(parser, data=False, checkpoint=False):
                                  "then tensorflow-datasets, then ~/.keras/datasets/mnist.npz).")
 
 
-def positive_int(text):
-    """An argparse type: a whole number above 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be above 0, got {value}")
-    return value
+def in_range(convert, low, high):
+    """An argparse type: int or float (`convert`) from `low` to `high` (NaN is in no range)."""
+    kind = "whole number" if convert is int else "number"
+
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {kind}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"must be from {low:,} to {high:,}, got {text}")
+        return value
+
+    parse.__name__ = kind  # What argparse calls the type in its messages.
+    return parse
+
+
+def whole_number(low, high):
+    return in_range(int, low, high)
+
+
+SEED = whole_number(0, 2 ** 31 - 1)
 
 
 def build_parser():
@@ -63,9 +76,11 @@ def build_parser():
     add_common_flags(train, data=True)
     train.add_argument("--output-dir", default="outputs", help="Where frames/, training.gif and logs/ go (default: %(default)s).")
     train.add_argument("--preset", default=None, choices=sorted(config_lib.PRESETS),
-                       help="Start a new run from these settings: default, or tiny (seconds per epoch, for debugging).")
+                       help="Start a new run from these settings: default, tutorial (TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own settings are kept.")
     train.add_argument("--fresh", action="store_true",
                        help="Delete the run in --checkpoint-dir and its frames, and start over.")
+    train.add_argument("--checkpoint", default=None, metavar="NAME",
+                       help="Resume from this checkpoint, e.g. ckpt-4690, instead of the latest (when the latest is damaged).")
     train.add_argument("--no-progress", action="store_true", help="No progress bar (it is shown only on a terminal anyway): one line per epoch.")
     train.add_argument("--strategy", default="auto", choices=["auto", "one", "mirrored", "multiworker"],
                        help="tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker across "
@@ -81,8 +96,8 @@ def build_parser():
                                  description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
                                              "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.")
     add_common_flags(sample, checkpoint=True)
-    sample.add_argument("--num", type=positive_int, default=64, help="How many digits (default: %(default)s).")
-    sample.add_argument("--seed", type=int, default=0, help="Seed of the latent vectors (default: %(default)s).")
+    sample.add_argument("--num", type=whole_number(1, 100_000), default=64, help="How many digits (default: %(default)s).")
+    sample.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
     sample.add_argument("--out", default="outputs/samples.png", help="A .png or .npy file (default: %(default)s).")
 
     gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
@@ -93,16 +108,16 @@ def build_parser():
                                       description="Encode real test digits and redraw them with the generator: each row "
                                                   "of ten real digits is followed by a row of their reconstructions.")
     add_common_flags(reconstruct, data=True, checkpoint=True)
-    reconstruct.add_argument("--num", type=positive_int, default=50, help="How many test digits (default: %(default)s).")
-    reconstruct.add_argument("--seed", type=int, default=0, help="Chooses the test digits (default: %(default)s).")
+    reconstruct.add_argument("--num", type=whole_number(1, 10_000), default=50, help="How many test digits (default: %(default)s).")
+    reconstruct.add_argument("--seed", type=SEED, default=0, help="Chooses the test digits (default: %(default)s).")
     reconstruct.add_argument("--out", default="outputs/reconstruction.png", help="A .png file (default: %(default)s).")
 
     interpolate = commands.add_parser("interpolate", help="Morph one real digit into another (GIF).",
                                       description="Encode two real test digits and walk the latent space from one to "
                                                   "the other, writing a GIF.")
     add_common_flags(interpolate, data=True, checkpoint=True)
-    interpolate.add_argument("--steps", type=positive_int, default=24, help="Frames from one digit to the other (default: %(default)s).")
-    interpolate.add_argument("--seed", type=int, default=0, help="Chooses the two test digits (default: %(default)s).")
+    interpolate.add_argument("--steps", type=whole_number(2, 1000), default=24, help="Frames from one digit to the other (default: %(default)s).")
+    interpolate.add_argument("--seed", type=SEED, default=0, help="Chooses the two test digits (default: %(default)s).")
     interpolate.add_argument("--out", default="outputs/interpolation.gif", help="A .gif file (default: %(default)s).")
     evaluate = commands.add_parser("evaluate", help="Measure sample quality with the judge classifier.",
                                    description="Restore a run, generate NUM digits and print the MNIST score, the "
@@ -110,8 +125,8 @@ def build_parser():
                                                "those of real digits; also write them as JSON. The judge classifier "
                                                "is trained on first use and saved as judge.keras in --checkpoint-dir.")
     add_common_flags(evaluate, data=True, checkpoint=True)
-    evaluate.add_argument("--num", type=positive_int, default=10_000, help="How many digits to generate (default: %(default)s).")
-    evaluate.add_argument("--seed", type=int, default=0, help="Seed of the latent vectors (default: %(default)s).")
+    evaluate.add_argument("--num", type=whole_number(2, 100_000), default=10_000, help="How many digits to generate (default: %(default)s).")
+    evaluate.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
     evaluate.add_argument("--out", default="outputs/evaluation.json", help="The JSON file (default: %(default)s).")
     bench = commands.add_parser("bench", help="Time the train step against TensorFlow's DCGAN tutorial, and the "
                                 "time until good digits.",
@@ -119,8 +134,8 @@ def build_parser():
                                             "TensorFlow's DCGAN tutorial in one process, then train the default "
                                             "configuration until the MNIST score reaches --target.")
     add_common_flags(bench, data=True)
-    bench.add_argument("--target", type=float, default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
-    bench.add_argument("--trial-minutes", type=float, default=10.0,
+    bench.add_argument("--target", type=in_range(float, 0.1, 10), default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
+    bench.add_argument("--trial-minutes", type=in_range(float, 0.1, 24 * 60), default=10.0,
                        help="Longest training time of the trial, evaluation excluded (default: %(default)s).")
     return parser
 
@@ -133,13 +148,16 @@ def run_train(args):
     overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_lib.Config)
                  if getattr(args, field.name) is not None}
     saved = None if args.fresh else checkpoints.saved_config(args.checkpoint_dir)
-    if saved is not None and args.preset is not None:
-        raise errors.UserError(f"--preset applies to new runs, but {args.checkpoint_dir} holds one: drop --preset "
-                               f"to resume, or add --fresh to start over.")
+    if saved is not None and args.preset is not None and not config_lib.same_architecture(saved, config_lib.PRESETS[args.preset]):
+        # The same command again resumes; another preset's networks cannot.
+        raise errors.UserError(f"--preset {args.preset} has other networks than the run in {args.checkpoint_dir}: drop "
+                               f"--preset to resume that run, or add --fresh to start over.")
     config = config_lib.resolve(overrides, saved, args.preset or "default")
-    # Check both directories before the (slow) data load, so bad paths fail at once.
-    checkpoints.prepare_directory(args.checkpoint_dir)
-    checkpoints.prepare_directory(args.output_dir)
+    if args.fresh and args.checkpoint:
+        raise errors.UserError("--fresh starts over and --checkpoint resumes from a checkpoint: use one of them.")
+    # Check both directories before the (slow) data load, so bad paths fail at once; nothing is created yet.
+    checkpoints.check_directory(args.checkpoint_dir)
+    checkpoints.check_directory(args.output_dir)
     digits = data.load_mnist("train", npz_path=args.data)
     print(f"data: {digits.source}", flush=True)
     print(f"config: {config}", flush=True)
@@ -158,7 +176,7 @@ def run_train(args):
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
                 progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation, strategy=strategy,
-                on_gpu=device.on_gpu())
+                on_gpu=device.on_gpu(), resume_from=args.checkpoint)
 
 
 def run_sample(args):
@@ -230,8 +248,6 @@ def run_bench(args):
     from gan_tf import bench, checkpoints, data, device
 
     print(f"device: {device.use(args.device)}", flush=True)
-    if not 0 < args.trial_minutes < 24 * 60:
-        raise errors.UserError(f"--trial-minutes must be above 0 and below a day, got {args.trial_minutes}.")
     judge_directory = checkpoints.prepare_directory(args.checkpoint_dir)
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
@@ -244,12 +260,17 @@ COMMANDS = {"train": run_train, "sample": run_sample, "gif": run_gif, "reconstru
             "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench}
 
 
+def one_line(message):
+    """The message with line breaks and other control characters escaped (a flag's value may hold them)."""
+    return "".join(character if character.isprintable() else repr(character)[1:-1] for character in message)
+
+
 def main(argv=None):
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)
     except errors.UserError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return EXIT_INTERRUPTED

@@ -7,6 +7,7 @@ half-written one. Every failure to read a run becomes a UserError that says what
 """
 
 import logging
+import os
 import pathlib
 
 import tensorflow as tf
@@ -24,24 +25,48 @@ def make_manager(trackables, directory, max_to_keep):
                                       checkpoint_name="ckpt")
 
 
+def check_directory(directory):
+    """Checks, without creating anything, that `directory` is or can become a directory gan_tf can write to.
+
+    Raises:
+      UserError: when it (or the nearest part of its path that exists) is a file, or cannot be written.
+    """
+    path = pathlib.Path(directory)
+    existing = path
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise errors.UserError(f"{existing} is a file, not a directory: name a directory instead.")
+    if existing == path:
+        probe = path / ".gan_tf_write_test"
+        try:
+            probe.write_bytes(b"")
+            probe.unlink()
+        except OSError as error:
+            raise unwritable(path, error) from None
+    elif not os.access(existing, os.W_OK | os.X_OK):
+        raise errors.UserError(f"cannot write to {path} ({existing} is not writable): choose a directory you can "
+                               f"write to, or fix its permissions.")
+    return path
+
+
 def prepare_directory(directory):
     """Creates `directory` (and its parents) if needed and checks that files can be written there.
 
     Raises:
       UserError: when it is a file, or cannot be created or written to.
     """
-    path = pathlib.Path(directory)
-    if path.exists() and not path.is_dir():
-        raise errors.UserError(f"{path} is a file, not a directory: name a directory instead.")
-    probe = path / ".gan_tf_write_test"
+    path = check_directory(directory)
     try:
         path.mkdir(parents=True, exist_ok=True)
-        probe.write_bytes(b"")
-        probe.unlink()
     except OSError as error:
-        raise errors.UserError(f"cannot write to {path} ({error.strerror}): choose a directory you can "
-                               f"write to, or fix its permissions.") from None
-    return path
+        raise unwritable(path, error) from None
+    return check_directory(path)
+
+
+def unwritable(path, error):
+    return errors.UserError(f"cannot write to {path} ({error.strerror}): choose a directory you can "
+                            f"write to, or fix its permissions.")
 
 
 def require_run(directory):
@@ -51,11 +76,13 @@ def require_run(directory):
       UserError: when the directory does not exist, holds no checkpoint, or is not a gan_tf run.
     """
     path = pathlib.Path(directory)
+    if path.exists() and not path.is_dir():
+        raise errors.UserError(f"--checkpoint-dir {path} is a file, not a directory: pass the directory of a trained run.")
     if not path.is_dir():
         raise errors.UserError(f"checkpoint directory {path} does not exist: train first with "
                                f"'make train', or pass --checkpoint-dir pointing at a trained run.")
     saved = saved_config(path)
-    if saved is None or tf.train.latest_checkpoint(str(path)) is None:
+    if saved is None or latest(path) is None:
         raise errors.UserError(f"{path} holds no gan_tf checkpoint: train first with 'make train', "
                                f"or pass --checkpoint-dir pointing at a trained run.")
     return saved
@@ -75,6 +102,43 @@ def saved_config(directory):
     return saved
 
 
+def latest(directory):
+    """The prefix of the latest complete checkpoint in `directory`, or None when there is none.
+
+    CheckpointManager writes its index (the file named `checkpoint`) atomically and only after a
+    save's files are complete, so the index never names a half-written checkpoint. A save that a
+    kill interrupted leaves files the index does not name: they are ignored, and overwritten later.
+
+    Raises:
+      UserError: when the index is unreadable, or names a checkpoint whose files are gone: starting
+        over there would silently throw the run away.
+    """
+    index = pathlib.Path(directory) / INDEX_FILENAME
+    if not index.exists():
+        return None
+    try:
+        state = tf.train.get_checkpoint_state(str(directory))
+    except (tf.errors.OpError, ValueError):  # text_format.ParseError is a ValueError.
+        state = None
+    if state is None or not state.model_checkpoint_path:
+        raise errors.UserError(f"{index}, the index of the checkpoints, is damaged: restore it from a backup, or start "
+                               f"over with --fresh (which deletes the run) or another --checkpoint-dir.")
+    prefix = state.model_checkpoint_path
+    if not pathlib.Path(prefix + ".index").is_file():
+        raise errors.UserError(f"{index} names {pathlib.Path(prefix).name}, but its files are missing: put them back, "
+                               f"or start over with --fresh (which deletes the run) or another --checkpoint-dir.")
+    return prefix
+
+
+def saved_names(directory):
+    """The names of the checkpoints the index of `directory` lists, oldest first ([] when unreadable)."""
+    try:
+        state = tf.train.get_checkpoint_state(str(directory))
+    except (tf.errors.OpError, ValueError):
+        return []
+    return [pathlib.Path(path).name for path in state.all_model_checkpoint_paths] if state else []
+
+
 def checkpoint_path(directory, name=None):
     """The checkpoint prefix to restore: the latest in `directory`, or the one named.
 
@@ -82,40 +146,68 @@ def checkpoint_path(directory, name=None):
       name: None for the latest; else a prefix such as "ckpt-4690", relative to `directory` or not.
     """
     if name is None:
-        return tf.train.latest_checkpoint(str(directory))
+        return latest(directory)
     for candidate in (pathlib.Path(name), pathlib.Path(directory) / name):
         if pathlib.Path(str(candidate) + ".index").is_file():
             return str(candidate)
-    available = ", ".join(pathlib.Path(p).name for p in tf.train.get_checkpoint_state(str(directory)).all_model_checkpoint_paths)
+    available = ", ".join(saved_names(directory)) or "none"
     raise errors.UserError(f"no checkpoint named {name} in {directory}; the saved ones are: {available}.")
 
 
-def restore(trackables, path, partial=False):
-    """Restores `trackables` (name -> object) from the checkpoint prefix `path`.
+def restore(checkpoint, path, partial=False):
+    """Restores a tf.train.Checkpoint from the checkpoint prefix `path`.
+
+    Reading never changes a file, so a refused checkpoint is left exactly as it was.
 
     Args:
+      checkpoint: a tf.train.Checkpoint, or a dict of name -> object to make one of. Training restores
+        its CheckpointManager's own, so that the save counter continues too.
       partial: True when only some of the saved objects are wanted (sampling needs no optimizers).
     Raises:
-      UserError: when the checkpoint is unreadable or holds other objects or shapes than these.
+      UserError: saying whether the checkpoint is damaged (truncated or corrupt), of another
+        architecture, or of another program, and what to do.
     """
-    checkpoint = tf.train.Checkpoint(**trackables)
+    if isinstance(checkpoint, dict):
+        checkpoint = tf.train.Checkpoint(**checkpoint)
     status = None
     try:
         status = checkpoint.restore(path)
         if partial:
             status.expect_partial()
         status.assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as error:
+    except (AssertionError, ValueError, IndexError, tf.errors.OpError) as error:
         # A failed restore leaves TensorFlow's record of every value it did not read attached to the
         # objects, and each is logged as a warning when they are deleted; our one line says it all.
         if status is not None:
             status.expect_partial()
         tf.get_logger().setLevel(logging.ERROR)
-        summary = str(error).strip().splitlines()[0][:200]
-        raise errors.UserError(f"cannot restore {path}: it does not match this model or is damaged "
-                               f"({summary}). Train a new run with --fresh or another --checkpoint-dir.") from None
+        raise errors.UserError(f"cannot restore {path}: {what_went_wrong(error)} ({summary(error)}). "
+                               f"{what_to_do(path)}") from None
 
 
+def what_went_wrong(error):
+    """Why a restore failed, in words, from the kind of error TensorFlow raised."""
+    if isinstance(error, ValueError) and "incompatible" in str(error):
+        return "it holds weights of other shapes, from another architecture or config"
+    if isinstance(error, AssertionError):
+        return "it holds other objects than a gan_tf run, so another program or version wrote it"
+    # IndexError ("Read less bytes than requested"): a cut-short data file; DataLossError: a checksum
+    # mismatch; "not an sstable": a damaged .index file.
+    return "it is damaged (truncated or corrupt)"
+
+
+def summary(error):
+    return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:160]}" if str(error).strip() else type(error).__name__
+
+
+def what_to_do(path):
+    """Advice after a failed restore: the other checkpoints of the run, when it has some."""
+    directory, name = pathlib.Path(path).parent, pathlib.Path(path).name
+    others = [other for other in saved_names(directory) if other != name]
+    if others:
+        return (f"The files are left as they were. The run's other checkpoints are {', '.join(others)}: pass "
+                f"--checkpoint {others[-1]} to use one, or --fresh (or another --checkpoint-dir) to start over.")
+    return "The files are left as they were: train a new run with --fresh or another --checkpoint-dir."
 def remove_run(directory):
     """Deletes the checkpoints and config.json of the run in `directory`, and nothing else."""
     path = pathlib.Path(directory)

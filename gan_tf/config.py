@@ -10,10 +10,10 @@ This module imports no TensorFlow, so the command line can check its flags insta
 
 import dataclasses
 import json
-import math
 import pathlib
 
 from gan_tf import errors
+from gan_tf import files
 
 CONFIG_FILENAME = "config.json"
 
@@ -59,6 +59,11 @@ class Config:
     reconstruction_weight: float = knob(1.0, "Weight of |G(E(x)) - x|^2 beside |E(G(z)) - z|^2 in the encoder's loss.")
     seed: int = knob(0, "Seeds the weights, the shuffling, the noise and the fixed noise of the progress frames.")
     keep_checkpoints: int = knob(3, "How many of the latest checkpoints to keep; CheckpointManager deletes older ones.")
+    checkpoint_every_epochs: int = knob(1, "Save a checkpoint after every this many epochs (0: not by epochs); the "
+                                           "last epoch is always saved.")
+    checkpoint_every_steps: int = knob(0, "Also save every this many train steps (0: not by steps).")
+    checkpoint_every_seconds: float = knob(300.0, "Also save when this many seconds have passed since the last save "
+                                                  "(0: not by time): a kill costs at most this much training.")
     frame_grid: int = knob(8, "Each progress frame shows a grid of this many by this many digits.")
     eval_every: int = knob(0, "Measure sample quality every this many epochs (0: never); the judge trains on first use.")
     eval_samples: int = knob(2000, "Digits generated for each evaluation during training: enough for a stable score.")
@@ -75,38 +80,46 @@ class Config:
 
     def validate(self):
         """Raises UserError naming the first setting that cannot work."""
-        positive_ints = ["latent_dim", "generator_filters", "discriminator_filters", "encoder_filters",
-                         "projection_filters", "kernel_size",
-                         "epochs", "batch_size", "keep_checkpoints", "frame_grid", "eval_samples"]
-        for name in positive_ints:
+        for name, (low, high) in WHOLE_NUMBER_RANGES.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise errors.UserError(f"{flag(name)} must be a positive whole number, got {value!r}.")
-        for name in ["eval_every", "steps_per_call"]:
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise errors.UserError(f"{flag(name)} must be a whole number from {low} to {high:,}, got {value!r}.")
+        for name, (interval, inside) in NUMBER_RANGES.items():
             value = getattr(self, name)
-            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-                raise errors.UserError(f"{flag(name)} must be a whole number, 0 or more, got {value!r}.")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not inside(value):
+                raise errors.UserError(f"{flag(name)} must be a number in {interval}, got {value!r}.")
         for field in dataclasses.fields(self):
             choices = field.metadata["choices"]
             if choices and getattr(self, field.name) not in choices:
                 raise errors.UserError(f"{flag(field.name)} must be one of {', '.join(choices)}, "
                                        f"got {getattr(self, field.name)!r}.")
-        if self.kernel_size < 2:
-            raise errors.UserError(f"--kernel-size must be at least 2, got {self.kernel_size!r}.")
-        if not 0 <= self.leaky_slope < 1:
-            raise errors.UserError(f"--leaky-slope must be in [0, 1), got {self.leaky_slope!r}.")
-        if not 0 <= self.discriminator_dropout < 1:
-            raise errors.UserError(f"--discriminator-dropout must be in [0, 1), got {self.discriminator_dropout!r}.")
-        for name in ["generator_learning_rate", "discriminator_learning_rate", "encoder_learning_rate"]:
-            if not 0 < getattr(self, name) < math.inf:
-                raise errors.UserError(f"{flag(name)} must be a finite number above 0, got {getattr(self, name)!r}.")
-        if not 0 <= self.adam_beta_1 < 1:
-            raise errors.UserError(f"--adam-beta-1 must be in [0, 1), got {self.adam_beta_1!r}.")
-        if not 0 < self.batchnorm_momentum < 1:
-            raise errors.UserError(f"--batchnorm-momentum must be in (0, 1), got {self.batchnorm_momentum!r}.")
-        if not 0 <= self.reconstruction_weight < math.inf:
-            raise errors.UserError(f"--reconstruction-weight must be a finite number, 0 or more, got {self.reconstruction_weight!r}.")
+        if not (self.checkpoint_every_epochs or self.checkpoint_every_steps or self.checkpoint_every_seconds):
+            raise errors.UserError("--checkpoint-every-epochs, --checkpoint-every-steps and --checkpoint-every-seconds "
+                                   "are all 0, so nothing would be saved before the run ends: set one above 0.")
         return self
+
+
+# Whole-number settings: (smallest, largest). The upper bounds are far beyond any sensible run; they
+# turn a typing slip (an extra zero or three) into an error rather than hours of waiting or a crash.
+WHOLE_NUMBER_RANGES = {
+    "latent_dim": (1, 4096), "generator_filters": (1, 4096), "discriminator_filters": (1, 4096),
+    "encoder_filters": (1, 4096), "projection_filters": (1, 4096), "kernel_size": (2, 14),
+    "epochs": (1, 100_000), "batch_size": (1, 60_000), "seed": (0, 2 ** 31 - 1), "keep_checkpoints": (1, 1000),
+    "checkpoint_every_epochs": (0, 100_000), "checkpoint_every_steps": (0, 10 ** 9), "frame_grid": (1, 32),
+    "eval_every": (0, 100_000), "eval_samples": (2, 100_000), "steps_per_call": (0, 10_000),
+}
+# Real-number settings: (the interval as the error names it, the test). NaN fails every comparison.
+NUMBER_RANGES = {
+    "batchnorm_momentum": ("(0, 1)", lambda value: 0 < value < 1),
+    "leaky_slope": ("[0, 1)", lambda value: 0 <= value < 1),
+    "discriminator_dropout": ("[0, 1)", lambda value: 0 <= value < 1),
+    "generator_learning_rate": ("(0, 1]", lambda value: 0 < value <= 1),
+    "discriminator_learning_rate": ("(0, 1]", lambda value: 0 < value <= 1),
+    "encoder_learning_rate": ("(0, 1]", lambda value: 0 < value <= 1),
+    "adam_beta_1": ("[0, 1)", lambda value: 0 <= value < 1),
+    "reconstruction_weight": ("[0, 1000]", lambda value: 0 <= value <= 1000),
+    "checkpoint_every_seconds": ("[0, 604800] (a week)", lambda value: 0 <= value <= 604_800),
+}
 
 
 ARCHITECTURE_FIELDS = ("latent_dim", "generator_filters", "discriminator_filters", "encoder_filters",
@@ -154,12 +167,14 @@ def resolve(overrides, saved=None, preset="default"):
     return dataclasses.replace(saved, **overrides).validate()
 
 
+def same_architecture(config, other):
+    """Whether two configs build the same networks (a checkpoint of one restores into the other)."""
+    return all(getattr(config, name) == getattr(other, name) for name in ARCHITECTURE_FIELDS)
+
+
 def save(config, directory):
     """Writes config.json into `directory`, atomically so that a kill never leaves half a file."""
-    path = pathlib.Path(directory) / CONFIG_FILENAME
-    temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps(dataclasses.asdict(config), indent=2) + "\n")
-    temporary.replace(path)
+    files.write_text(pathlib.Path(directory) / CONFIG_FILENAME, json.dumps(dataclasses.asdict(config), indent=2) + "\n")
 
 
 def load(directory):

@@ -15,6 +15,7 @@ import tensorflow as tf
 
 from gan_tf import data
 from gan_tf import errors
+from gan_tf import files
 from gan_tf import generate
 
 JUDGE_FILENAME = "judge.keras"
@@ -145,6 +146,7 @@ def load_or_train_judge(directory, train, test, log=print):
     if accuracy < JUDGE_MIN_ACCURACY:
         raise errors.UserError(f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
                                f"is needed): is the training data MNIST?")
+    path.parent.mkdir(parents=True, exist_ok=True)
     judge.save(path)
     return judge, accuracy
 
@@ -184,8 +186,7 @@ def encoder_metrics(generator, encoder, train, test):
 
 
 def write_json(results, path):
-    path = pathlib.Path(path)
-    path.write_text(json.dumps(results, indent=2) + "\n")
+    files.write_text(path, json.dumps(results, indent=2) + "\n")
 
 
 def evaluate(generator, encoder, judge, train, test, num, seed):

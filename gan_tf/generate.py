@@ -12,10 +12,12 @@ import tensorflow as tf
 from gan_tf import checkpoints
 from gan_tf import data
 from gan_tf import errors
+from gan_tf import files
 from gan_tf import images
 from gan_tf import models
 
 GENERATION_BATCH = 1000  # Digits per generator call: bounds memory when N is large.
+MAX_GRID_DIGITS = 10_000  # A grid of more would be a picture of over 100 megapixels.
 
 
 def generate_digits(generator, latent_vectors):
@@ -54,11 +56,16 @@ def require_encoder(encoder):
 
 
 def output_path(path, suffixes):
-    """Checks that `path` has one of `suffixes` and that its directory can be written; returns a Path."""
+    """Checks that `path` has one of `suffixes`, is not a directory, and can be written; returns a Path.
+
+    Nothing is created yet: the writer creates the directory when the file is ready.
+    """
     path = pathlib.Path(path)
     if path.suffix.lower() not in suffixes:
         raise errors.UserError(f"{path}: the output must end in {' or '.join(suffixes)}.")
-    checkpoints.prepare_directory(path.parent)
+    if path.is_dir():
+        raise errors.UserError(f"{path} is a directory: name a file ending in {' or '.join(suffixes)} instead.")
+    checkpoints.check_directory(path.parent)
     return path
 
 
@@ -75,11 +82,15 @@ def sample(generator, num, seed, out):
     """
     require_count(num)
     out = output_path(out, (".png", ".npy"))
+    if out.suffix.lower() == ".png" and num > MAX_GRID_DIGITS:
+        raise errors.UserError(f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy "
+                               f"file for more.")
     latent_dim = generator.input_shape[-1]
     latent_vectors = tf.random.stateless_normal((num, latent_dim), seed=(seed, 1))
     digits = generate_digits(generator, latent_vectors)
     if out.suffix.lower() == ".npy":
-        np.save(out, digits)
+        with files.atomic_path(out) as temporary, open(temporary, "wb") as file:
+            np.save(file, digits, allow_pickle=False)
     else:
         images.save_png(images.grid(digits, columns=int(np.ceil(np.sqrt(num)))), out)
     return digits

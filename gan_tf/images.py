@@ -7,6 +7,8 @@ import imageio.v3 as iio
 import numpy as np
 import PIL.Image
 
+from gan_tf import files
+
 FRAME_PATTERN = re.compile(r"epoch_(\d{4,})\.png")
 UPSCALE = 2  # Each digit pixel becomes 2x2 screen pixels: 28-pixel digits are tiny on today's screens.
 
@@ -37,8 +39,9 @@ def enlarge(picture):
 
 
 def save_png(picture, path):
-    """Writes a uint8 grayscale picture (H, W) as a PNG, enlarged for legibility."""
-    PIL.Image.fromarray(enlarge(picture)).save(path)  # A 2-D uint8 array becomes a grayscale image.
+    """Writes a uint8 grayscale picture (H, W) as a PNG, enlarged for legibility, atomically."""
+    with files.atomic_path(path) as temporary:
+        PIL.Image.fromarray(enlarge(picture)).save(temporary, format="PNG")  # 2-D uint8: a grayscale image.
 
 
 def frame_path(frames_dir, epoch):
@@ -52,15 +55,23 @@ def frame_paths(frames_dir):
     return sorted(paths, key=lambda path: int(FRAME_PATTERN.fullmatch(path.name).group(1)))
 
 
+def remove_frames_after(frames_dir, epoch):
+    """Deletes the frames of epochs after `epoch`: a resumed run redoes those epochs and draws them again."""
+    for path in frame_paths(frames_dir):
+        if int(FRAME_PATTERN.fullmatch(path.name).group(1)) > epoch:
+            path.unlink()
+
+
 def write_gif(pictures, path, frame_seconds=0.2, last_frame_seconds=2.0):
-    """Writes uint8 pictures (each (H, W), all the same size) as a looping GIF.
+    """Writes uint8 pictures (each (H, W), all the same size) as a looping GIF, atomically.
 
     The last picture stays up longer, so the final state is easy to look at.
     """
     durations_ms = [frame_seconds * 1000] * (len(pictures) - 1) + [last_frame_seconds * 1000]
     if len(pictures) == 1:
         durations_ms = durations_ms[0]  # Pillow wants a number, not a list, for a single frame.
-    iio.imwrite(path, np.stack(pictures), extension=".gif", duration=durations_ms, loop=0)
+    with files.atomic_path(path) as temporary:
+        iio.imwrite(temporary, np.stack(pictures), extension=".gif", duration=durations_ms, loop=0)
 
 
 def gif_from_frames(frames_dir, path):

@@ -7,7 +7,10 @@ The story of one run, top to bottom:
   4. animate the frames into a GIF.
 """
 
+import contextlib
 import dataclasses
+import math
+import pathlib
 import shutil
 import tempfile
 import time
@@ -19,6 +22,7 @@ from gan_tf import checkpoints
 from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import distribute
+from gan_tf import errors
 from gan_tf import generate
 from gan_tf import images as images_lib
 from gan_tf import losses
@@ -44,10 +48,22 @@ class TrainingState:
     epoch: tf.Variable  # Epochs completed.
     step: tf.Variable  # Train steps completed, over all epochs.
     epoch_images: tf.Variable  # Images of the current epoch already trained on (a resume skips them).
+    # Loss name -> the sum of its per-step means over the current epoch, so that the epoch's mean loss
+    # in the log covers the whole epoch even when it was interrupted and resumed.
+    epoch_loss_sums: dict
 
     def trackables(self):
-        """name -> object, for tf.train.Checkpoint."""
-        return {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        """name -> object, for tf.train.Checkpoint.
+
+        Besides the fields, the states of Keras's random-seed generators (Dropout draws its masks from
+        one each), when the models have any: a resumed run then draws the masks it would have drawn.
+        """
+        trackables = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        seed_states = [layer.seed_generator.state for model in (self.generator, self.discriminator, self.encoder)
+                       for layer in model.layers if getattr(layer, "seed_generator", None) is not None]
+        if seed_states:
+            trackables["seed_states"] = seed_states
+        return trackables
 
 
 def build_state(config, mixed_precision="off"):
@@ -77,7 +93,12 @@ def build_state(config, mixed_precision="off"):
         return tf.Variable(0, dtype=tf.int64, trainable=False)
 
     return TrainingState(generator, discriminator, encoder, *optimizers, epoch=counter(), step=counter(),
-                         epoch_images=counter())
+                         epoch_images=counter(),
+                         epoch_loss_sums={name: tf.Variable(0.0, dtype=tf.float64, trainable=False)
+                                          for name in LOSS_NAMES[:3 if config.encoder == "on" else 2]})
+
+
+LOSS_NAMES = ("generator", "discriminator", "encoder")
 
 
 def make_train_step(state, config, speed=None, strategy=None):
@@ -169,6 +190,8 @@ def make_train_step(state, config, speed=None, strategy=None):
         results = {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for name, value in results.items()}
         state.step.assign_add(1)
         state.epoch_images.assign_add(tf.cast(results.pop("images"), tf.int64))
+        for name, value in results.items():
+            state.epoch_loss_sums[name].assign_add(tf.cast(value, tf.float64))
         return results
 
     return train_step
@@ -192,11 +215,17 @@ def make_multi_step(train_step):
     return train_steps
 
 
+def start_next_epoch(state):
+    """Counts an epoch as done and zeroes the epoch's sums: in one compiled call, so Ctrl-C cannot split it."""
+    reset_epoch_counters(state.epoch, state.epoch_images, state.epoch_loss_sums)
+
+
 @tf.function
-def start_next_epoch(epoch, epoch_images):
-    """Counts an epoch as done. One compiled call changes both counters, so Ctrl-C cannot come between them."""
+def reset_epoch_counters(epoch, epoch_images, epoch_loss_sums):
     epoch.assign_add(1)
     epoch_images.assign(0)
+    for loss_sum in epoch_loss_sums.values():
+        loss_sum.assign(0.0)
 
 
 def fixed_noise(config):
@@ -205,42 +234,53 @@ def fixed_noise(config):
 
 
 def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=print, progress=True, evaluation=None,
-          strategy=None, on_gpu=False):
+          strategy=None, on_gpu=False, resume_from=None):
     """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
 
     Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and
     logs/ (TensorBoard summaries, and metrics.csv when there are evaluations). Under a multi-worker
     strategy only the chief writes; the other workers save their checkpoints to a scratch directory.
-    Ctrl-C saves a checkpoint of the step it stopped at, then re-raises KeyboardInterrupt.
+
+    What a stop costs (see "What gan_tf guarantees" in the README):
+      - A checkpoint is saved every config.checkpoint_every_epochs epochs, every
+        config.checkpoint_every_steps steps and config.checkpoint_every_seconds seconds (each 0: never),
+        and after the last epoch. A kill loses the training since the last one, no more.
+      - An epoch's frame and logs are written before its checkpoint; a resumed run first removes the
+        frames and logs of epochs after the checkpoint it restored, then redoes those epochs, so each
+        epoch is in the frames, the GIF, TensorBoard and metrics.csv exactly once.
+      - Ctrl-C saves a checkpoint of the step it stopped at, then re-raises KeyboardInterrupt.
+      - A loss that is NaN or infinite, or a file that cannot be written (a full disk, a read-only
+        directory), stops the run with a UserError; the latest checkpoint stays the last good one.
 
     Args:
       config: the run's Config (see config.resolve for how a resumed run gets it).
       train_images: uint8 numpy array (N, 28, 28), the digits to learn from.
-      fresh: delete the run already in checkpoint_dir (and its frames) and start over.
+      fresh: delete the run already in checkpoint_dir (and its frames and logs) and start over.
       log: called with each line of the training log.
       progress: show a progress bar during each epoch.
       evaluation: None, or a function of the TrainingState returning a dict of quality figures
         (summaries.CSV_COLUMNS), called every config.eval_every epochs.
       strategy: a tf.distribute.Strategy (see distribute.make_strategy); default: one device.
       on_gpu: whether the work runs on a GPU, for the "auto" speed settings.
+      resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
     Returns:
       The TrainingState at the end.
+    Raises:
+      UserError: a checkpoint that cannot be restored (nothing is changed then), a loss that is not
+        finite, or a file that cannot be written.
     """
     strategy = strategy or tf.distribute.get_strategy()
     chief = distribute.is_chief(strategy)
     speed = speed_lib.resolve(config, on_gpu)
-    checkpoint_dir = checkpoints.prepare_directory(checkpoint_dir)
-    frames_dir = checkpoints.prepare_directory(output_dir) / "frames"
-    logs_dir = frames_dir.parent / "logs"
-    if chief:
-        frames_dir.mkdir(exist_ok=True)
-        if fresh:
-            checkpoints.remove_run(checkpoint_dir)
-            for old_file in [*images_lib.frame_paths(frames_dir), *logs_dir.glob("events.out.tfevents.*"),
-                             logs_dir / summaries.CSV_FILENAME]:
-                old_file.unlink(missing_ok=True)
-        run_log = summaries.RunLog(logs_dir)
-        config_lib.save(config, checkpoint_dir)
+    # Check both directories, restore, and only then change a file: a refused checkpoint or a bad
+    # directory leaves everything as it was.
+    checkpoint_dir = checkpoints.check_directory(checkpoint_dir)
+    output_dir = checkpoints.check_directory(output_dir)
+    frames_dir, logs_dir = output_dir / "frames", output_dir / "logs"
+    if fresh and resume_from:
+        raise errors.UserError("--fresh starts over and --checkpoint resumes from a checkpoint: use one of them.")
+    if chief and fresh:
+        checkpoints.remove_run(checkpoint_dir)
     # A worker that is not the chief must still take part in each save (it may involve collective
     # operations), but into a scratch directory of its own: only the chief's files are kept.
     save_dir = checkpoint_dir if chief else tempfile.mkdtemp(prefix="gan_tf_worker_")
@@ -248,82 +288,159 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
     with strategy.scope():
         state = build_state(config, speed.mixed_precision)
         manager = checkpoints.make_manager(state.trackables(), save_dir, config.keep_checkpoints)
-        latest = tf.train.latest_checkpoint(str(checkpoint_dir))
-        if latest:
-            checkpoints.restore(state.trackables(), latest)
+        restored = checkpoints.checkpoint_path(checkpoint_dir, resume_from) if checkpoint_dir.is_dir() else None
+        if restored:
+            checkpoints.restore(manager.checkpoint, restored)
             # Learning rates are training settings: the ones asked for now win over the saved ones.
             state.generator_optimizer.learning_rate = config.generator_learning_rate
             state.discriminator_optimizer.learning_rate = config.discriminator_learning_rate
             state.encoder_optimizer.learning_rate = config.encoder_learning_rate
-            log(f"resumed {latest}: epoch {int(state.epoch.numpy())}, step {int(state.step.numpy())}")
+            log(f"resumed {restored}: epoch {int(state.epoch.numpy())}, step {int(state.step.numpy())}")
         train_steps = make_multi_step(make_train_step(state, config, speed, strategy))
     log(f"speed: {speed.describe()}; strategy: {distribute.describe(strategy)}")
 
-    frame_noise = fixed_noise(config)
+    # The checkpoint is good: only now may files change. Epochs after it are redone, so their
+    # frames and logs go (a fresh run redoes everything).
+    checkpoints.prepare_directory(checkpoint_dir)
+    checkpoints.prepare_directory(output_dir)
+    if chief:
+        frames_dir.mkdir(exist_ok=True)
+        images_lib.remove_frames_after(frames_dir, int(state.epoch.numpy()))
+        summaries.forget_after(logs_dir, int(state.epoch.numpy()))
+        config_lib.save(config, checkpoint_dir)
+        run_log = summaries.RunLog(logs_dir)
+
+    noise_of_frames = fixed_noise(config)
     image_dataset = data.image_dataset(train_images, cache=speed.cache_dataset)
-    num_images = len(train_images)
-    last_saved_step = int(state.step.numpy()) if latest else None
+    saved = {"name": restored, "epoch": int(state.epoch.numpy()), "step": int(state.step.numpy()),
+             "time": time.monotonic()}
+
+    def last_good():
+        if saved["name"] is None:
+            return "No checkpoint had been saved yet."
+        return (f"The latest checkpoint, {pathlib.Path(saved['name']).name} (epoch {saved['epoch']}, step "
+                f"{saved['step']}), is intact: run the same command to resume from it.")
+
+    @contextlib.contextmanager
+    def writing(what, directory):
+        """Turns a failed write into one line: a full disk or a read-only directory stops the run."""
+        try:
+            yield
+        except (OSError, tf.errors.OpError) as error:
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else checkpoints.summary(error)
+            raise errors.UserError(f"cannot write {what} in {directory} ({reason}): training stopped. {last_good()} "
+                                   f"Free some disk space or fix the directory's permissions first.") from None
 
     def save():
-        nonlocal last_saved_step
-        if int(state.step.numpy()) != last_saved_step:
-            manager.save(checkpoint_number=int(state.step.numpy()))
-            last_saved_step = int(state.step.numpy())
+        # Checkpoints are named by step, and a saved one is never written over: that could leave the
+        # checkpoint the index names half old, half new. So a step that is saved already is not saved
+        # again (after Ctrl-C between an epoch's last step and its frame, the resumed run redraws the
+        # frame and counts the epoch, which the next save records).
+        step = int(state.step.numpy())
+        if step != saved["step"] or saved["name"] is None:
+            with writing("a checkpoint", checkpoint_dir):
+                saved["name"] = manager.save(checkpoint_number=step)
+            saved.update(epoch=int(state.epoch.numpy()), step=step)
+        saved["time"] = time.monotonic()
+
+    # Every worker of a multi-worker run must save at the same step, and their clocks differ: there,
+    # checkpoints are saved by epochs and steps only.
+    seconds_between_saves = config.checkpoint_every_seconds
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        seconds_between_saves = 0
+
+    def save_due(steps_before):
+        step = int(state.step.numpy())
+        every_steps = config.checkpoint_every_steps
+        return bool((every_steps and step // every_steps > steps_before // every_steps)
+                    or (seconds_between_saves and time.monotonic() - saved["time"] >= seconds_between_saves))
 
     if int(state.epoch.numpy()) >= config.epochs:
         log(f"already trained for {int(state.epoch.numpy())} epochs: raise --epochs to train more.")
     try:
         for epoch in range(int(state.epoch.numpy()), config.epochs):
             skip_images = int(state.epoch_images.numpy())
-            batches = data.epoch_batches(image_dataset, config.batch_size, config.seed, epoch, config.latent_dim,
-                                         skip_images, prefetch=speed.prefetch)
+            batches = data.epoch_batches(image_dataset, config.batch_size, config.seed,
+                                         epoch, config.latent_dim, skip_images, prefetch=speed.prefetch)
             iterator = iter(strategy.experimental_distribute_dataset(batches))
-            steps_left = data.steps_per_epoch(num_images - skip_images, config.batch_size)
+            steps_left = data.steps_per_epoch(len(train_images) - skip_images, config.batch_size)
             progress_bar = keras.utils.Progbar(steps_left, verbose=1 if progress and chief else 0, unit_name="batch")
-            loss_sums = {}
+            steps_in_epoch = data.steps_per_epoch(len(train_images), config.batch_size)
             steps = 0
+            steps_before = int(state.step.numpy())
             start = time.perf_counter()
             while steps_left:
-                calls_steps = min(speed.steps_per_call, steps_left)
-                for name, value in train_steps(iterator, tf.constant(calls_steps)).items():
-                    loss_sums[name] = loss_sums.get(name, 0.0) + float(value)
-                steps += calls_steps
-                steps_left -= calls_steps
-                # The bar shows the epoch's running means (Keras 3's Progbar shows values as given).
-                progress_bar.update(steps, [(name, total / steps) for name, total in loss_sums.items()])
+                call_steps = min(speed.steps_per_call, steps_left)
+                steps_before = int(state.step.numpy())
+                call_losses = {name: float(value) for name, value in
+                               train_steps(iterator, tf.constant(call_steps)).items()}
+                check_finite(call_losses, steps_before, call_steps, last_good)
+                steps += call_steps
+                steps_left -= call_steps
+                if progress_bar.verbose:  # The epoch's running means (Keras 3's Progbar shows values as given).
+                    steps_done = steps_in_epoch - steps_left
+                    progress_bar.update(steps, [(name, float(total.numpy()) / steps_done)
+                                                for name, total in state.epoch_loss_sums.items()])
+                if steps_left and save_due(steps_before):
+                    save()
             seconds = time.perf_counter() - start
+            means = {name: float(total.numpy()) / steps_in_epoch for name, total in state.epoch_loss_sums.items()}
 
-            # The frame first, then the checkpoint: a kill between the two redoes this epoch and
-            # rewrites its frame, so frames and checkpoints never disagree.
-            picture = images_lib.grid(generate.generate_digits(state.generator, frame_noise), config.frame_grid)
+            # The epoch's frame and logs first, then the counters say it is done, then its checkpoint.
+            # A kill before the save redoes the epoch, and the resumed run removes what the first try
+            # wrote; Ctrl-C before the counters change saves a checkpoint that redoes only the frame and logs.
+            images_per_second = (len(train_images) - skip_images) / max(seconds, 1e-9)
+            picture = images_lib.grid(generate.generate_digits(state.generator, noise_of_frames), config.frame_grid)
             if chief:
-                images_lib.save_png(picture, images_lib.frame_path(frames_dir, epoch + 1))
-            start_next_epoch(state.epoch, state.epoch_images)
-            save()
-            means = {name: total / max(steps, 1) for name, total in loss_sums.items()}
-            images_per_second = (num_images - skip_images) / seconds
-            log(f"epoch {epoch + 1}/{config.epochs}  "
-                + "  ".join(f"{name} {value:.3f}" for name, value in means.items())
-                + f"  {seconds:.1f} s  {images_per_second:.0f} images/s")
-            if chief:
-                run_log.epoch(epoch + 1, means, images_per_second, picture)
+                with writing("the progress frame and logs", output_dir):
+                    images_lib.save_png(picture, images_lib.frame_path(frames_dir, epoch + 1))
+                    run_log.epoch(epoch + 1, means, images_per_second, picture)
+            figures = None
             if evaluation is not None and config.eval_every and (epoch + 1) % config.eval_every == 0:
                 figures = evaluation(state)
                 if chief:
-                    run_log.evaluation(epoch + 1, int(state.step.numpy()), figures)
+                    with writing("the evaluation", logs_dir):
+                        run_log.evaluation(epoch + 1, int(state.step.numpy()), figures)
+            start_next_epoch(state)
+            every_epochs = config.checkpoint_every_epochs
+            if epoch + 1 == config.epochs or (every_epochs and (epoch + 1) % every_epochs == 0) or save_due(steps_before):
+                save()
+            log(f"epoch {epoch + 1}/{config.epochs}  "
+                + "  ".join(f"{name} {value:.3f}" for name, value in means.items())
+                + f"  {seconds:.1f} s  {images_per_second:.0f} images/s")
+            if figures is not None:
                 log(f"  quality: MNIST score {figures['mnist_score']:.3f}  Frechet distance "
                     f"{figures['frechet_distance']:.2f}  class shares {figures['min_class_share']:.3f}-"
                     f"{figures['max_class_share']:.3f}  encoder 1-NN {figures['nearest_neighbour_accuracy']:.4f}")
     except KeyboardInterrupt:
         save()
-        log(f"\ninterrupted: saved {manager.latest_checkpoint} (epoch {int(state.epoch.numpy())}, step "
-            f"{int(state.step.numpy())}); run the same command again to resume.")
+        log(f"\ninterrupted: saved {saved['name']} (epoch {saved['epoch']}, step {saved['step']}); run the same "
+            f"command again to resume.")
         raise
     finally:
         if not chief:
             shutil.rmtree(save_dir, ignore_errors=True)
 
     if chief:
-        count = images_lib.gif_from_frames(frames_dir, frames_dir.parent / "training.gif")
-        log(f"wrote {frames_dir.parent / 'training.gif'} ({count} frames); checkpoints in {checkpoint_dir}")
+        with writing("training.gif", output_dir):
+            count = images_lib.gif_from_frames(frames_dir, output_dir / "training.gif")
+        log(f"wrote {output_dir / 'training.gif'} ({count} frames); checkpoints in {checkpoint_dir}")
     return state
+
+
+def check_finite(call_losses, steps_before, call_steps, last_good):
+    """Stops the run when a loss of the last call is NaN or infinite, before anything saves the weights.
+
+    Args:
+      call_losses: name -> the loss summed over the call's steps (one NaN step makes the sum NaN).
+      steps_before: the step counter before the call; call_steps: how many steps it ran.
+      last_good: a function returning the sentence about the latest checkpoint.
+    """
+    bad = {name: value for name, value in call_losses.items() if not math.isfinite(value)}
+    if not bad:
+        return
+    where = f"step {steps_before + 1}" if call_steps == 1 else f"steps {steps_before + 1}-{steps_before + call_steps}"
+    losses_text = " and ".join(f"the {name} loss became {value}" for name, value in bad.items())
+    raise errors.UserError(f"training diverged at {where}: {losses_text}, so the run stopped without saving. "
+                           f"{last_good()} Lower the learning rates (e.g. --generator-learning-rate and "
+                           f"--discriminator-learning-rate) before resuming.")

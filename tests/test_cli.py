@@ -94,13 +94,13 @@ def test_resume_continues_and_a_conflicting_architecture_is_refused(trained):
     assert "--latent-dim 8, not 9" in error_line(result)
     result = gan_tf("train", "--data", npz, "--checkpoint-dir", root / "checkpoints", "--output-dir",
                     root / "outputs", "--preset", "default")
-    assert "--preset applies to new runs" in error_line(result)
+    assert "--preset default has other networks than the run" in error_line(result)
     assert fingerprint(root / "checkpoints") == before
 
 
 @pytest.mark.parametrize("flags, message", [
-    (["--epochs", "0"], "--epochs must be a positive whole number, got 0"),
-    (["--batch-size", "-4"], "--batch-size must be a positive whole number, got -4"),
+    (["--epochs", "0"], "--epochs must be a whole number from 1 to 100,000, got 0"),
+    (["--batch-size", "-4"], "--batch-size must be a whole number from 1 to 60,000, got -4"),
     (["--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
     (["--colour", "red"], "unrecognized arguments: --colour red"),
     (["--device", "tpu"], "argument --device: invalid choice"),
@@ -129,7 +129,7 @@ def test_unwritable_output_directory(tmp_path, mnist_npz):
 def test_sampling_needs_a_trained_run(tmp_path):
     assert "does not exist" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path / "none"))
     assert "holds no gan_tf checkpoint" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path))
-    assert "--num: must be above 0" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path, "--num", 0))
+    assert "--num: must be from 1 to 100,000, got 0" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path, "--num", 0))
 
 
 def copy_run(root, destination):
@@ -146,7 +146,7 @@ def test_checkpoint_of_another_architecture_is_refused(trained, tmp_path):
     tampered = dataclasses.replace(config_lib.load(copy), generator_filters=16)
     config_lib.save(tampered, copy)
     before = fingerprint(copy)
-    assert "does not match this model" in error_line(gan_tf("sample", "--checkpoint-dir", copy, "--out", tmp_path / "s.png"))
+    assert "from another architecture" in error_line(gan_tf("sample", "--checkpoint-dir", copy, "--out", tmp_path / "s.png"))
     assert fingerprint(copy) == before
 
 
@@ -154,7 +154,7 @@ def test_evaluate_bad_inputs(trained, tmp_path):
     root, npz, _ = trained
     assert "does not exist" in error_line(gan_tf("evaluate", "--checkpoint-dir", tmp_path / "none", "--data", npz))
     assert "holds no gan_tf checkpoint" in error_line(gan_tf("evaluate", "--checkpoint-dir", tmp_path, "--data", npz))
-    assert "--num: must be above 0" in error_line(gan_tf("evaluate", "--num", "-5"))
+    assert "--num: must be from 2 to 100,000, got -5" in error_line(gan_tf("evaluate", "--num", "-5"))
     copy = copy_run(root, tmp_path / "copy")
     (copy / "judge.keras").write_bytes(b"corrupt")
     result = gan_tf("evaluate", "--checkpoint-dir", copy, "--data", npz, "--out", tmp_path / "e.json")

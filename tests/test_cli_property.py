@@ -1,0 +1,121 @@
+"""A property of the whole command line, tested with generated argument lists (hypothesis).
+
+Whatever a user types, `python -m gan_tf ...` either succeeds, or exits with status 2 after one line
+"error: ..." on stderr, having changed no file. It never shows a traceback.
+
+The argument lists mix every real command and flag with unknown ones, and values of every kind:
+numbers in and out of range, NaN and infinities, words, empty strings, and paths that are missing,
+files, directories, or a trained run. main() runs in this process, in a scratch copy of a tiny trained
+run. The slow work behind a command that would succeed (training, the benchmark, the judge's
+evaluation) is replaced by a stub that records the call, so each example takes milliseconds; every
+check of the input runs for real (sample, reconstruct, interpolate and gif run whole).
+"""
+
+import argparse
+import contextlib
+import hashlib
+import io
+import os
+import pathlib
+import shutil
+import tempfile
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gan_tf import __main__ as cli
+from gan_tf import bench, evaluate, train
+from tests.conftest import write_mnist_npz
+
+EXAMPLES = int(os.environ.get("GAN_TF_PROPERTY_EXAMPLES", 400))
+
+
+def every_flag():
+    """Every option string of every command, from the parser itself."""
+    flags = set()
+    for action in cli.build_parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for parser in action.choices.values():
+                flags.update(option for sub_action in parser._actions for option in sub_action.option_strings)
+    return sorted(flags)
+
+
+COMMANDS = ["train", "sample", "gif", "reconstruct", "interpolate", "evaluate", "bench"]
+WORDS = ["0", "1", "-1", "2", "3", "64", "100001", "2147483648", "nan", "inf", "-inf", "1e309", "0.5", "1e-9", "",
+         " ", "on", "off", "auto", "yes", "ckpt-3", "ckpt-999", "tiny", "default", "tutorial", "mirrored",
+         "multiworker", "cpu", "gpu", "bfloat16", "float16", "--", "-"]
+# Paths, relative to the scratch directory: a trained run, files, a directory, missing ones.
+PATHS = ["run", "run/checkpoints", "run/outputs", "run/checkpoints/config.json", "mnist.npz", "notes.txt",
+         "empty_dir", "missing", "missing/deeper", "out.png", "out.npy", "out.json", "out.gif", "empty_dir/out.png",
+         "notes.txt/out.png", "run/outputs/frames", "/proc/gan_tf"]
+
+flag_names = st.sampled_from(every_flag() + ["--colour", "--epoch", "-x", "--checkpoint_dir"])
+values = st.one_of(st.sampled_from(WORDS), st.sampled_from(PATHS), st.integers(-3, 10 ** 6).map(str),
+                   st.floats(allow_nan=True, allow_infinity=True).map(repr), st.text(max_size=6))
+options = st.lists(st.one_of(st.tuples(flag_names, values), st.tuples(flag_names)), max_size=5)
+# Half the lists name the trained run, so that the commands that read one get far enough to succeed.
+trained_run = st.sampled_from([[], ["--checkpoint-dir", "run/checkpoints"]])
+argument_lists = st.builds(lambda command, run, chosen: [command, *run, *[part for option in chosen for part in option]],
+                           st.sampled_from(COMMANDS + ["", "sampel", "--help"]), trained_run, options)
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory):
+    """A scratch directory to copy for each example: a tiny trained run, its data, a file and a directory."""
+    root = tmp_path_factory.mktemp("template")
+    write_mnist_npz(root / "mnist.npz")
+    (root / "notes.txt").write_text("not a directory\n")
+    (root / "empty_dir").mkdir()
+    code = cli.main(["train", "--preset", "tiny", "--epochs", "1", "--data", str(root / "mnist.npz"),
+                     "--checkpoint-dir", str(root / "run" / "checkpoints"), "--output-dir", str(root / "run" / "outputs"),
+                     "--no-progress"])
+    assert code == 0
+    return root
+
+
+def fingerprint(directory):
+    return {str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
+            for path in sorted(pathlib.Path(directory).rglob("*"))}
+
+
+tried = []
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(argv=argument_lists)
+def test_any_command_line_succeeds_or_gets_one_line_and_exit_status_2(template, monkeypatch, argv):
+    monkeypatch.setattr(train, "train", lambda *args, **kwargs: None)
+    monkeypatch.setattr(bench, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(evaluate, "load_or_train_judge", lambda *args, **kwargs: (None, 1.0))
+    monkeypatch.setattr(evaluate, "evaluate", lambda *args, **kwargs: {"stub": True})
+    monkeypatch.setattr(evaluate, "report", lambda *args, **kwargs: "stub report")
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = pathlib.Path(scratch) / "work"
+        shutil.copytree(template, scratch)
+        monkeypatch.chdir(scratch)
+        monkeypatch.setenv("GAN_TF_MNIST", str(scratch / "mnist.npz"))
+        monkeypatch.delenv("TF_CONFIG", raising=False)
+        before = fingerprint(scratch)
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
+            try:
+                code = cli.main(argv)
+            except SystemExit as exit:  # --help exits through argparse.
+                code = exit.code
+        tried.append((argv, code))
+        assert code in (0, 2), (argv, code, stderr.getvalue())
+        if code == 2:
+            lines = stderr.getvalue().strip().splitlines()
+            assert lines and lines[-1].startswith("error: "), (argv, stderr.getvalue())
+            assert "Traceback" not in stderr.getvalue()
+            assert fingerprint(scratch) == before, argv  # Nothing written.
+        os.chdir(pathlib.Path(scratch).parent)
+
+
+def test_the_property_test_tried_many_command_lines():
+    # Runs after the property test (pytest keeps file order); says how many command lines it tried.
+    succeeded = sorted({argv[0] for argv, code in tried if code == 0})
+    print(f"\ncommand lines tried: {len(tried)}; succeeded: {sum(code == 0 for _, code in tried)} "
+          f"(commands: {', '.join(succeeded)}); exit status 2: {sum(code == 2 for _, code in tried)}")
+    assert len(tried) >= EXAMPLES

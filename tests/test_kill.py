@@ -1,0 +1,120 @@
+"""kill -9 at the worst moments, then `train` again: the run ends exactly as if nothing had happened.
+
+Each test kills a training process with SIGKILL at one point (tests/killable_train.py), checks which
+checkpoint the restarted run restored, and compares the end of the resumed run with one
+uninterrupted run of the same seed: every saved variable (weights, Adam's moments, BatchNorm
+statistics, counters) bitwise, every frame and the GIF byte for byte, and TensorBoard's losses per
+epoch exactly, each epoch logged once.
+
+The run: the tiny preset on 160 synthetic digits, batch 16, so 10 steps an epoch and 30 in all;
+a checkpoint every 4 steps and after each epoch: ckpt-4, 8, 10, 12, 16, 20, 24, 28, 30.
+"""
+
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf import images
+from tests.conftest import write_mnist_npz
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+RUN_FLAGS = ["--preset", "tiny", "--epochs", "3", "--checkpoint-every-steps", "4", "--checkpoint-every-seconds", "0",
+             "--keep-checkpoints", "20", "--no-progress"]
+
+
+def train(root, when="none"):
+    """Runs tests/killable_train.py WHEN in `root` and returns the CompletedProcess."""
+    environment = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    environment.pop("GAN_TF_MNIST", None)
+    return subprocess.run([sys.executable, str(ROOT / "tests" / "killable_train.py"), when, *RUN_FLAGS,
+                           "--data", str(root / "mnist.npz"), "--checkpoint-dir", str(root / "checkpoints"),
+                           "--output-dir", str(root / "outputs")],
+                          capture_output=True, text=True, cwd=root, env=environment, timeout=300)
+
+
+def new_run_directory(tmp_path_factory, name):
+    root = tmp_path_factory.mktemp(name)
+    write_mnist_npz(root / "mnist.npz", train_count=160)
+    return root
+
+
+def saved_variables(checkpoint_dir):
+    """Every tensor of the latest checkpoint, by name."""
+    reader = tf.train.load_checkpoint(str(checkpoint_dir))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
+
+
+def logged_losses(logs_dir):
+    """[(tag, epoch, value)] of every loss TensorBoard was given, in file order."""
+    found = []
+    for path in sorted(pathlib.Path(logs_dir).glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag.startswith("loss/"):
+                    found.append((value.tag, event.step, tf.make_ndarray(value.tensor).item()))
+    return sorted(found)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(tmp_path_factory):
+    root = new_run_directory(tmp_path_factory, "uninterrupted")
+    result = train(root)
+    assert result.returncode == 0, result.stderr
+    return root
+
+
+def kill_and_resume(tmp_path_factory, when):
+    """Trains until the kill at `when`, then trains again; returns (run directory, the second run's stdout)."""
+    root = new_run_directory(tmp_path_factory, when.replace(":", "_"))
+    killed = train(root, when)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    resumed = train(root)
+    assert resumed.returncode == 0, resumed.stderr
+    return root, resumed.stdout
+
+
+def assert_same_end(root, uninterrupted):
+    assert (root / "checkpoints" / "checkpoint").read_text() != ""
+    expected, found = saved_variables(uninterrupted / "checkpoints"), saved_variables(root / "checkpoints")
+    assert sorted(found) == sorted(expected)
+    different = [name for name in expected if not np.array_equal(found[name], expected[name])]
+    assert different == [], different  # Bitwise: the same computation in the same order on the CPU.
+    frames = images.frame_paths(root / "outputs" / "frames")
+    assert [path.name for path in frames] == ["epoch_0001.png", "epoch_0002.png", "epoch_0003.png"]
+    for path in frames + [root / "outputs" / "training.gif"]:
+        reference = uninterrupted / path.relative_to(root)
+        assert path.read_bytes() == reference.read_bytes(), path.name
+    assert len(images.frame_paths(root / "outputs" / "frames")) == 3
+    # One value per loss and epoch, equal to the uninterrupted run's.
+    assert logged_losses(root / "outputs" / "logs") == logged_losses(uninterrupted / "outputs" / "logs")
+    assert len(logged_losses(root / "outputs" / "logs")) == 3 * 3  # generator, discriminator, encoder x 3 epochs.
+
+
+def test_kill_inside_a_train_step_resumes_from_the_last_checkpoint(tmp_path_factory, uninterrupted):
+    # Step 14 is the 4th step of epoch 2; the last save before it was ckpt-12.
+    root, log = kill_and_resume(tmp_path_factory, "step:14")
+    assert "ckpt-12: epoch 1, step 12" in log
+    assert_same_end(root, uninterrupted)
+
+
+def test_kill_before_the_index_names_a_complete_checkpoint(tmp_path_factory, uninterrupted):
+    # ckpt-16's files were complete, but the kill came before CheckpointManager's index named it:
+    # the restarted run ignores them and restores ckpt-12.
+    root, log = kill_and_resume(tmp_path_factory, "index:16")
+    assert "ckpt-12: epoch 1, step 12" in log
+    assert_same_end(root, uninterrupted)
+
+
+def test_kill_while_saving_the_end_of_an_epoch_redoes_the_epoch_and_its_logs(tmp_path_factory, uninterrupted):
+    # Epoch 2's frame and TensorBoard losses were written, then the kill came in the save of ckpt-20:
+    # the run restores ckpt-16 (epoch 1), forgets epoch 2's frame and logs, and redoes them.
+    root, log = kill_and_resume(tmp_path_factory, "index:20")
+    assert "ckpt-16: epoch 1, step 16" in log
+    assert_same_end(root, uninterrupted)
