@@ -334,8 +334,9 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
     def save():
         # Checkpoints are named by step, and a saved one is never written over: that could leave the
         # checkpoint the index names half old, half new. So a step that is saved already is not saved
-        # again (after Ctrl-C between an epoch's last step and its frame, the resumed run redraws the
-        # frame and counts the epoch, which the next save records).
+        # again: after Ctrl-C between an epoch's last step and its frame, the resumed run redraws the
+        # frame and counts the epoch without saving, and the next save records the count (after the
+        # run's last epoch there is none, so a later run redraws that frame once more).
         step = int(state.step.numpy())
         if step != saved["step"] or saved["name"] is None:
             with writing("a checkpoint", checkpoint_dir):
