@@ -153,8 +153,6 @@ def run_train(args):
         raise errors.UserError(f"--preset {args.preset} has other networks than the run in {args.checkpoint_dir}: drop "
                                f"--preset to resume that run, or add --fresh to start over.")
     config = config_lib.resolve(overrides, saved, args.preset or "default")
-    if args.fresh and args.checkpoint:
-        raise errors.UserError("--fresh starts over and --checkpoint resumes from a checkpoint: use one of them.")
     # Check both directories before the (slow) data load, so bad paths fail at once; nothing is created yet.
     checkpoints.check_directory(args.checkpoint_dir)
     checkpoints.check_directory(args.output_dir)

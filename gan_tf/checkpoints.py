@@ -57,11 +57,13 @@ def prepare_directory(directory):
       UserError: when it is a file, or cannot be created or written to.
     """
     path = check_directory(directory)
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise unwritable(path, error) from None
-    return check_directory(path)
+    if not path.is_dir():
+        try:
+            path.mkdir(parents=True)
+        except OSError as error:
+            raise unwritable(path, error) from None
+        check_directory(path)  # Now that it exists, a file is written there to be sure.
+    return path
 
 
 def unwritable(path, error):
@@ -116,10 +118,7 @@ def latest(directory):
     index = pathlib.Path(directory) / INDEX_FILENAME
     if not index.exists():
         return None
-    try:
-        state = tf.train.get_checkpoint_state(str(directory))
-    except (tf.errors.OpError, ValueError):  # text_format.ParseError is a ValueError.
-        state = None
+    state = checkpoint_state(directory)
     if state is None or not state.model_checkpoint_path:
         raise errors.UserError(f"{index}, the index of the checkpoints, is damaged: restore it from a backup, or start "
                                f"over with --fresh (which deletes the run) or another --checkpoint-dir.")
@@ -130,12 +129,17 @@ def latest(directory):
     return prefix
 
 
+def checkpoint_state(directory):
+    """CheckpointManager's index of `directory` (a CheckpointState proto), or None when absent or unreadable."""
+    try:
+        return tf.train.get_checkpoint_state(str(directory))
+    except (tf.errors.OpError, ValueError):  # text_format.ParseError is a ValueError.
+        return None
+
+
 def saved_names(directory):
     """The names of the checkpoints the index of `directory` lists, oldest first ([] when unreadable)."""
-    try:
-        state = tf.train.get_checkpoint_state(str(directory))
-    except (tf.errors.OpError, ValueError):
-        return []
+    state = checkpoint_state(directory)
     return [pathlib.Path(path).name for path in state.all_model_checkpoint_paths] if state else []
 
 
@@ -160,15 +164,13 @@ def restore(checkpoint, path, partial=False):
     Reading never changes a file, so a refused checkpoint is left exactly as it was.
 
     Args:
-      checkpoint: a tf.train.Checkpoint, or a dict of name -> object to make one of. Training restores
-        its CheckpointManager's own, so that the save counter continues too.
+      checkpoint: a tf.train.Checkpoint of the objects to restore. Training restores its
+        CheckpointManager's own, so that the save counter continues too.
       partial: True when only some of the saved objects are wanted (sampling needs no optimizers).
     Raises:
       UserError: saying whether the checkpoint is damaged (truncated or corrupt), of another
         architecture, or of another program, and what to do.
     """
-    if isinstance(checkpoint, dict):
-        checkpoint = tf.train.Checkpoint(**checkpoint)
     status = None
     try:
         status = checkpoint.restore(path)

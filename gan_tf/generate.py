@@ -45,7 +45,7 @@ def restore_models(checkpoint_dir, checkpoint_name=None):
     config = checkpoints.require_run(checkpoint_dir)
     path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
     generator, encoder = models.build_generator(config), models.build_encoder(config)
-    checkpoints.restore({"generator": generator, "encoder": encoder}, path, partial=True)
+    checkpoints.restore(tf.train.Checkpoint(generator=generator, encoder=encoder), path, partial=True)
     return config, generator, (encoder if config.encoder == "on" else None)
 
 
