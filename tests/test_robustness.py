@@ -218,3 +218,10 @@ def test_an_npz_with_pickled_objects_is_refused(tmp_path):
              y_test=np.zeros(1))
     with pytest.raises(errors.UserError, match="not a Keras-layout mnist.npz.*allow_pickle=False"):
         data.load_mnist("train", npz_path=path)
+
+
+def test_fresh_and_an_explicit_checkpoint_conflict(two_epochs, digits, tmp_path):
+    before = fingerprint(tmp_path)
+    with pytest.raises(errors.UserError, match="--fresh starts over and --checkpoint resumes"):
+        run(two_epochs, digits, tmp_path, fresh=True, resume_from="ckpt-3")
+    assert fingerprint(tmp_path) == before  # --fresh did not delete the run.
