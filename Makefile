@@ -1,5 +1,6 @@
 # gan_tf: `make train` and `make test` set everything up on a fresh machine.
 # Variables pass through: make train EPOCHS=5 FRESH=1 DATA=path/to/mnist.npz ARGS="--batch-size 64"
+# and make sample NUM=100 DIGIT=7 SEED=3
 
 PYTHON ?= python3
 VENV := .venv
@@ -25,8 +26,8 @@ train: $(VENV)/installed
 	$(PY) -m gan_tf train --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(train_flags) $(data_flag) $(checkpoint_flag) $(ARGS)
 
 sample: $(VENV)/installed
-	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),64) \
-	  --seed $(or $(SEED),0) --out $(or $(OUT),$(OUTPUT_DIR)/samples.png) $(ARGS)
+	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),100) \
+	  --seed $(or $(SEED),0) $(if $(DIGIT),--digit $(DIGIT)) --out $(or $(OUT),$(OUTPUT_DIR)/samples.png) $(ARGS)
 
 gif: $(VENV)/installed
 	$(PY) -m gan_tf gif --output-dir $(OUTPUT_DIR)

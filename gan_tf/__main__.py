@@ -96,8 +96,10 @@ def build_parser():
                                  description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
                                              "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.")
     add_common_flags(sample, checkpoint=True)
-    sample.add_argument("--num", type=whole_number(1, 100_000), default=64, help="How many digits (default: %(default)s).")
+    sample.add_argument("--num", type=whole_number(1, 100_000), default=100, help="How many digits (default: %(default)s).")
     sample.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
+    sample.add_argument("--digit", type=whole_number(0, 9), default=None,
+                        help="Draw only this digit (a conditional run only; default: the digits 0 to 9 in turn, one per column).")
     sample.add_argument("--out", default="outputs/samples.png", help="A .png or .npy file (default: %(default)s).")
 
     gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
@@ -168,11 +170,11 @@ def run_train(args):
         print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
 
         def evaluation(state):
-            return evaluate.headline(evaluate.evaluate(state.generator, state.encoder, judge, digits, test,
+            return evaluate.headline(evaluate.evaluate(config, state.generator, state.encoder, judge, digits, test,
                                                        config.eval_samples, config.seed))
 
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
-    train.train(config, digits.images, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
+    train.train(config, digits, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
                 progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation, strategy=strategy,
                 on_gpu=device.on_gpu(), resume_from=args.checkpoint)
 
@@ -181,8 +183,8 @@ def run_sample(args):
     from gan_tf import device, generate
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
-    _, generator, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    generate.sample(generator, args.num, args.seed, args.out)
+    config, generator, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    generate.sample(config, generator, args.num, args.seed, args.out, digit=args.digit)
     print(f"wrote {args.num} digits to {args.out}")
 
 
@@ -211,8 +213,8 @@ def run_reconstruct(args):
     from gan_tf import device, generate
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
-    _, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    error = generate.reconstruct(generator, encoder, load_test_images(args), args.num, args.seed, args.out)
+    config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    error = generate.reconstruct(config, generator, encoder, load_test_images(args), args.num, args.seed, args.out)
     print(f"wrote {args.out}: {args.num} test digits and their reconstructions, mean squared error {error:.4f}")
 
 
@@ -220,8 +222,8 @@ def run_interpolate(args):
     from gan_tf import device, generate
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
-    _, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    frames = generate.interpolate(generator, encoder, load_test_images(args), args.seed, args.steps, args.out)
+    config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    frames = generate.interpolate(config, generator, encoder, load_test_images(args), args.seed, args.steps, args.out)
     print(f"wrote {args.out} ({frames} frames)")
 
 
@@ -230,12 +232,12 @@ def run_evaluate(args):
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     out = generate.output_path(args.out, (".json",))
-    _, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     train = data.load_mnist("train", npz_path=args.data, log=log)
     test = data.load_mnist("test", npz_path=args.data, log=log)
     judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, train, test, log=log)
-    results = evaluate.evaluate(generator, encoder, judge, train, test, args.num, args.seed)
+    results = evaluate.evaluate(config, generator, encoder, judge, train, test, args.num, args.seed)
     results["judge_test_accuracy"] = judge_accuracy
     evaluate.write_json(results, out)
     print(evaluate.report(results, judge_accuracy))

@@ -107,11 +107,11 @@ def images_per_second(call, images_per_call, warmup_calls=3, windows=5, window_s
     return statistics.median(rates)
 
 
-def ours(config, train_images, speed, window_seconds):
+def ours(config, train_digits, speed, window_seconds):
     """Images per second of our training loop for `config` with `speed`, through our input pipeline."""
     state = train.build_state(config, speed.mixed_precision)
     train_steps = train.make_multi_step(train.make_train_step(state, config, speed))
-    dataset = data.image_dataset(train_images, cache=speed.cache_dataset)
+    dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
     batches = iter(data.epoch_batches(dataset, config.batch_size, config.seed, 0, config.latent_dim,
                                       prefetch=speed.prefetch).repeat())
     steps = tf.constant(speed.steps_per_call)
@@ -161,8 +161,8 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
     def evaluation(state):
         nonlocal evaluation_seconds
         evaluation_start = time.perf_counter()
-        figures = evaluate.headline(evaluate.evaluate(state.generator, state.encoder, judge, train_digits, test_digits,
-                                                      config.eval_samples, config.seed))
+        figures = evaluate.headline(evaluate.evaluate(config, state.generator, state.encoder, judge, train_digits,
+                                                      test_digits, config.eval_samples, config.seed))
         evaluation_seconds += time.perf_counter() - evaluation_start
         training_seconds = time.perf_counter() - start - evaluation_seconds
         scores.append((int(state.epoch.numpy()), training_seconds, figures["mnist_score"]))
@@ -172,7 +172,7 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
 
     with tempfile.TemporaryDirectory() as directory:
         try:
-            train.train(config, train_digits.images, f"{directory}/checkpoints", f"{directory}/outputs", log=log,
+            train.train(config, train_digits, f"{directory}/checkpoints", f"{directory}/outputs", log=log,
                         progress=False, evaluation=evaluation, on_gpu=on_gpu)
         except TrialOver:
             pass
@@ -182,18 +182,17 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
 def run(train_digits, test_digits, judge_directory, on_gpu=False, target=9.0, trial_minutes=10.0, window_seconds=4.0,
         log=print):
     """The whole benchmark; prints its report through `log`."""
-    images = train_digits.images
     preset = config_lib.PRESETS["tutorial"]
     log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
-    theirs = tutorial(images, window_seconds)
+    theirs = tutorial(train_digits.images, window_seconds)
     log(f"  its own loop (tf.function step, float32, batch {TUTORIAL_BATCH}): {theirs:8.0f}")
-    mine = ours(preset, images, speed_lib.resolve(preset, on_gpu), window_seconds)
+    mine = ours(preset, train_digits, speed_lib.resolve(preset, on_gpu), window_seconds)
     log(f"  --preset tutorial through gan_tf:                  {mine:8.0f}   ({mine / theirs:.2f}x)")
 
     default = config_lib.PRESETS["default"]
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
     for label, speed in speed_variants(on_gpu):
-        log(f"  {label + ':':54}{ours(default, images, speed, window_seconds):8.0f}")
+        log(f"  {label + ':':54}{ours(default, train_digits, speed, window_seconds):8.0f}")
 
     judge, judge_accuracy = evaluate.load_or_train_judge(judge_directory, train_digits, test_digits, log=log)
     log(f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "

@@ -1,4 +1,4 @@
-"""MNIST as a tf.data pipeline of images in [-1, 1].
+"""MNIST as a tf.data pipeline of images in [-1, 1] and their labels.
 
 Where the digits come from, in order:
   1. a Keras-layout `mnist.npz` named by `--data` or the GAN_TF_MNIST environment variable;
@@ -147,18 +147,18 @@ def to_uint8(images):
     return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
 
 
-def image_dataset(images, cache=True):
-    """A dataset of single float32 images (28, 28, 1) in [-1, 1] from uint8 images (N, 28, 28).
+def digit_dataset(digits, cache=True):
+    """A dataset of (image float32 (28, 28, 1) in [-1, 1], label int32) from data.Digits.
 
     Args:
       cache: keep the converted images in memory after the first pass, instead of converting every epoch.
     """
-    dataset = tf.data.Dataset.from_tensor_slices(images)
-    dataset = dataset.map(to_unit_range, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = tf.data.Dataset.from_tensor_slices((digits.images, digits.labels.astype(np.int32)))
+    dataset = dataset.map(lambda image, label: (to_unit_range(image), label), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.cache() if cache else dataset
 
 
-def epoch_batches(images, batch_size, seed, epoch, latent_dim, skip_images=0, prefetch=True):
+def epoch_batches(digits, batch_size, seed, epoch, latent_dim, skip_images=0, prefetch=True):
     """The batches of one epoch, shuffled in an order fixed by (seed, epoch), each with its noise.
 
     Because the order depends only on the seed and the epoch, a run resumed in the middle of an epoch
@@ -169,21 +169,22 @@ def epoch_batches(images, batch_size, seed, epoch, latent_dim, skip_images=0, pr
     any batch size without retracing.
 
     Args:
-      images: a dataset of float32 images (28, 28, 1), as image_dataset() makes.
+      digits: a dataset of (image, label) pairs, as digit_dataset() makes.
       prefetch: prepare the next batches while the current step runs.
     Returns:
-      A dataset of (images float32 (B, 28, 28, 1) in [-1, 1], latent vectors float32 (B, latent_dim)),
-      B <= batch_size.
+      A dataset of (images float32 (B, 28, 28, 1) in [-1, 1], labels int32 (B,), latent vectors
+      float32 (B, latent_dim)), B <= batch_size.
     """
-    buffer_size = images.cardinality()  # The whole set: MNIST fits in memory, and a full buffer shuffles perfectly.
+    buffer_size = digits.cardinality()  # The whole set: MNIST fits in memory, and a full buffer shuffles perfectly.
     if buffer_size < 0:
         raise ValueError("epoch_batches needs a dataset of known, finite length")
-    shuffled = images.shuffle(buffer_size, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
+    shuffled = digits.shuffle(buffer_size, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
 
     def add_noise(index, batch):
+        images, labels = batch
         first_image = tf.cast(skip_images, tf.int64) + index * batch_size
         noise_seed = tf.stack([tf.constant(seed, tf.int64), epoch * NOISE_SEEDS_PER_EPOCH + first_image])
-        return batch, tf.random.stateless_normal((tf.shape(batch)[0], latent_dim), seed=noise_seed)
+        return images, labels, tf.random.stateless_normal((tf.shape(images)[0], latent_dim), seed=noise_seed)
 
     batches = shuffled.skip(skip_images).batch(batch_size).enumerate().map(add_noise)
     # Each worker of a multi-worker run builds the same batches and keeps its share of every one.

@@ -17,6 +17,7 @@ from gan_tf import data
 from gan_tf import errors
 from gan_tf import files
 from gan_tf import generate
+from gan_tf import models
 
 JUDGE_FILENAME = "judge.keras"
 JUDGE_MIN_ACCURACY = 0.99  # Below this the judge's verdicts would say more about the judge than the digits.
@@ -66,6 +67,11 @@ def class_shares(probabilities):
     """The share of each of the ten classes among the judge's top guesses: float (10,), summing to 1."""
     guesses = np.argmax(probabilities, axis=1)
     return np.bincount(guesses, minlength=10) / len(guesses)
+
+
+def asked_digit_share(probabilities, asked_digits):
+    """The share of digits whose most likely class is the digit they were asked (or labelled) to be."""
+    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(asked_digits)))
 
 
 def confident_share(probabilities, threshold=CONFIDENCE):
@@ -160,40 +166,55 @@ def judge_outputs(judge, images, batch_size=1000):
 
 # --- Putting it together. ---
 
-def digit_metrics(judge, digits, reference_features):
-    """The judge's figures for a set of uint8 digits (N, 28, 28), against real test features."""
+def digit_metrics(judge, digits, reference_features, asked_digits=None):
+    """The judge's figures for a set of uint8 digits (N, 28, 28), against real test features.
+
+    Args:
+      asked_digits: int (N,), the digit each image was asked to be (its label, for real digits), or
+        None: then "asked_digit_share" is None.
+    """
     probabilities, features = judge_outputs(judge, digits)
     return {"mnist_score": mnist_score(probabilities),
             "frechet_distance": frechet_distance(features, reference_features),
             "confident_share": confident_share(probabilities),
+            "asked_digit_share": None if asked_digits is None else asked_digit_share(probabilities, asked_digits),
             "class_shares": [round(float(share), 4) for share in class_shares(probabilities)]}
 
 
-def encoder_metrics(generator, encoder, train, test):
-    """1-NN accuracy on encoder features (train -> test split) and the mean squared error of G(E(x))."""
-    def encode(images):
+def encoder_metrics(config, generator, encoder, train, test):
+    """The encoder's figures: 1-NN accuracy on its outputs (train -> test split), the mean squared error
+    of G(E(x)) on test digits, and in a conditional run how often it reads a test digit right."""
+    def encoder_outputs(images):
         return np.concatenate([encoder(data.to_unit_range(images[start:start + 1000]), training=False).numpy()
                                for start in range(0, len(images), 1000)])
 
-    train_codes, test_codes = encode(train.images), encode(test.images)
+    train_codes, test_codes = encoder_outputs(train.images), encoder_outputs(test.images)
+    latent_vectors, digit_logits = models.encoder_outputs(config, test_codes)
+    read_digits = None if digit_logits is None else np.argmax(digit_logits, axis=1)
     errors_sum = 0.0
     for start in range(0, len(test.images), 1000):
         real = data.to_unit_range(test.images[start:start + 1000])
-        redrawn = generator(test_codes[start:start + 1000], training=False)
+        inputs = models.generator_inputs(config, latent_vectors[start:start + 1000],
+                                         None if read_digits is None else read_digits[start:start + 1000])
+        redrawn = generator(inputs, training=False)
         errors_sum += float(tf.reduce_sum(tf.reduce_mean(tf.square(redrawn - real), axis=[1, 2, 3])))
     return {"nearest_neighbour_accuracy": nearest_neighbour_accuracy(train_codes, train.labels, test_codes, test.labels),
-            "reconstruction_error": errors_sum / len(test.images)}
+            "reconstruction_error": errors_sum / len(test.images),
+            "digit_accuracy": None if read_digits is None else float(np.mean(read_digits == test.labels))}
 
 
 def write_json(results, path):
     files.write_text(path, json.dumps(results, indent=2) + "\n")
 
 
-def evaluate(generator, encoder, judge, train, test, num, seed):
+def evaluate(config, generator, encoder, judge, train, test, num, seed):
     """All the figures for a trained run, beside the same figures for real digits.
 
+    A conditional run is asked for the digits 0..9 in turn, so each is a tenth of the request; the
+    class shares then say how often the judge reads what was asked, and "asked_digit_share" says it directly.
+
     Args:
-      generator, encoder: the run's models; encoder None for a run trained without one.
+      config: the run's Config; generator, encoder: its models; encoder None for a run trained without one.
       judge: the classifier from load_or_train_judge.
       train, test: data.Digits of the two MNIST splits.
       num: how many digits to generate (and real training digits to compare the test digits with).
@@ -203,14 +224,14 @@ def evaluate(generator, encoder, judge, train, test, num, seed):
       "real" holds the test digits' MNIST score, shares and confidence, and the Fréchet distance
       between `num` training digits and the test digits.
     """
-    latent_vectors = tf.random.stateless_normal((num, generator.input_shape[-1]), seed=(seed, 2))
-    generated = generate.generate_digits(generator, latent_vectors)
+    generated = generate.generate_digits(generator, generate.new_inputs(config, num, seed, stream=2))
+    asked_digits = np.arange(num) % models.NUM_CLASSES if models.conditional(config) else None
     _, test_features = judge_outputs(judge, test.images)
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])
-    real = digit_metrics(judge, test.images, train_features)
-    return {"num": num, "seed": seed, "generated": digit_metrics(judge, generated, test_features), "real": real,
-            "encoder": None if encoder is None else encoder_metrics(generator, encoder, train, test)}
+    real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels)
+    return {"num": num, "seed": seed, "generated": digit_metrics(judge, generated, test_features, asked_digits),
+            "real": real, "encoder": None if encoder is None else encoder_metrics(config, generator, encoder, train, test)}
 
 
 def report(results, judge_accuracy):
@@ -221,6 +242,8 @@ def report(results, judge_accuracy):
              f"{'MNIST score (max 10)':28}{generated['mnist_score']:12.3f}{real['mnist_score']:12.3f}",
              f"{'Frechet distance':28}{generated['frechet_distance']:12.3f}{real['frechet_distance']:12.3f}",
              f"{'confident (p > 0.9)':28}{generated['confident_share']:12.3f}{real['confident_share']:12.3f}"]
+    if generated["asked_digit_share"] is not None:  # Real digits: the judge's accuracy on their labels.
+        lines.append(f"{'judged the asked digit':28}{generated['asked_digit_share']:12.3f}{real['asked_digit_share']:12.3f}")
     for digit in range(10):
         lines.append(f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}")
     encoder = results["encoder"]
@@ -228,7 +251,8 @@ def report(results, judge_accuracy):
         lines.append("encoder: none (the run was trained with --encoder off)")
     else:
         lines.append(f"encoder: 1-NN accuracy {encoder['nearest_neighbour_accuracy']:.4f}, "
-                     f"reconstruction error {encoder['reconstruction_error']:.4f}")
+                     f"reconstruction error {encoder['reconstruction_error']:.4f}"
+                     + ("" if encoder["digit_accuracy"] is None else f", reads the digit right {encoder['digit_accuracy']:.4f}"))
     return "\n".join(lines)
 
 
@@ -236,8 +260,10 @@ def headline(results):
     """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
     generated = results["generated"]
     encoder = results["encoder"] or {"nearest_neighbour_accuracy": float("nan"), "reconstruction_error": float("nan")}
+    asked = generated["asked_digit_share"]
     return {"mnist_score": generated["mnist_score"], "frechet_distance": generated["frechet_distance"],
-            "confident_share": generated["confident_share"], "min_class_share": min(generated["class_shares"]),
+            "confident_share": generated["confident_share"], "asked_digit_share": float("nan") if asked is None else asked,
+            "min_class_share": min(generated["class_shares"]),
             "max_class_share": max(generated["class_shares"]),
             "nearest_neighbour_accuracy": encoder["nearest_neighbour_accuracy"],
             "reconstruction_error": encoder["reconstruction_error"]}

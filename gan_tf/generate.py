@@ -20,18 +20,35 @@ GENERATION_BATCH = 1000  # Digits per generator call: bounds memory when N is la
 MAX_GRID_DIGITS = 10_000  # A grid of more would be a picture of over 100 megapixels.
 
 
-def generate_digits(generator, latent_vectors):
+def generate_digits(generator, inputs):
     """G(z) in inference mode, as uint8 digits (N, 28, 28) in 0..255.
 
     Inference mode means BatchNormalization uses its moving statistics, not the batch's: the digits
     do not depend on which other digits share the batch.
 
     Args:
-      latent_vectors: float32 (N, latent_dim).
+      inputs: float32 (N, latent_dim [+ 10]), from models.generator_inputs().
     """
-    chunks = [generator(latent_vectors[start:start + GENERATION_BATCH], training=False)
-              for start in range(0, len(latent_vectors), GENERATION_BATCH)]
+    chunks = [generator(inputs[start:start + GENERATION_BATCH], training=False)
+              for start in range(0, len(inputs), GENERATION_BATCH)]
     return data.to_uint8(tf.concat(chunks, axis=0))
+
+
+def new_inputs(config, num, seed, stream, digit=None):
+    """Generator inputs for `num` new digits, a function of (seed, stream) only.
+
+    Args:
+      stream: keeps the noise of different uses apart (sample 1, evaluate 2).
+      digit: in a conditional run, draw only this digit; None: the digits 0..9 in turn.
+    Raises:
+      UserError: a digit asked of a run trained with --conditional off.
+    """
+    if digit is not None and not models.conditional(config):
+        raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
+                               "drop --digit, or train a run with --conditional on (the default).")
+    latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
+    labels = tf.range(num) % models.NUM_CLASSES if digit is None else tf.fill((num,), digit)
+    return models.generator_inputs(config, latent_vectors, labels)
 
 
 def restore_models(checkpoint_dir, checkpoint_name=None):
@@ -74,10 +91,11 @@ def require_count(num, name="--num"):
         raise errors.UserError(f"{name} must be a positive whole number, got {num!r}.")
 
 
-def sample(generator, num, seed, out):
+def sample(config, generator, num, seed, out, digit=None):
     """Writes `num` new digits to `out`: a PNG grid, or a uint8 array (num, 28, 28) when it ends in .npy.
 
-    The latent vectors depend only on `seed`, so the same seed gives the same digits.
+    The latent vectors depend only on `seed`, so the same seed gives the same digits. A conditional
+    run draws the digits 0..9 in turn (in a PNG, ten columns: one per digit), or only `digit`.
     Returns the digits, uint8 (num, 28, 28).
     """
     require_count(num)
@@ -85,15 +103,29 @@ def sample(generator, num, seed, out):
     if out.suffix.lower() == ".png" and num > MAX_GRID_DIGITS:
         raise errors.UserError(f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy "
                                f"file for more.")
-    latent_dim = generator.input_shape[-1]
-    latent_vectors = tf.random.stateless_normal((num, latent_dim), seed=(seed, 1))
-    digits = generate_digits(generator, latent_vectors)
+    digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, digit=digit))
     if out.suffix.lower() == ".npy":
         with files.atomic_path(out) as temporary, open(temporary, "wb") as file:
             np.save(file, digits, allow_pickle=False)
     else:
-        images.save_png(images.grid(digits, columns=int(np.ceil(np.sqrt(num)))), out)
+        columns_of_digits = models.conditional(config) and digit is None
+        columns = min(num, models.NUM_CLASSES) if columns_of_digits else int(np.ceil(np.sqrt(num)))
+        images.save_png(images.grid(digits, columns=columns), out)
     return digits
+
+
+def encode(config, encoder, real_images):
+    """E(x): what the generator would need to redraw each image.
+
+    Args:
+      real_images: float32 (N, 28, 28, 1) in [-1, 1].
+    Returns:
+      (latent vectors float32 (N, latent_dim), the digits int32 (N,) the encoder reads in a conditional
+      run, else None): models.generator_inputs() of the two is G's input.
+    """
+    latent_vectors, digit_logits = models.encoder_outputs(config, encoder(real_images, training=False))
+    digits = None if digit_logits is None else tf.argmax(digit_logits, axis=-1, output_type=tf.int32)
+    return latent_vectors, digits
 
 
 def pick(test_images, num, seed):
@@ -104,7 +136,7 @@ def pick(test_images, num, seed):
     return test_images[indices]
 
 
-def reconstruct(generator, encoder, test_images, num, seed, out):
+def reconstruct(config, generator, encoder, test_images, num, seed, out):
     """Writes a PNG of real test digits, each row of ten followed by a row of their G(E(x)).
 
     Args:
@@ -117,7 +149,8 @@ def reconstruct(generator, encoder, test_images, num, seed, out):
     out = output_path(out, (".png",))
     real = pick(test_images, num, seed)
     real_images = data.to_unit_range(real)
-    reconstructed_images = generator(encoder(real_images, training=False), training=False)
+    reconstructed_images = generator(models.generator_inputs(config, *encode(config, encoder, real_images)),
+                                     training=False)
     reconstructed = data.to_uint8(reconstructed_images)
 
     # Interleave rows: ten real digits, then their ten reconstructions, and so on.
@@ -154,11 +187,13 @@ def slerp(start, end, fractions):
     return (weights_start * start + weights_end * end).astype(np.float32)
 
 
-def interpolate(generator, encoder, test_images, seed, steps, out):
+def interpolate(config, generator, encoder, test_images, seed, steps, out):
     """Writes a GIF that morphs one real test digit into another through the latent space.
 
     Each frame shows [first digit | G(slerp(E(first), E(second), t)) | second digit]; the animation
-    goes there and back. Returns the number of frames.
+    goes there and back. In a conditional run the digit's one-hot part moves in a straight line from
+    the first digit to the second, (1 - t) one_hot(first) + t one_hot(second), while z follows the
+    sphere. Returns the number of frames.
     """
     require_encoder(encoder)
     require_count(steps, "--steps")
@@ -166,8 +201,13 @@ def interpolate(generator, encoder, test_images, seed, steps, out):
         raise errors.UserError(f"--steps must be at least 2 (the two ends), got {steps}.")
     out = output_path(out, (".gif",))
     ends = pick(test_images, 2, seed)
-    start, end = encoder(data.to_unit_range(ends), training=False).numpy()
-    path = slerp(start, end, np.linspace(0.0, 1.0, steps))
+    (start, end), digits = encode(config, encoder, data.to_unit_range(ends))
+    fractions = np.linspace(0.0, 1.0, steps)
+    path = slerp(start.numpy(), end.numpy(), fractions)
+    if digits is not None:  # The generator's input is [z, one-hot digit]: blend the two one-hots.
+        first, second = np.eye(models.NUM_CLASSES, dtype=np.float32)[digits.numpy()]
+        blend = (1 - fractions[:, np.newaxis]) * first + fractions[:, np.newaxis] * second
+        path = np.concatenate([path, blend.astype(np.float32)], axis=1)
     morphs = generate_digits(generator, tf.constant(path))
     pictures = [images.grid(np.stack([ends[0], morph, ends[1]]), columns=3) for morph in morphs]
     pictures = pictures + pictures[-2:0:-1]  # There and back, without repeating the ends.

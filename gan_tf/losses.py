@@ -72,3 +72,18 @@ def reconstruction_loss(real_images, reconstructed_images):
       float (B,).
     """
     return tf.reduce_mean(tf.square(reconstructed_images - real_images), axis=[1, 2, 3])
+
+
+def digit_loss(labels, digit_logits):
+    """-log p(label | image): how well the encoder of a conditional run names the digit in an image.
+
+    The softmax cross-entropy, from logits. A confident right guess scores near 0; a uniform guess
+    over the ten digits scores log 10.
+
+    Args:
+      labels: int (B,), the true digits.
+      digit_logits: float (B, 10), the encoder's logits.
+    Returns:
+      float (B,).
+    """
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=digit_logits)

@@ -102,7 +102,7 @@ LOSS_NAMES = ("generator", "discriminator", "encoder")
 
 
 def make_train_step(state, config, speed=None, strategy=None):
-    """One compiled step that trains all three networks on a batch of real images and their noise.
+    """One compiled step that trains all three networks on a batch of real digits and their noise.
 
     Under a tf.distribute strategy each replica runs the step on its share of the batch. Every loss is
     averaged over the global batch (tf.nn.compute_average_loss), and the optimizers add the replicas'
@@ -111,8 +111,8 @@ def make_train_step(state, config, speed=None, strategy=None):
     Args:
       speed: a speed.Speed (default: float32, no XLA); strategy: default: the current one.
     Returns:
-      train_step(real_images float32 (B, 28, 28, 1) in [-1, 1], latent_vectors float32 (B, latent_dim))
-        -> dict of scalar losses, each the mean over the batch, summed over the replicas.
+      train_step(real_images float32 (B, 28, 28, 1) in [-1, 1], labels int32 (B,), latent_vectors
+        float32 (B, latent_dim)) -> dict of scalar losses, each the mean over the batch, summed over the replicas.
     """
     speed = speed or speed_lib.resolve(config, on_gpu=False)
     strategy = strategy or tf.distribute.get_strategy()
@@ -136,7 +136,7 @@ def make_train_step(state, config, speed=None, strategy=None):
     discriminator_optimizer = optimizer_for(discriminator, state.discriminator_optimizer)
     encoder_optimizer = optimizer_for(encoder, state.encoder_optimizer)
 
-    def replica_step(real_images, latent_vectors):
+    def replica_step(real_images, labels, latent_vectors):
         batch_size = tf.shape(real_images)[0]
         global_batch_size = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, batch_size)
 
@@ -148,11 +148,12 @@ def make_train_step(state, config, speed=None, strategy=None):
             return optimizer.scale_loss(loss) if speed.loss_scaling else loss
 
         # (1) and (2): one forward pass serves both players. D sees a real and a fake batch;
-        # G's loss asks how real D found its fakes.
+        # G's loss asks how real D found its fakes. In a conditional run G draws the digits of the
+        # real batch, so D compares like with like and each digit is drawn as often as MNIST has it.
         with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
-            fake_images = generator(latent_vectors, training=True)
-            real_logits = discriminator(real_images, training=True)
-            fake_logits = discriminator(fake_images, training=True)
+            fake_images = generator(models.generator_inputs(config, latent_vectors, labels), training=True)
+            real_logits = discriminator(models.discriminator_inputs(config, real_images, labels), training=True)
+            fake_logits = discriminator(models.discriminator_inputs(config, fake_images, labels), training=True)
             # (1) D: maximise log D(x) + log(1 - D(G(z))).
             discriminator_loss = average(losses.non_saturating_discriminator_loss(real_logits, fake_logits))
             # (2) G: maximise log D(G(z)).
@@ -166,12 +167,19 @@ def make_train_step(state, config, speed=None, strategy=None):
             # (3) E: learn to invert G. Fakes come with their true z; real digits have none, so E is
             # judged by how well G redraws them from E(x). G is frozen here (inference mode, and only
             # E's weights are updated): the encoder must not pull the generator away from the GAN game.
+            # In a conditional run E also names the digit of fakes and real digits alike, and G redraws
+            # a real digit from E's z and the digit's true label.
             with tf.GradientTape() as encoder_tape:
-                encoded_fakes = encoder(tf.stop_gradient(fake_images), training=True)
-                reconstructions = generator(encoder(real_images, training=True), training=False)
-                encoder_loss = average(
-                    losses.latent_regression_loss(latent_vectors, encoded_fakes)
-                    + config.reconstruction_weight * losses.reconstruction_loss(real_images, reconstructions))
+                fake_latents, fake_digit_logits = models.encoder_outputs(
+                    config, encoder(tf.stop_gradient(fake_images), training=True))
+                real_latents, real_digit_logits = models.encoder_outputs(config, encoder(real_images, training=True))
+                reconstructions = generator(models.generator_inputs(config, real_latents, labels), training=False)
+                per_example_loss = (losses.latent_regression_loss(latent_vectors, fake_latents)
+                                    + config.reconstruction_weight * losses.reconstruction_loss(real_images, reconstructions))
+                if models.conditional(config):
+                    per_example_loss += (losses.digit_loss(labels, fake_digit_logits)
+                                         + losses.digit_loss(labels, real_digit_logits))
+                encoder_loss = average(per_example_loss)
                 updates.append((encoder_tape, scaled(encoder_loss, encoder_optimizer), encoder, encoder_optimizer))
             results["encoder"] = encoder_loss
 
@@ -185,8 +193,8 @@ def make_train_step(state, config, speed=None, strategy=None):
         # XLA compiles the replica's step as a whole: once per batch shape (the short last batch is a second).
         replica_step = tf.function(replica_step, jit_compile=True, reduce_retracing=True)
 
-    def train_step(real_images, latent_vectors):
-        results = strategy.run(replica_step, args=(real_images, latent_vectors))
+    def train_step(real_images, labels, latent_vectors):
+        results = strategy.run(replica_step, args=(real_images, labels, latent_vectors))
         results = {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for name, value in results.items()}
         state.step.assign_add(1)
         state.epoch_images.assign_add(tf.cast(results.pop("images"), tf.int64))
@@ -228,12 +236,21 @@ def reset_epoch_counters(epoch, epoch_images, epoch_loss_sums):
         loss_sum.assign(0.0)
 
 
-def fixed_noise(config):
-    """The latent vectors of every progress frame: the same for the whole run, drawn from config.seed."""
-    return tf.random.stateless_normal((config.frame_grid ** 2, config.latent_dim), seed=(config.seed, 0))
+def frame_inputs(config):
+    """The generator's inputs for every progress frame: the same for the whole run, drawn from config.seed.
+
+    In a conditional run each row is one z, one handwriting style, and column c draws the digit
+    c mod 10: with the default grid of ten, every row writes 0 to 9 in its own style.
+    """
+    grid = config.frame_grid
+    if not models.conditional(config):
+        return tf.random.stateless_normal((grid * grid, config.latent_dim), seed=(config.seed, 0))
+    styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
+    digits = tf.range(grid * grid) % grid % models.NUM_CLASSES
+    return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)
 
 
-def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=print, progress=True, evaluation=None,
+def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=print, progress=True, evaluation=None,
           strategy=None, on_gpu=False, resume_from=None):
     """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
 
@@ -254,7 +271,7 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
 
     Args:
       config: the run's Config (see config.resolve for how a resumed run gets it).
-      train_images: uint8 numpy array (N, 28, 28), the digits to learn from.
+      train_digits: data.Digits, the digits to learn from (a conditional run uses their labels).
       fresh: delete the run already in checkpoint_dir (and its frames and logs) and start over.
       log: called with each line of the training log.
       progress: show a progress bar during each epoch.
@@ -310,8 +327,9 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
         config_lib.save(config, checkpoint_dir)
         run_log = summaries.RunLog(logs_dir)
 
-    noise_of_frames = fixed_noise(config)
-    image_dataset = data.image_dataset(train_images, cache=speed.cache_dataset)
+    inputs_of_frames = frame_inputs(config)
+    digit_dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
+    num_digits = len(train_digits.images)
     saved = {"name": restored, "epoch": int(state.epoch.numpy()), "step": int(state.step.numpy()),
              "time": time.monotonic()}
 
@@ -361,12 +379,12 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
     try:
         for epoch in range(int(state.epoch.numpy()), config.epochs):
             skip_images = int(state.epoch_images.numpy())
-            batches = data.epoch_batches(image_dataset, config.batch_size, config.seed,
+            batches = data.epoch_batches(digit_dataset, config.batch_size, config.seed,
                                          epoch, config.latent_dim, skip_images, prefetch=speed.prefetch)
             iterator = iter(strategy.experimental_distribute_dataset(batches))
-            steps_left = data.steps_per_epoch(len(train_images) - skip_images, config.batch_size)
+            steps_left = data.steps_per_epoch(num_digits - skip_images, config.batch_size)
             progress_bar = keras.utils.Progbar(steps_left, verbose=1 if progress and chief else 0, unit_name="batch")
-            steps_in_epoch = data.steps_per_epoch(len(train_images), config.batch_size)
+            steps_in_epoch = data.steps_per_epoch(num_digits, config.batch_size)
             steps = 0
             steps_before = int(state.step.numpy())
             start = time.perf_counter()
@@ -390,8 +408,8 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
             # The epoch's frame and logs first, then the counters say it is done, then its checkpoint.
             # A kill before the save redoes the epoch, and the resumed run removes what the first try
             # wrote; Ctrl-C before the counters change saves a checkpoint that redoes only the frame and logs.
-            images_per_second = (len(train_images) - skip_images) / max(seconds, 1e-9)
-            picture = images_lib.grid(generate.generate_digits(state.generator, noise_of_frames), config.frame_grid)
+            images_per_second = (num_digits - skip_images) / max(seconds, 1e-9)
+            picture = images_lib.grid(generate.generate_digits(state.generator, inputs_of_frames), config.frame_grid)
             if chief:
                 with writing("the progress frame and logs", output_dir):
                     images_lib.save_png(picture, images_lib.frame_path(frames_dir, epoch + 1))
@@ -410,9 +428,11 @@ def train(config, train_images, checkpoint_dir, output_dir, fresh=False, log=pri
                 + "  ".join(f"{name} {value:.3f}" for name, value in means.items())
                 + f"  {seconds:.1f} s  {images_per_second:.0f} images/s")
             if figures is not None:
+                asked = figures["asked_digit_share"]
                 log(f"  quality: MNIST score {figures['mnist_score']:.3f}  Frechet distance "
                     f"{figures['frechet_distance']:.2f}  class shares {figures['min_class_share']:.3f}-"
-                    f"{figures['max_class_share']:.3f}  encoder 1-NN {figures['nearest_neighbour_accuracy']:.4f}")
+                    f"{figures['max_class_share']:.3f}" + ("" if math.isnan(asked) else f"  asked digit {asked:.3f}")
+                    + f"  encoder 1-NN {figures['nearest_neighbour_accuracy']:.4f}")
     except KeyboardInterrupt:
         save()
         log(f"\ninterrupted: saved {saved['name']} (epoch {saved['epoch']}, step {saved['step']}); run the same "

@@ -9,6 +9,7 @@ import pytest
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads: no information lines.
 
 from gan_tf import config as config_lib  # noqa: E402  (after the environment set-up above)
+from gan_tf import data  # noqa: E402
 
 
 @pytest.fixture
@@ -17,7 +18,7 @@ def tiny_config():
     return dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1)
 
 
-def synthetic_digits(count, seed=0):
+def synthetic_images(count, seed=0):
     """uint8 images (count, 28, 28): a bright bar per image at a random place, on black."""
     rng = np.random.default_rng(seed)
     images = np.zeros((count, 28, 28), np.uint8)
@@ -26,16 +27,21 @@ def synthetic_digits(count, seed=0):
     return images
 
 
+def synthetic_digits(count, seed=0):
+    """data.Digits of synthetic_images(), labelled 0, 1, ..., 9, 0, 1, ..."""
+    return data.Digits(synthetic_images(count, seed), (np.arange(count) % 10).astype(np.uint8), "synthetic")
+
+
 @pytest.fixture
 def digits():
-    """40 training images: with batch size 16, two full batches and a short one of 8."""
+    """40 training digits: with batch size 16, two full batches and a short one of 8."""
     return synthetic_digits(40)
 
 
 def write_mnist_npz(path, train_count=40, test_count=20):
     """Writes a small file in the layout of Keras's mnist.npz and returns its path."""
-    np.savez(path, x_train=synthetic_digits(train_count, seed=1), y_train=np.arange(train_count, dtype=np.uint8) % 10,
-             x_test=synthetic_digits(test_count, seed=2), y_test=np.arange(test_count, dtype=np.uint8) % 10)
+    train, test = synthetic_digits(train_count, seed=1), synthetic_digits(test_count, seed=2)
+    np.savez(path, x_train=train.images, y_train=train.labels, x_test=test.images, y_test=test.labels)
     return path
 
 

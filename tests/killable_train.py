@@ -36,8 +36,8 @@ def kill_inside_step(kill_step):
     def make_killing_step(state, *args, **kwargs):
         train_step = make_train_step(state, *args, **kwargs)
 
-        def killing_step(real_images, latent_vectors):
-            results = train_step(real_images, latent_vectors)
+        def killing_step(*batch):
+            results = train_step(*batch)
             # A py_function inside the compiled call: it runs after this step's updates, mid-call.
             tf.py_function(lambda step: die() if int(step) == kill_step else None, [state.step], [])
             return results

@@ -77,6 +77,7 @@ def test_sample_reconstruct_interpolate_and_gif(trained, tmp_path):
         assert gan_tf("sample", "--checkpoint-dir", checkpoint_dir, "--num", 6, "--seed", 3,
                       "--out", tmp_path / f"s{_}.npy").returncode == 0
     assert (tmp_path / "s0.npy").read_bytes() == (tmp_path / "s1.npy").read_bytes()
+    assert gan_tf("sample", "--checkpoint-dir", checkpoint_dir, "--digit", 7, "--out", tmp_path / "sevens.png").returncode == 0
     result = gan_tf("reconstruct", "--checkpoint-dir", checkpoint_dir, "--data", npz, "--num", 10,
                     "--out", tmp_path / "r.png")
     assert result.returncode == 0 and "mean squared error" in result.stdout
@@ -130,6 +131,7 @@ def test_sampling_needs_a_trained_run(tmp_path):
     assert "does not exist" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path / "none"))
     assert "holds no gan_tf checkpoint" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path))
     assert "--num: must be from 1 to 100,000, got 0" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path, "--num", 0))
+    assert "--digit: must be from 0 to 9, got 10" in error_line(gan_tf("sample", "--checkpoint-dir", tmp_path, "--digit", 10))
 
 
 def copy_run(root, destination):

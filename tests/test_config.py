@@ -40,6 +40,13 @@ def test_save_and_load_round_trip(tmp_path):
     assert config_lib.load(tmp_path / "missing") is None
 
 
+def test_a_config_saved_before_conditional_runs_existed_loads_as_unconditional(tmp_path):
+    values = dataclasses.asdict(config_lib.Config(conditional="off"))
+    del values["conditional"]
+    (tmp_path / config_lib.CONFIG_FILENAME).write_text(json.dumps(values))
+    assert config_lib.load(tmp_path) == config_lib.Config(conditional="off")
+
+
 def test_load_refuses_a_foreign_config(tmp_path):
     (tmp_path / config_lib.CONFIG_FILENAME).write_text(json.dumps({"learning_rate": 0.1}))
     with pytest.raises(errors.UserError, match="not a gan_tf config"):

@@ -102,32 +102,47 @@ def test_pixels_map_to_minus_one_and_one_and_back():
 
 
 def batch_sizes_and_first_pixels(dataset):
-    return [(len(batch), tuple(batch[:, 0, 0, 0].numpy())) for batch, _ in dataset]
+    return [(len(batch), tuple(batch[:, 0, 0, 0].numpy())) for batch, _, _ in dataset]
 
 
 def test_epoch_keeps_the_short_last_batch_and_fixed_order(digits):
-    images = data.image_dataset(digits)
-    epoch = data.epoch_batches(images, batch_size=16, seed=0, epoch=0, latent_dim=8)
+    dataset = data.digit_dataset(digits)
+    epoch = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
     assert [size for size, _ in batch_sizes_and_first_pixels(epoch)] == [16, 16, 8]
     assert data.steps_per_epoch(40, 16) == 3
-    again = data.epoch_batches(images, batch_size=16, seed=0, epoch=0, latent_dim=8)
-    assert [(b.numpy().tobytes(), z.numpy().tobytes()) for b, z in epoch] == \
-        [(b.numpy().tobytes(), z.numpy().tobytes()) for b, z in again]
-    assert all(z.shape == (len(b), 8) for b, z in epoch)  # Each image comes with its own noise vector.
+    again = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
+    assert [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in epoch] == \
+        [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in again]
+    assert all(z.shape == (len(b), 8) for b, _, z in epoch)  # Each image comes with its own noise vector.
+
+
+def numbered_digits(count):
+    """Digits whose pixels all hold their index, labelled index % 10: each image says where it came from."""
+    images = np.arange(count, dtype=np.uint8).reshape(count, 1, 1).repeat(28, 1).repeat(28, 2)
+    return data.Digits(images, (np.arange(count) % 10).astype(np.uint8), "numbered")
+
+
+def test_each_image_keeps_its_label_through_the_shuffle():
+    batches = list(data.epoch_batches(data.digit_dataset(numbered_digits(40)), 16, seed=0, epoch=0, latent_dim=4))
+    images = np.concatenate([b.numpy() for b, _, _ in batches])
+    labels = np.concatenate([y.numpy() for _, y, _ in batches])
+    indices = np.round((images[:, 0, 0, 0] + 1) * 127.5).astype(int)
+    assert not np.array_equal(indices, np.arange(40))  # Shuffled...
+    assert labels.dtype == np.int32 and np.array_equal(labels, indices % 10)  # ...each with its own label.
 
 
 def test_epochs_are_shuffled_differently():
-    images = data.image_dataset(np.arange(40, dtype=np.uint8).reshape(40, 1, 1).repeat(28, 1).repeat(28, 2))
-    first = np.concatenate([b.numpy() for b, _ in data.epoch_batches(images, 16, seed=0, epoch=0, latent_dim=4)])
-    second = np.concatenate([b.numpy() for b, _ in data.epoch_batches(images, 16, seed=0, epoch=1, latent_dim=4)])
+    dataset = data.digit_dataset(numbered_digits(40))
+    first = np.concatenate([b.numpy() for b, _, _ in data.epoch_batches(dataset, 16, seed=0, epoch=0, latent_dim=4)])
+    second = np.concatenate([b.numpy() for b, _, _ in data.epoch_batches(dataset, 16, seed=0, epoch=1, latent_dim=4)])
     assert not np.array_equal(first, second)
     assert np.array_equal(np.sort(first[:, 0, 0, 0]), np.sort(second[:, 0, 0, 0]))  # Same images, new order.
 
 
 def test_skipping_images_resumes_the_same_order():
-    images = data.image_dataset(np.arange(40, dtype=np.uint8).reshape(40, 1, 1).repeat(28, 1).repeat(28, 2))
-    whole = list(data.epoch_batches(images, 16, seed=3, epoch=2, latent_dim=4))
-    rest = list(data.epoch_batches(images, 16, seed=3, epoch=2, latent_dim=4, skip_images=16))
-    assert np.array_equal(np.concatenate([b for b, _ in whole])[16:], np.concatenate([b for b, _ in rest]))
-    # The noise of the batches after the skip is the noise an uninterrupted epoch draws for them.
-    assert np.array_equal(np.concatenate([z for _, z in whole])[16:], np.concatenate([z for _, z in rest]))
+    dataset = data.digit_dataset(numbered_digits(40))
+    whole = list(data.epoch_batches(dataset, 16, seed=3, epoch=2, latent_dim=4))
+    rest = list(data.epoch_batches(dataset, 16, seed=3, epoch=2, latent_dim=4, skip_images=16))
+    for part in range(3):  # Images, labels and noise: after the skip, what an uninterrupted epoch has there.
+        assert np.array_equal(np.concatenate([batch[part] for batch in whole])[16:],
+                              np.concatenate([batch[part] for batch in rest]))

@@ -55,6 +55,8 @@ def test_class_shares_and_confidence():
     probabilities = np.array([[0.95] + [0.05 / 9] * 9, [0.5, 0.5] + [0.0] * 8, [0.0] * 9 + [1.0], [0.0] * 9 + [1.0]])
     np.testing.assert_allclose(evaluate.class_shares(probabilities), [0.5] + [0.0] * 8 + [0.5])
     assert evaluate.confident_share(probabilities) == pytest.approx(0.75)
+    # Top guesses 0, 0 (argmax of a tie is the first), 9, 9; asked 0, 1, 9, 3: two of four agree.
+    assert evaluate.asked_digit_share(probabilities, [0, 1, 9, 3]) == pytest.approx(0.5)
 
 
 def test_nearest_neighbour_accuracy_by_hand():
@@ -64,35 +66,34 @@ def test_nearest_neighbour_accuracy_by_hand():
     assert evaluate.nearest_neighbour_accuracy(train_features, train_labels, test_features, [0, 1, 2, 2]) == 0.75
 
 
-def digits(count, seed):
-    images = synthetic_digits(count, seed)
-    return data.Digits(images, (np.arange(count) % 10).astype(np.uint8), "synthetic")
-
-
 def test_a_judge_that_cannot_reach_99_percent_is_refused(tmp_path):
     with pytest.raises(errors.UserError, match="judge reached only"):
-        evaluate.load_or_train_judge(tmp_path, digits(40, 1), digits(20, 2), log=lambda line: None)
+        evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2), log=lambda line: None)
     assert not (tmp_path / evaluate.JUDGE_FILENAME).exists()
 
 
 def test_a_saved_judge_is_reused_and_a_corrupt_one_refused(tmp_path):
     evaluate.build_judge().save(tmp_path / evaluate.JUDGE_FILENAME)
-    judge, accuracy = evaluate.load_or_train_judge(tmp_path, digits(40, 1), digits(20, 2))
+    judge, accuracy = evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2))
     assert judge.output_shape == (None, 10) and 0 <= accuracy <= 1
     (tmp_path / evaluate.JUDGE_FILENAME).write_bytes(b"not a keras file")
     with pytest.raises(errors.UserError, match="cannot be loaded.*delete it"):
-        evaluate.load_or_train_judge(tmp_path, digits(40, 1), digits(20, 2))
+        evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2))
 
 
 def test_evaluate_reports_every_figure(tmp_path):
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1)
     train.train(config, synthetic_digits(40), tmp_path / "c", tmp_path / "o", log=lambda line: None, progress=False)
-    _, generator, encoder = generate.restore_models(tmp_path / "c")
-    results = evaluate.evaluate(generator, encoder, evaluate.build_judge(), digits(40, 1), digits(20, 2), num=30, seed=0)
+    config, generator, encoder = generate.restore_models(tmp_path / "c")
+    results = evaluate.evaluate(config, generator, encoder, evaluate.build_judge(), synthetic_digits(40, 1),
+                                synthetic_digits(20, 2), num=30, seed=0)
     for kind in ("generated", "real"):
         assert 1.0 <= results[kind]["mnist_score"] <= 10.0
         assert sum(results[kind]["class_shares"]) == pytest.approx(1.0, abs=1e-3)
         assert results[kind]["frechet_distance"] >= -1e-6
     assert 0 <= results["encoder"]["nearest_neighbour_accuracy"] <= 1
     assert 0 <= results["encoder"]["reconstruction_error"] <= 4
+    # A conditional run was asked for 0..9 in turn; for real digits the "asked" digit is the label.
+    assert 0 <= results["generated"]["asked_digit_share"] <= 1 and 0 <= results["encoder"]["digit_accuracy"] <= 1
+    assert "judged the asked digit" in evaluate.report(results, 0.5)
     assert "MNIST score" in evaluate.report(results, 0.5)

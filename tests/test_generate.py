@@ -11,6 +11,7 @@ from gan_tf import errors
 from gan_tf import generate
 from gan_tf import train
 from tests.conftest import synthetic_digits
+from tests.conftest import synthetic_images
 
 
 @pytest.fixture(scope="module")
@@ -24,26 +25,50 @@ def trained_run(tmp_path_factory):
 
 
 def test_same_seed_same_digits_and_npy_layout(trained_run, tmp_path):
-    _, generator, _ = generate.restore_models(trained_run)
-    first = generate.sample(generator, 5, seed=7, out=tmp_path / "a.npy")
+    config, generator, _ = generate.restore_models(trained_run)
+    first = generate.sample(config, generator, 5, seed=7, out=tmp_path / "a.npy")
     _, generator_again, _ = generate.restore_models(trained_run)
-    second = generate.sample(generator_again, 5, seed=7, out=tmp_path / "b.npy")
+    second = generate.sample(config, generator_again, 5, seed=7, out=tmp_path / "b.npy")
     saved = np.load(tmp_path / "a.npy")
     assert saved.shape == (5, 28, 28) and saved.dtype == np.uint8
     assert np.array_equal(saved, np.load(tmp_path / "b.npy")) and np.array_equal(first, second)
-    assert not np.array_equal(first, generate.sample(generator, 5, seed=8, out=tmp_path / "c.npy"))
+    assert not np.array_equal(first, generate.sample(config, generator, 5, seed=8, out=tmp_path / "c.npy"))
+
+
+def test_a_conditional_run_draws_the_digits_in_turn_or_the_one_asked(trained_run, tmp_path):
+    config, generator, _ = generate.restore_models(trained_run)
+    assert config.conditional == "on"
+    inputs = generate.new_inputs(config, 12, seed=3, stream=1).numpy()
+    assert inputs.shape == (12, config.latent_dim + 10)
+    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(10)[np.arange(12) % 10])
+    sevens = generate.new_inputs(config, 12, seed=3, stream=1, digit=7).numpy()
+    np.testing.assert_array_equal(sevens[:, :config.latent_dim], inputs[:, :config.latent_dim])  # Same styles.
+    np.testing.assert_array_equal(sevens[:, config.latent_dim:], np.eye(10)[[7] * 12])
+    # The label changes the drawing: the same z drawn as 0..9 and as 7s gives other pixels, except where the digit was a 7.
+    in_turn = generate.sample(config, generator, 12, seed=3, out=tmp_path / "in_turn.npy")
+    only_sevens = generate.sample(config, generator, 12, seed=3, out=tmp_path / "sevens.npy", digit=7)
+    assert np.array_equal(in_turn[7], only_sevens[7]) and not np.array_equal(in_turn[0], only_sevens[0])
+
+
+def test_an_unconditional_run_refuses_a_digit(tmp_path):
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off")
+    with pytest.raises(errors.UserError, match="--conditional off.*drop --digit"):
+        generate.sample(config, None, 4, seed=0, out=tmp_path / "digits.png", digit=3)
+    assert generate.new_inputs(config, 4, seed=0, stream=1).shape == (4, config.latent_dim)
 
 
 def test_png_grid(trained_run, tmp_path):
-    _, generator, _ = generate.restore_models(trained_run)
-    generate.sample(generator, 4, seed=0, out=tmp_path / "grid.png")
+    config, generator, _ = generate.restore_models(trained_run)
+    generate.sample(config, generator, 4, seed=0, out=tmp_path / "grid.png", digit=1)  # One digit: a square grid.
     assert PIL.Image.open(tmp_path / "grid.png").size == (2 * 30 * 2 + 4, 2 * 30 * 2 + 4)
+    generate.sample(config, generator, 25, seed=0, out=tmp_path / "columns.png")  # All digits: one column each.
+    assert PIL.Image.open(tmp_path / "columns.png").size == (10 * 30 * 2 + 4, 3 * 30 * 2 + 4)
 
 
 def test_sample_refuses_other_extensions(trained_run, tmp_path):
-    _, generator, _ = generate.restore_models(trained_run)
+    config, generator, _ = generate.restore_models(trained_run)
     with pytest.raises(errors.UserError, match=".png or .npy"):
-        generate.sample(generator, 4, seed=0, out=tmp_path / "digits.jpg")
+        generate.sample(config, generator, 4, seed=0, out=tmp_path / "digits.jpg")
 
 
 def test_named_checkpoint_and_unknown_name(trained_run):
@@ -53,12 +78,12 @@ def test_named_checkpoint_and_unknown_name(trained_run):
 
 
 def test_reconstruct_and_interpolate_write_their_pictures(trained_run, tmp_path):
-    _, generator, encoder = generate.restore_models(trained_run)
-    test_digits = synthetic_digits(12, seed=5)
-    error = generate.reconstruct(generator, encoder, test_digits, num=12, seed=0, out=tmp_path / "r.png")
+    config, generator, encoder = generate.restore_models(trained_run)
+    test_digits = synthetic_images(12, seed=5)
+    error = generate.reconstruct(config, generator, encoder, test_digits, num=12, seed=0, out=tmp_path / "r.png")
     assert 0 <= error <= 4  # A squared error of values in [-1, 1].
     assert PIL.Image.open(tmp_path / "r.png").size[1] == (4 * 30 + 2) * 2  # 2 groups of real + redrawn rows.
-    assert generate.interpolate(generator, encoder, test_digits, seed=0, steps=5, out=tmp_path / "i.gif") == 8
+    assert generate.interpolate(config, generator, encoder, test_digits, seed=0, steps=5, out=tmp_path / "i.gif") == 8
 
 
 def test_slerp_ends_at_its_endpoints_and_keeps_the_norm():

@@ -53,6 +53,13 @@ def test_latent_regression_and_reconstruction_are_mean_squared_errors():
     assert losses.reconstruction_loss(real, redrawn).numpy().tolist() == pytest.approx([2.25, 2.25])
 
 
+def test_digit_loss_is_the_cross_entropy_of_the_true_digit():
+    uniform, sure = [0.0] * 10, [0.0] * 10
+    sure[4] = 100.0
+    values = losses.digit_loss(tf.constant([2, 4, 5]), tf.constant([uniform, sure, sure])).numpy()
+    assert values.tolist() == pytest.approx([np.log(10), 0.0, 100.0], abs=1e-5)
+
+
 def test_average_over_a_split_batch_equals_the_whole_batch_average():
     """What tf.distribute relies on: each replica's sum over the global batch size adds up to the mean."""
     logits = tf.constant([[1.0], [-2.0], [0.5], [3.0]])

@@ -33,7 +33,7 @@ def test_every_compiled_step_setting_trains(tiny_config, digits, jit_compile, mi
     state = train.build_state(config, settings.mixed_precision)
     before = [variable.numpy() for variable in state.generator.trainable_variables]
     train_steps = train.make_multi_step(train.make_train_step(state, config, settings))
-    batches = data.epoch_batches(data.image_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim)
+    batches = data.epoch_batches(data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim)
     results = train_steps(iter(batches), tf.constant(steps_per_call))
 
     assert sorted(results) == ["discriminator", "encoder", "generator"]
@@ -42,17 +42,17 @@ def test_every_compiled_step_setting_trains(tiny_config, digits, jit_compile, mi
     after = [variable.numpy() for variable in state.generator.trainable_variables]
     assert all(variable.dtype == np.float32 for variable in after)  # Weights stay float32 in mixed precision.
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
-    assert state.generator(tf.zeros((1, config.latent_dim))).dtype == tf.float32  # So do the digits.
+    assert state.generator(train.frame_inputs(config)).dtype == tf.float32  # So do the digits.
 
 
 @pytest.mark.parametrize("cache, prefetch", list(itertools.product([True, False], [True, False])))
 def test_cache_and_prefetch_leave_the_batches_unchanged(digits, cache, prefetch):
     def epoch(cache, prefetch):
-        return list(data.epoch_batches(data.image_dataset(digits, cache=cache), 16, 0, 1, 8, prefetch=prefetch))
+        return list(data.epoch_batches(data.digit_dataset(digits, cache=cache), 16, 0, 1, 8, prefetch=prefetch))
 
-    for (images, noise), (expected_images, expected_noise) in zip(epoch(cache, prefetch), epoch(True, True), strict=True):
-        np.testing.assert_array_equal(images, expected_images)
-        np.testing.assert_array_equal(noise, expected_noise)
+    for batch, expected in zip(epoch(cache, prefetch), epoch(True, True), strict=True):
+        for tensor, expected_tensor in zip(batch, expected, strict=True):  # Images, labels, noise.
+            np.testing.assert_array_equal(tensor, expected_tensor)
 
 
 def test_models_built_in_mixed_precision_leave_the_global_policy_alone():

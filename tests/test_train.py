@@ -100,10 +100,21 @@ def test_fresh_starts_over(tiny_config, digits, tmp_path):
 
 def test_frames_use_the_generator_in_inference_mode(tiny_config):
     state = train.build_state(tiny_config)
-    noise = train.fixed_noise(tiny_config)
-    first = generate.generate_digits(state.generator, noise)
-    assert np.array_equal(first, generate.generate_digits(state.generator, noise))
-    assert np.array_equal(first[:1], generate.generate_digits(state.generator, noise[:1]))  # Batch-independent.
+    inputs = train.frame_inputs(tiny_config)
+    first = generate.generate_digits(state.generator, inputs)
+    assert np.array_equal(first, generate.generate_digits(state.generator, inputs))
+    assert np.array_equal(first[:1], generate.generate_digits(state.generator, inputs[:1]))  # Batch-independent.
+
+
+def test_a_conditional_frame_has_one_style_per_row_and_one_digit_per_column(tiny_config):
+    config = dataclasses.replace(tiny_config, frame_grid=10)
+    inputs = train.frame_inputs(config).numpy().reshape(10, 10, config.latent_dim + 10)
+    styles, digits = inputs[..., :config.latent_dim], inputs[..., config.latent_dim:]
+    assert all(np.array_equal(row[0], row[column]) for row in styles for column in range(10))
+    assert not np.array_equal(styles[0, 0], styles[1, 0])
+    np.testing.assert_array_equal(digits.argmax(axis=-1), np.tile(np.arange(10), (10, 1)))
+    unconditional = dataclasses.replace(config, conditional="off")
+    assert train.frame_inputs(unconditional).shape == (100, config.latent_dim)
 
 
 def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_path):
@@ -111,7 +122,7 @@ def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_
 
     def evaluation(state):
         calls.append(int(state.step))
-        return {"mnist_score": 5.0, "frechet_distance": 12.5, "confident_share": 0.5, "min_class_share": 0.05,
+        return {"mnist_score": 5.0, "frechet_distance": 12.5, "confident_share": 0.5, "asked_digit_share": 0.8, "min_class_share": 0.05,
                 "max_class_share": 0.2, "nearest_neighbour_accuracy": 0.9, "reconstruction_error": 0.1}
 
     config = dataclasses.replace(tiny_config, epochs=4, eval_every=2)
