@@ -9,6 +9,8 @@ from gan_tf import bench
 from gan_tf import config as config_lib
 from gan_tf import models
 from gan_tf import speed
+from gan_tf import summaries
+from tests.conftest import synthetic_digits
 
 
 def test_tutorial_models_have_the_tutorials_sizes():
@@ -55,3 +57,16 @@ def test_speed_variants_change_one_setting_each():
     for label, variant in variants[1:]:
         changed = [name for name in vars(auto) if getattr(auto, name) != getattr(variant, name)]
         assert len(changed) == 1, label
+
+
+def test_time_to_quality_stops_at_the_first_epoch_that_reaches_the_target(monkeypatch):
+    """The trial's bookkeeping, with a tiny model and the judge's scores stubbed: 5.0, then 9.5."""
+    monkeypatch.setitem(config_lib.PRESETS, "default", config_lib.PRESETS["tiny"])
+    scores = iter([5.0, 9.5, 9.9])
+    monkeypatch.setattr(bench.evaluate, "evaluate", lambda *args: None)
+    figures = dict.fromkeys(summaries.CSV_COLUMNS[2:], 0.5)  # Every figure train.train logs.
+    monkeypatch.setattr(bench.evaluate, "headline", lambda results: {**figures, "mnist_score": next(scores)})
+    trial = bench.time_to_quality(synthetic_digits(40), synthetic_digits(20, seed=1), judge=None, target=9.0,
+                                  minutes=10, on_gpu=False, log=lambda line: None)
+    assert [(epoch, score) for epoch, _, score in trial] == [(1, 5.0), (2, 9.5)]
+    assert 0 < trial[0][1] < trial[1][1]  # Training seconds, growing.
