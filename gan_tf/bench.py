@@ -112,8 +112,9 @@ def ours(config, train_digits, speed, window_seconds):
     state = train.build_state(config, speed.mixed_precision)
     train_steps = train.make_multi_step(train.make_train_step(state, config, speed))
     dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
-    batches = iter(data.epoch_batches(dataset, config.batch_size, config.seed, 0, config.latent_dim,
-                                      prefetch=speed.prefetch).repeat())
+    full_batches, _ = data.epoch_batches(dataset, config.batch_size, config.seed, 0, config.latent_dim,
+                                         prefetch=speed.prefetch)[0]  # The batches of a whole epoch but its last.
+    batches = iter(full_batches.repeat())
     steps = tf.constant(speed.steps_per_call)
     return images_per_second(lambda: train_steps(batches, steps), speed.steps_per_call * config.batch_size,
                              window_seconds=window_seconds)

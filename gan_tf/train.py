@@ -379,29 +379,32 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
     try:
         for epoch in range(int(state.epoch.numpy()), config.epochs):
             skip_images = int(state.epoch_images.numpy())
-            batches = data.epoch_batches(digit_dataset, config.batch_size, config.seed,
-                                         epoch, config.latent_dim, skip_images, prefetch=speed.prefetch)
-            iterator = iter(strategy.experimental_distribute_dataset(batches))
-            steps_left = data.steps_per_epoch(num_digits - skip_images, config.batch_size)
+            # The full batches, then the short last one: each part is a dataset with its own iterator.
+            parts = data.epoch_batches(digit_dataset, config.batch_size, config.seed,
+                                       epoch, config.latent_dim, skip_images, prefetch=speed.prefetch)
+            steps_left = sum(part_steps for _, part_steps in parts)
             progress_bar = keras.utils.Progbar(steps_left, verbose=1 if progress and chief else 0, unit_name="batch")
             steps_in_epoch = data.steps_per_epoch(num_digits, config.batch_size)
             steps = 0
             steps_before = int(state.step.numpy())
             start = time.perf_counter()
-            while steps_left:
-                call_steps = min(speed.steps_per_call, steps_left)
-                steps_before = int(state.step.numpy())
-                call_losses = {name: float(value) for name, value in
-                               train_steps(iterator, tf.constant(call_steps)).items()}
-                check_finite(call_losses, steps_before, call_steps, last_good)
-                steps += call_steps
-                steps_left -= call_steps
-                if progress_bar.verbose:  # The epoch's running means (Keras 3's Progbar shows values as given).
-                    steps_done = steps_in_epoch - steps_left
-                    progress_bar.update(steps, [(name, float(total.numpy()) / steps_done)
-                                                for name, total in state.epoch_loss_sums.items()])
-                if steps_left and save_due(steps_before):
-                    save()
+            for batches, part_steps in parts:
+                iterator = iter(strategy.experimental_distribute_dataset(batches))
+                while part_steps:
+                    call_steps = min(speed.steps_per_call, part_steps)
+                    steps_before = int(state.step.numpy())
+                    call_losses = {name: float(value) for name, value in
+                                   train_steps(iterator, tf.constant(call_steps)).items()}
+                    check_finite(call_losses, steps_before, call_steps, last_good)
+                    steps += call_steps
+                    part_steps -= call_steps
+                    steps_left -= call_steps
+                    if progress_bar.verbose:  # The epoch's running means (Keras 3's Progbar shows values as given).
+                        steps_done = steps_in_epoch - steps_left
+                        progress_bar.update(steps, [(name, float(total.numpy()) / steps_done)
+                                                    for name, total in state.epoch_loss_sums.items()])
+                    if steps_left and save_due(steps_before):
+                        save()
             seconds = time.perf_counter() - start
             means = {name: float(total.numpy()) / steps_in_epoch for name, total in state.epoch_loss_sums.items()}
 

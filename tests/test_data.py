@@ -101,16 +101,20 @@ def test_pixels_map_to_minus_one_and_one_and_back():
     assert np.array_equal(data.to_uint8(unit), pixels)
 
 
-def batch_sizes_and_first_pixels(dataset):
-    return [(len(batch), tuple(batch[:, 0, 0, 0].numpy())) for batch, _, _ in dataset]
+def batches_of(*args, **kwargs):
+    """Every batch of data.epoch_batches(*args, **kwargs), its parts joined in order."""
+    return [batch for part, _ in data.epoch_batches(*args, **kwargs) for batch in part]
 
 
 def test_epoch_keeps_the_short_last_batch_and_fixed_order(digits):
     dataset = data.digit_dataset(digits)
-    epoch = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
-    assert [size for size, _ in batch_sizes_and_first_pixels(epoch)] == [16, 16, 8]
-    assert data.steps_per_epoch(40, 16) == 3
-    again = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
+    parts = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
+    assert [steps for _, steps in parts] == [2, 1] and data.steps_per_epoch(40, 16) == 3
+    # The full batches have a static shape (one compiled step for all of them); the short one its own.
+    assert [part.element_spec[0].shape.as_list() for part, _ in parts] == [[16, 28, 28, 1], [None, 28, 28, 1]]
+    epoch = batches_of(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
+    assert [len(images) for images, _, _ in epoch] == [16, 16, 8]
+    again = batches_of(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
     assert [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in epoch] == \
         [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in again]
     assert all(z.shape == (len(b), 8) for b, _, z in epoch)  # Each image comes with its own noise vector.
@@ -123,7 +127,7 @@ def numbered_digits(count):
 
 
 def test_each_image_keeps_its_label_through_the_shuffle():
-    batches = list(data.epoch_batches(data.digit_dataset(numbered_digits(40)), 16, seed=0, epoch=0, latent_dim=4))
+    batches = batches_of(data.digit_dataset(numbered_digits(40)), 16, seed=0, epoch=0, latent_dim=4)
     images = np.concatenate([b.numpy() for b, _, _ in batches])
     labels = np.concatenate([y.numpy() for _, y, _ in batches])
     indices = np.round((images[:, 0, 0, 0] + 1) * 127.5).astype(int)
@@ -133,16 +137,17 @@ def test_each_image_keeps_its_label_through_the_shuffle():
 
 def test_epochs_are_shuffled_differently():
     dataset = data.digit_dataset(numbered_digits(40))
-    first = np.concatenate([b.numpy() for b, _, _ in data.epoch_batches(dataset, 16, seed=0, epoch=0, latent_dim=4)])
-    second = np.concatenate([b.numpy() for b, _, _ in data.epoch_batches(dataset, 16, seed=0, epoch=1, latent_dim=4)])
+    first = np.concatenate([b.numpy() for b, _, _ in batches_of(dataset, 16, seed=0, epoch=0, latent_dim=4)])
+    second = np.concatenate([b.numpy() for b, _, _ in batches_of(dataset, 16, seed=0, epoch=1, latent_dim=4)])
     assert not np.array_equal(first, second)
     assert np.array_equal(np.sort(first[:, 0, 0, 0]), np.sort(second[:, 0, 0, 0]))  # Same images, new order.
 
 
 def test_skipping_images_resumes_the_same_order():
     dataset = data.digit_dataset(numbered_digits(40))
-    whole = list(data.epoch_batches(dataset, 16, seed=3, epoch=2, latent_dim=4))
-    rest = list(data.epoch_batches(dataset, 16, seed=3, epoch=2, latent_dim=4, skip_images=16))
+    whole = batches_of(dataset, 16, seed=3, epoch=2, latent_dim=4)
+    rest = batches_of(dataset, 16, seed=3, epoch=2, latent_dim=4, skip_images=16)
+    assert [len(images) for images, _, _ in rest] == [16, 8]
     for part in range(3):  # Images, labels and noise: after the skip, what an uninterrupted epoch has there.
         assert np.array_equal(np.concatenate([batch[part] for batch in whole])[16:],
                               np.concatenate([batch[part] for batch in rest]))

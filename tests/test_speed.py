@@ -33,8 +33,9 @@ def test_every_compiled_step_setting_trains(tiny_config, digits, jit_compile, mi
     state = train.build_state(config, settings.mixed_precision)
     before = [variable.numpy() for variable in state.generator.trainable_variables]
     train_steps = train.make_multi_step(train.make_train_step(state, config, settings))
-    batches = data.epoch_batches(data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim)
-    results = train_steps(iter(batches), tf.constant(steps_per_call))
+    full_batches, _ = data.epoch_batches(data.digit_dataset(digits), config.batch_size, config.seed, 0,
+                                         config.latent_dim)[0]
+    results = train_steps(iter(full_batches), tf.constant(steps_per_call))
 
     assert sorted(results) == ["discriminator", "encoder", "generator"]
     assert all(np.isfinite(float(value)) for value in results.values())
@@ -48,7 +49,8 @@ def test_every_compiled_step_setting_trains(tiny_config, digits, jit_compile, mi
 @pytest.mark.parametrize("cache, prefetch", list(itertools.product([True, False], [True, False])))
 def test_cache_and_prefetch_leave_the_batches_unchanged(digits, cache, prefetch):
     def epoch(cache, prefetch):
-        return list(data.epoch_batches(data.digit_dataset(digits, cache=cache), 16, 0, 1, 8, prefetch=prefetch))
+        parts = data.epoch_batches(data.digit_dataset(digits, cache=cache), 16, 0, 1, 8, prefetch=prefetch)
+        return [batch for part, _ in parts for batch in part]
 
     for batch, expected in zip(epoch(cache, prefetch), epoch(True, True), strict=True):
         for tensor, expected_tensor in zip(batch, expected, strict=True):  # Images, labels, noise.

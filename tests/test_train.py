@@ -41,12 +41,13 @@ def test_short_run_writes_frames_gif_checkpoint_and_config(tiny_config, digits, 
     assert checkpoints.checkpoint_path(tmp_path / "checkpoints").endswith("ckpt-6")
 
 
-def test_train_step_traces_once_across_steps_epochs_and_the_short_batch(tiny_config, digits, tmp_path, monkeypatch):
+def test_train_step_traces_once_for_the_full_batches_and_once_for_the_short_one(tiny_config, digits, tmp_path,
+                                                                                monkeypatch):
     made = []
     original = train.make_multi_step
     monkeypatch.setattr(train, "make_multi_step", lambda *args: made.append(original(*args)) or made[-1])
-    run(dataclasses.replace(tiny_config, epochs=2), digits, tmp_path)
-    assert made[0].experimental_get_tracing_count() == 1
+    run(dataclasses.replace(tiny_config, epochs=2), digits, tmp_path)  # 2 epochs of 16 + 16 + 8 digits.
+    assert made[0].experimental_get_tracing_count() == 2
 
 
 def test_resume_continues_the_epoch_count_with_the_saved_weights(tiny_config, digits, tmp_path):
