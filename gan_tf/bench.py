@@ -1,8 +1,8 @@
 """`make bench`: how fast the train step runs, against TensorFlow's DCGAN tutorial, and how soon the
 default run draws good digits.
 
-Both train steps are timed in the same process, after warm-up, over several timed windows; the
-median window is reported, because timings on a shared machine are noisy.
+Both train steps are timed in the same process, after warm-up, over several timed windows taken in
+turns; the median window is reported, because timings on a shared machine are noisy.
 """
 
 import dataclasses
@@ -88,27 +88,32 @@ def tutorial_train_step():
 
 # --- Measuring. ---
 
-def images_per_second(call, images_per_call, warmup_calls=3, windows=5, window_seconds=4.0):
-    """The median, over `windows` timed windows, of images per second when `call()` is repeated.
+def images_per_second(calls, warmup_calls=3, windows=5, window_seconds=4.0):
+    """For each (call, images per call) in `calls`: the median, over `windows` timed windows, of images
+    per second when call() is repeated.
 
-    `call` trains on the next batches of an input pipeline, so the pipeline is part of what is timed:
-    a step that waits for its batch is slower.
+    Each `call` trains on the next batches of an input pipeline, so the pipeline is part of what is
+    timed: a step that waits for its batch is slower. The windows are taken in turns (the first window
+    of each call, then the second of each, ...), so that a machine that gets faster or slower during the
+    measurement affects every call alike.
     """
-    for _ in range(warmup_calls):  # The first call traces and compiles; the next ones settle the caches.
-        call()
-    rates = []
+    for call, _ in calls:
+        for _ in range(warmup_calls):  # The first call traces and compiles; the next ones settle the caches.
+            call()
+    rates = [[] for _ in calls]
     for _ in range(windows):
-        calls, start = 0, time.perf_counter()
-        while time.perf_counter() - start < window_seconds:
-            result = call()
-            calls += 1
-        tf.nest.map_structure(lambda tensor: tensor.numpy(), result)  # Wait until the last step has finished.
-        rates.append(calls * images_per_call / (time.perf_counter() - start))
-    return statistics.median(rates)
+        for (call, images_per_call), call_rates in zip(calls, rates):
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < window_seconds:
+                result = call()
+                count += 1
+            tf.nest.map_structure(lambda tensor: tensor.numpy(), result)  # Wait until the last step has finished.
+            call_rates.append(count * images_per_call / (time.perf_counter() - start))
+    return [statistics.median(call_rates) for call_rates in rates]
 
 
-def ours(config, train_digits, speed, window_seconds):
-    """Images per second of our training loop for `config` with `speed`, through our input pipeline."""
+def ours(config, train_digits, speed):
+    """(call, images per call) of our training loop for `config` with `speed`, through our input pipeline."""
     state = train.build_state(config, speed.mixed_precision)
     train_steps = train.make_multi_step(train.make_train_step(state, config, speed))
     dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
@@ -116,16 +121,15 @@ def ours(config, train_digits, speed, window_seconds):
                                          prefetch=speed.prefetch)[0]  # The batches of a whole epoch but its last.
     batches = iter(full_batches.repeat())
     steps = tf.constant(speed.steps_per_call)
-    return images_per_second(lambda: train_steps(batches, steps), speed.steps_per_call * config.batch_size,
-                             window_seconds=window_seconds)
+    return (lambda: train_steps(batches, steps)), speed.steps_per_call * config.batch_size
 
 
-def tutorial(train_images, window_seconds):
-    """Images per second of the tutorial's own loop: a Python for-loop over its dataset, one step a call."""
+def tutorial(train_images):
+    """(call, images per call) of the tutorial's own loop: a Python for-loop over its dataset, one step a call."""
     train_step = tutorial_train_step()
     images = tf.data.Dataset.from_tensor_slices(data.to_unit_range(train_images))
     batches = iter(images.shuffle(len(train_images)).batch(TUTORIAL_BATCH, drop_remainder=True).repeat())
-    return images_per_second(lambda: train_step(next(batches)), TUTORIAL_BATCH, window_seconds=window_seconds)
+    return (lambda: train_step(next(batches))), TUTORIAL_BATCH
 
 
 def speed_variants(on_gpu):
@@ -186,15 +190,17 @@ def run(train_digits, test_digits, judge_directory, on_gpu=False, target=9.0, tr
     """The whole benchmark; prints its report through `log`."""
     preset = config_lib.PRESETS["tutorial"]
     log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
-    theirs = tutorial(train_digits.images, window_seconds)
+    theirs, mine = images_per_second([tutorial(train_digits.images),
+                                       ours(preset, train_digits, speed_lib.resolve(preset, on_gpu))],
+                                      window_seconds=window_seconds)
     log(f"  its own loop (tf.function step, float32, batch {TUTORIAL_BATCH}): {theirs:8.0f}")
-    mine = ours(preset, train_digits, speed_lib.resolve(preset, on_gpu), window_seconds)
     log(f"  --preset tutorial through gan_tf:                  {mine:8.0f}   ({mine / theirs:.2f}x)")
 
     default = config_lib.PRESETS["default"]
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
     for label, speed in speed_variants(on_gpu):
-        log(f"  {label + ':':54}{ours(default, train_digits, speed, window_seconds):8.0f}")
+        rate, = images_per_second([ours(default, train_digits, speed)], window_seconds=window_seconds)
+        log(f"  {label + ':':54}{rate:8.0f}")
 
     judge, judge_accuracy = evaluate.load_or_train_judge(judge_directory, train_digits, test_digits, log=log)
     log(f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "

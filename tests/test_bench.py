@@ -27,17 +27,23 @@ def test_tutorial_step_trains_on_a_batch_of_256():
     assert loss.shape == () and bool(tf.math.is_finite(loss))
 
 
-def test_images_per_second_counts_calls_and_their_steps():
+def test_images_per_second_counts_calls_and_their_steps_and_takes_windows_in_turns():
     calls = []
 
-    def call():
-        calls.append(1)
-        time.sleep(0.01)
-        return tf.constant(0.0)
+    def call(name, seconds):
+        def timed():
+            calls.append(name)
+            time.sleep(seconds)
+            return tf.constant(0.0)
+        return timed
 
-    rate = bench.images_per_second(call, images_per_call=4 * 10, warmup_calls=2, windows=3, window_seconds=0.05)
-    assert len(calls) >= 2 + 3  # Warm-up calls, then at least one call a window.
-    assert 0 < rate <= 4 * 10 / 0.01  # At most 4 steps of 10 images per 10 ms call.
+    fast, slow = bench.images_per_second([(call("fast", 0.01), 4 * 10), (call("slow", 0.02), 4 * 10)],
+                                         warmup_calls=2, windows=3, window_seconds=0.05)
+    assert 0 < slow < fast <= 4 * 10 / 0.01  # At most 4 steps of 10 images per 10 ms call.
+    # Warm-up calls first, then windows alternate: fast, slow, fast, slow, fast, slow.
+    assert calls[:4] == ["fast", "fast", "slow", "slow"]
+    turns = [name for index, name in enumerate(calls[4:]) if index == 0 or calls[4 + index - 1] != name]
+    assert turns == ["fast", "slow"] * 3
 
 
 def test_tutorial_preset_builds_the_tutorials_networks():
