@@ -225,7 +225,7 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed):
       between `num` training digits and the test digits.
     """
     generated = generate.generate_digits(generator, generate.new_inputs(config, num, seed, stream=2))
-    asked_digits = np.arange(num) % models.NUM_CLASSES if models.conditional(config) else None
+    asked_digits = generate.asked_digits(num) if models.conditional(config) else None
     _, test_features = judge_outputs(judge, test.images)
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])

@@ -34,6 +34,11 @@ def generate_digits(generator, inputs):
     return data.to_uint8(tf.concat(chunks, axis=0))
 
 
+def asked_digits(num, digit=None):
+    """The digits new_inputs() asks a conditional run for: 0..9 in turn, or `digit` every time. int32 (num,)."""
+    return np.arange(num, dtype=np.int32) % models.NUM_CLASSES if digit is None else np.full(num, digit, np.int32)
+
+
 def new_inputs(config, num, seed, stream, digit=None):
     """Generator inputs for `num` new digits, a function of (seed, stream) only.
 
@@ -47,8 +52,7 @@ def new_inputs(config, num, seed, stream, digit=None):
         raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
                                "drop --digit, or train a run with --conditional on (the default).")
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
-    labels = tf.range(num) % models.NUM_CLASSES if digit is None else tf.fill((num,), digit)
-    return models.generator_inputs(config, latent_vectors, labels)
+    return models.generator_inputs(config, latent_vectors, asked_digits(num, digit))
 
 
 def restore_models(checkpoint_dir, checkpoint_name=None):
