@@ -11,10 +11,12 @@ import os
 import sys
 
 from gan_tf import config as config_lib
-from gan_tf import errors
+from gan_tf.runtime import errors
 
-# TensorFlow's C++ logging: keep warnings and errors, drop the information lines (e.g. "no CUDA driver").
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# TensorFlow's C++ log, set before TensorFlow loads: 3 keeps only fatal lines. Below 3, a machine without
+# a GPU prints "failed call to cuInit" and grappler's "remapper failed" as errors, though neither is one
+# (docs/console.md). TF_CPP_MIN_LOG_LEVEL=0 in the environment shows everything again.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # The shell's convention for a program stopped by Ctrl-C (128 + SIGINT).
@@ -76,7 +78,7 @@ def build_parser():
     add_common_flags(train, data=True)
     train.add_argument("--output-dir", default="outputs", help="Where frames/, training.gif and logs/ go (default: %(default)s).")
     train.add_argument("--preset", default=None, choices=sorted(config_lib.PRESETS),
-                       help="Start a new run from these settings: default, tutorial (TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own settings are kept.")
+                       help="Start a new run from these settings: default, tutorial (the networks and settings of TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own settings are kept.")
     train.add_argument("--fresh", action="store_true",
                        help="Delete the run in --checkpoint-dir and its frames, and start over.")
     train.add_argument("--checkpoint", default=None, metavar="NAME",
@@ -143,7 +145,8 @@ def build_parser():
 
 
 def run_train(args):
-    from gan_tf import checkpoints, data, device, distribute, train  # TensorFlow loads here.
+    from gan_tf import data, train  # TensorFlow loads here.
+    from gan_tf.runtime import checkpoints, device, distribute
 
     print(f"device: {device.use(args.device)}", flush=True)
     strategy = distribute.make_strategy(args.strategy)  # Before any other TensorFlow work.
@@ -155,32 +158,38 @@ def run_train(args):
         raise errors.UserError(f"--preset {args.preset} has other networks than the run in {args.checkpoint_dir}: drop "
                                f"--preset to resume that run, or add --fresh to start over.")
     config = config_lib.resolve(overrides, saved, args.preset or "default")
-    # Check both directories before the (slow) data load, so bad paths fail at once; nothing is created yet.
+    # Every input is checked before the (slow) data load and the judge, and nothing is created yet.
     checkpoints.check_directory(args.checkpoint_dir)
     checkpoints.check_directory(args.output_dir)
+    checkpoints.resume_point(args.checkpoint_dir, args.fresh, args.checkpoint)
     digits = data.load_mnist("train", npz_path=args.data)
     print(f"data: {digits.source}", flush=True)
     print(f"config: {config}", flush=True)
-    evaluation = None
-    if config.eval_every:
-        from gan_tf import evaluate
-
-        test = data.load_mnist("test", npz_path=args.data)
-        judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, digits, test)
-        print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
-
-        def evaluation(state):
-            return evaluate.headline(evaluate.evaluate(config, state.generator, state.encoder, judge, digits, test,
-                                                       config.eval_samples, config.seed))
-
+    evaluation = make_evaluation(config, args, digits) if config.eval_every else None
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(config, digits, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
                 progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation, strategy=strategy,
                 on_gpu=device.on_gpu(), resume_from=args.checkpoint)
 
 
+def make_evaluation(config, args, digits):
+    """The function train.train calls every --eval-every epochs: the judge's headline figures."""
+    from gan_tf import data, evaluate
+
+    test = data.load_mnist("test", npz_path=args.data)
+    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, digits, test)
+    print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
+
+    def evaluation(state):
+        return evaluate.headline(evaluate.evaluate(config, state.generator, state.encoder, judge, digits, test,
+                                                   config.eval_samples, config.seed))
+
+    return evaluation
+
+
 def run_sample(args):
-    from gan_tf import device, generate
+    from gan_tf import generate
+    from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     config, generator, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
@@ -210,7 +219,8 @@ def load_test_images(args):
 
 
 def run_reconstruct(args):
-    from gan_tf import device, generate
+    from gan_tf import generate
+    from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
@@ -219,7 +229,8 @@ def run_reconstruct(args):
 
 
 def run_interpolate(args):
-    from gan_tf import device, generate
+    from gan_tf import generate
+    from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
@@ -228,7 +239,8 @@ def run_interpolate(args):
 
 
 def run_evaluate(args):
-    from gan_tf import data, device, evaluate, generate
+    from gan_tf import data, evaluate, generate
+    from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     out = generate.output_path(args.out, (".json",))
@@ -245,10 +257,12 @@ def run_evaluate(args):
 
 
 def run_bench(args):
-    from gan_tf import bench, checkpoints, data, device
+    from gan_tf import data
+    from gan_tf.runtime import checkpoints, device
+    from gan_tf.tools import bench
 
     print(f"device: {device.use(args.device)}", flush=True)
-    judge_directory = checkpoints.prepare_directory(args.checkpoint_dir)
+    judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
     bench.run(train, test, judge_directory, on_gpu=device.on_gpu(), target=args.target,

@@ -12,8 +12,8 @@ import dataclasses
 import json
 import pathlib
 
-from gan_tf import errors
-from gan_tf import files
+from gan_tf.runtime import errors
+from gan_tf.runtime import files
 
 CONFIG_FILENAME = "config.json"
 
@@ -133,8 +133,10 @@ ARCHITECTURE_FIELDS = ("conditional", "latent_dim", "generator_filters", "discri
 PRESETS = {
     # The default: recognisable digits within a few minutes on a 2-core laptop CPU.
     "default": Config(),
-    # TensorFlow's DCGAN tutorial (tensorflow/docs, tutorials/generative/dcgan), exactly: its networks, its
-    # Adam(1e-4) with Keras's default beta_1, its batch of 256 and its 50 epochs; it has no encoder.
+    # TensorFlow's DCGAN tutorial (tensorflow/docs, tutorials/generative/dcgan): its networks, its Adam(1e-4)
+    # with Keras's default beta_1, its batch of 256 and its 50 epochs; it has no encoder. What gan_tf's loop
+    # does its own way: the noise of each batch is drawn from the seed (the tutorial's tf.random.normal is
+    # unseeded) and has as many rows as the batch has images (the tutorial's always has 256).
     "tutorial": Config(latent_dim=100, generator_filters=64, discriminator_filters=64, batchnorm_momentum=0.99,
                        conditional="off", projection_filters=256, refine_7x7="on", kernel_size=5, leaky_slope=0.3,
                        discriminator_batchnorm="off", discriminator_dropout=0.3, encoder="off", epochs=50, batch_size=256,

@@ -10,6 +10,8 @@ network first (a few seconds at most) and skip the download when nobody answers.
 
 import collections
 import concurrent.futures
+import contextlib
+import logging
 import os
 import pathlib
 import urllib.error
@@ -18,7 +20,7 @@ import urllib.request
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import errors
+from gan_tf.runtime import errors
 
 MNIST_ENV_VAR = "GAN_TF_MNIST"
 KERAS_CACHE = pathlib.Path("~/.keras/datasets/mnist.npz")
@@ -99,7 +101,8 @@ def load_from_tfds(split, data_dir, log):
         return Digits(images, labels, f"tensorflow-datasets mnist ({split}, {len(images)} digits)")
 
     try:
-        return load(download=False)
+        with absl_warnings_off():  # A failed download leaves a folder that tfds warns about at each look.
+            return load(download=False)
     except AssertionError:
         pass  # No prepared copy yet: tfds says so at once, before touching the network.
     if not network_reachable(TFDS_DOWNLOAD_URL):
@@ -111,6 +114,18 @@ def load_from_tfds(split, data_dir, log):
     except Exception as error:  # A failed download can raise many kinds of error; all mean "no data".
         log(f"data: tensorflow-datasets could not download MNIST ({type(error).__name__}); trying {KERAS_CACHE}")
         return None
+
+
+@contextlib.contextmanager
+def absl_warnings_off():
+    """Silences the warnings that tensorflow-datasets logs through absl (Python's "absl" logger) inside."""
+    logger = logging.getLogger("absl")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def network_reachable(url, timeout=NETWORK_TIMEOUT_SECONDS):

@@ -1,9 +1,11 @@
-"""Measured sample quality: a judge classifier that this project trains itself, and the metrics.
+"""Measured sample quality: the judge, a classifier this project trains itself, and a run's figures.
 
 The judge is a small CNN trained on the MNIST training split (never downloaded). Its softmax gives
 p(y|x) for the MNIST score and the class shares; its last hidden layer gives the features for the
-Fréchet distance. The encoder is judged by a 1-nearest-neighbour classifier on its features and by how
-closely G(E(x)) redraws real test digits.
+Fréchet distance (the figures themselves are pure functions in metrics.py). The encoder is judged by
+a 1-nearest-neighbour classifier on its latent vectors z alone (the digit logits of a conditional
+run are left out: they were trained with labels), by how often a conditional run's encoder reads the
+digit right, and by how closely G(E(x)) redraws real test digits.
 """
 
 import json
@@ -14,82 +16,15 @@ import numpy as np
 import tensorflow as tf
 
 from gan_tf import data
-from gan_tf import errors
-from gan_tf import files
 from gan_tf import generate
+from gan_tf import metrics
 from gan_tf import models
+from gan_tf.runtime import checkpoints
+from gan_tf.runtime import errors
+from gan_tf.runtime import files
 
 JUDGE_FILENAME = "judge.keras"
 JUDGE_MIN_ACCURACY = 0.99  # Below this the judge's verdicts would say more about the judge than the digits.
-CONFIDENCE = 0.9  # A digit counts as confidently classified when the judge gives one class > 0.9.
-
-
-# --- The metrics: pure functions of numpy arrays. ---
-
-def mnist_score(probabilities):
-    """The classifier score: exp(E_x KL(p(y|x) || p(y))), with p(y) the mean of p(y|x) over the set.
-
-    Salimans et al. (2016) defined it with an ImageNet classifier (the Inception score); here the
-    classifier is the MNIST judge. It is 1 when every digit gets the same distribution over classes
-    and 10 when each digit is one class for sure and the ten classes are equally common.
-
-    Args:
-      probabilities: float (N, 10), rows summing to 1.
-    """
-    probabilities = np.asarray(probabilities, np.float64)
-    marginal = probabilities.mean(axis=0, keepdims=True)
-    # 0 * log(0 / q) is 0: the epsilon only guards the logarithm.
-    kl = np.sum(probabilities * (np.log(probabilities + 1e-12) - np.log(marginal + 1e-12)), axis=1)
-    return float(np.exp(kl.mean()))
-
-
-def frechet_distance(features_a, features_b):
-    """The Fréchet distance of two Gaussians fitted to two sets of features.
-
-    |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) (Heusel et al., 2017, with the judge's features
-    in place of Inception's). Tr((S_a S_b)^(1/2)) is computed as the sum of the square roots of the
-    eigenvalues of S_a^(1/2) S_b S_a^(1/2), which is symmetric, so numpy's eigh suffices.
-
-    Args:
-      features_a, features_b: float (N, D) and (M, D).
-    """
-    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
-    mean_a, mean_b = features_a.mean(axis=0), features_b.mean(axis=0)
-    covariance_a, covariance_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
-    eigenvalues, eigenvectors = np.linalg.eigh(covariance_a)
-    root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
-    cross = np.linalg.eigvalsh(root_a @ covariance_b @ root_a)
-    trace_root = np.sum(np.sqrt(np.clip(cross, 0, None)))
-    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(covariance_a) + np.trace(covariance_b) - 2 * trace_root)
-
-
-def class_shares(probabilities):
-    """The share of each of the ten classes among the judge's top guesses: float (10,), summing to 1."""
-    guesses = np.argmax(probabilities, axis=1)
-    return np.bincount(guesses, minlength=10) / len(guesses)
-
-
-def asked_digit_share(probabilities, asked_digits):
-    """The share of digits whose most likely class is the digit they were asked (or labelled) to be."""
-    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(asked_digits)))
-
-
-def confident_share(probabilities, threshold=CONFIDENCE):
-    """The share of digits whose most likely class has probability above `threshold`."""
-    return float(np.mean(np.max(probabilities, axis=1) > threshold))
-
-
-def nearest_neighbour_accuracy(train_features, train_labels, test_features, test_labels, chunk=1000):
-    """Accuracy of a 1-nearest-neighbour classifier (Euclidean distance) from train to test features."""
-    train_features = tf.constant(train_features, tf.float32)
-    train_norms = tf.reduce_sum(tf.square(train_features), axis=1)
-    predictions = []
-    for start in range(0, len(test_features), chunk):
-        queries = tf.constant(test_features[start:start + chunk], tf.float32)
-        # |q - t|^2 = |q|^2 - 2 q.t + |t|^2; |q|^2 is the same for every t, so it can be left out.
-        distances = train_norms[tf.newaxis, :] - 2 * tf.matmul(queries, train_features, transpose_b=True)
-        predictions.append(tf.gather(train_labels, tf.argmin(distances, axis=1)).numpy())
-    return float(np.mean(np.concatenate(predictions) == np.asarray(test_labels)))
 
 
 # --- The judge. ---
@@ -148,6 +83,7 @@ def load_or_train_judge(directory, train, test, log=print):
         accuracy = float(np.mean(np.argmax(judge.predict(data.to_unit_range(test.images).numpy(), batch_size=1000,
                                                          verbose=0), axis=1) == test.labels))
         return judge, accuracy
+    checkpoints.check_directory(path.parent)  # Before a minute of training, not after.
     judge, accuracy = train_judge(train, test, log=log)
     if accuracy < JUDGE_MIN_ACCURACY:
         raise errors.UserError(f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
@@ -174,33 +110,44 @@ def digit_metrics(judge, digits, reference_features, asked_digits=None):
         None: then "asked_digit_share" is None.
     """
     probabilities, features = judge_outputs(judge, digits)
-    return {"mnist_score": mnist_score(probabilities),
-            "frechet_distance": frechet_distance(features, reference_features),
-            "confident_share": confident_share(probabilities),
-            "asked_digit_share": None if asked_digits is None else asked_digit_share(probabilities, asked_digits),
-            "class_shares": [round(float(share), 4) for share in class_shares(probabilities)]}
+    return {"mnist_score": metrics.mnist_score(probabilities),
+            "frechet_distance": metrics.frechet_distance(features, reference_features),
+            "confident_share": metrics.confident_share(probabilities),
+            "asked_digit_share": None if asked_digits is None else metrics.asked_digit_share(probabilities, asked_digits),
+            "class_shares": [round(float(share), 4) for share in metrics.class_shares(probabilities)]}
+
+
+def encode_digits(config, encoder, images, batch_size=1000):
+    """E(x) of uint8 digits (N, 28, 28): (latent vectors float32 (N, latent_dim), digit logits (N, 10) or None)."""
+    codes = np.concatenate([encoder(data.to_unit_range(images[start:start + batch_size]), training=False).numpy()
+                            for start in range(0, len(images), batch_size)])
+    return models.encoder_outputs(config, codes)
 
 
 def encoder_metrics(config, generator, encoder, train, test):
-    """The encoder's figures: 1-NN accuracy on its outputs (train -> test split), the mean squared error
-    of G(E(x)) on test digits, and in a conditional run how often it reads a test digit right."""
-    def encoder_outputs(images):
-        return np.concatenate([encoder(data.to_unit_range(images[start:start + 1000]), training=False).numpy()
-                               for start in range(0, len(images), 1000)])
+    """The encoder's figures on the test split.
 
-    train_codes, test_codes = encoder_outputs(train.images), encoder_outputs(test.images)
-    latent_vectors, digit_logits = models.encoder_outputs(config, test_codes)
+    Returns:
+      {"latent_nearest_neighbour_accuracy": 1-NN accuracy on the latent vectors z alone, training split
+         to test split: how well z, learned without labels, separates the digits;
+       "digit_accuracy": in a conditional run, how often the encoder's digit logits name a test digit
+         right (a classifier trained with labels), else None;
+       "reconstruction_error": the mean squared error of G(E(x)) against x, in [-1, 1] units}.
+    """
+    train_latents, _ = encode_digits(config, encoder, train.images)
+    test_latents, digit_logits = encode_digits(config, encoder, test.images)
     read_digits = None if digit_logits is None else np.argmax(digit_logits, axis=1)
     errors_sum = 0.0
     for start in range(0, len(test.images), 1000):
         real = data.to_unit_range(test.images[start:start + 1000])
-        inputs = models.generator_inputs(config, latent_vectors[start:start + 1000],
+        inputs = models.generator_inputs(config, test_latents[start:start + 1000],
                                          None if read_digits is None else read_digits[start:start + 1000])
         redrawn = generator(inputs, training=False)
         errors_sum += float(tf.reduce_sum(tf.reduce_mean(tf.square(redrawn - real), axis=[1, 2, 3])))
-    return {"nearest_neighbour_accuracy": nearest_neighbour_accuracy(train_codes, train.labels, test_codes, test.labels),
-            "reconstruction_error": errors_sum / len(test.images),
-            "digit_accuracy": None if read_digits is None else float(np.mean(read_digits == test.labels))}
+    return {"latent_nearest_neighbour_accuracy": metrics.nearest_neighbour_accuracy(
+                train_latents, train.labels, test_latents, test.labels),
+            "digit_accuracy": None if read_digits is None else float(np.mean(read_digits == test.labels)),
+            "reconstruction_error": errors_sum / len(test.images)}
 
 
 def write_json(results, path):
@@ -250,20 +197,23 @@ def report(results, judge_accuracy):
     if encoder is None:
         lines.append("encoder: none (the run was trained with --encoder off)")
     else:
-        lines.append(f"encoder: 1-NN accuracy {encoder['nearest_neighbour_accuracy']:.4f}, "
-                     f"reconstruction error {encoder['reconstruction_error']:.4f}"
-                     + ("" if encoder["digit_accuracy"] is None else f", reads the digit right {encoder['digit_accuracy']:.4f}"))
+        lines.append(f"encoder: latent 1-NN accuracy (z alone) {encoder['latent_nearest_neighbour_accuracy']:.4f}")
+        if encoder["digit_accuracy"] is not None:
+            lines.append(f"encoder: reads the digit right (digit logits) {encoder['digit_accuracy']:.4f}")
+        lines.append(f"encoder: reconstruction error of G(E(x)) {encoder['reconstruction_error']:.4f}")
     return "\n".join(lines)
 
 
 def headline(results):
     """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
     generated = results["generated"]
-    encoder = results["encoder"] or {"nearest_neighbour_accuracy": float("nan"), "reconstruction_error": float("nan")}
+    encoder = results["encoder"] or {"latent_nearest_neighbour_accuracy": float("nan"), "digit_accuracy": None,
+                                     "reconstruction_error": float("nan")}
     asked = generated["asked_digit_share"]
     return {"mnist_score": generated["mnist_score"], "frechet_distance": generated["frechet_distance"],
             "confident_share": generated["confident_share"], "asked_digit_share": float("nan") if asked is None else asked,
             "min_class_share": min(generated["class_shares"]),
             "max_class_share": max(generated["class_shares"]),
-            "nearest_neighbour_accuracy": encoder["nearest_neighbour_accuracy"],
+            "latent_nearest_neighbour_accuracy": encoder["latent_nearest_neighbour_accuracy"],
+            "digit_accuracy": float("nan") if encoder["digit_accuracy"] is None else encoder["digit_accuracy"],
             "reconstruction_error": encoder["reconstruction_error"]}

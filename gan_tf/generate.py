@@ -9,12 +9,12 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import checkpoints
 from gan_tf import data
-from gan_tf import errors
-from gan_tf import files
 from gan_tf import images
 from gan_tf import models
+from gan_tf.runtime import checkpoints
+from gan_tf.runtime import errors
+from gan_tf.runtime import files
 
 GENERATION_BATCH = 1000  # Digits per generator call: bounds memory when N is large.
 MAX_GRID_DIGITS = 10_000  # A grid of more would be a picture of over 100 megapixels.

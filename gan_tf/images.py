@@ -7,7 +7,7 @@ import imageio.v3 as iio
 import numpy as np
 import PIL.Image
 
-from gan_tf import files
+from gan_tf.runtime import files
 
 FRAME_PATTERN = re.compile(r"epoch_(\d{4,})\.png")
 UPSCALE = 2  # Each digit pixel becomes 2x2 screen pixels: 28-pixel digits are tiny on today's screens.

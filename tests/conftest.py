@@ -1,15 +1,24 @@
-"""Shared test fixtures: tiny configs and small synthetic digits, so no test downloads anything."""
+"""Shared test fixtures: tiny configs, small synthetic digits and one tiny trained run, so no test downloads
+anything and the suite trains as little as it can."""
 
 import dataclasses
 import os
+import shutil
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before TensorFlow loads: no information lines.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # Before TensorFlow loads: as quiet as the command line.
 
 from gan_tf import config as config_lib  # noqa: E402  (after the environment set-up above)
 from gan_tf import data  # noqa: E402
+
+
+def pytest_collection_modifyitems(items):
+    """tests/test_kill.py kills real training processes: slow, like the modules marked in their own text."""
+    for item in items:
+        if item.path.name == "test_kill.py":
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture
@@ -48,3 +57,29 @@ def write_mnist_npz(path, train_count=40, test_count=20):
 @pytest.fixture
 def mnist_npz(tmp_path):
     return write_mnist_npz(tmp_path / "mnist.npz")
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """One tiny run of 2 epochs on synthetic_digits(40), shared by the test modules: (config, root).
+
+    root/checkpoints holds ckpt-3 and ckpt-6 (3 steps an epoch: batches of 16, 16 and 8), and
+    root/outputs its two frames, the GIF and the logs. Read it, never change it: copy_of_tiny_run()
+    gives a copy to damage.
+    """
+    from gan_tf import train
+
+    root = tmp_path_factory.mktemp("tiny_run")
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
+    train.train(config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None,
+                progress=False)
+    return config, root
+
+
+@pytest.fixture
+def copy_of_tiny_run(tiny_run, tmp_path):
+    """A copy of tiny_run's checkpoints/ and outputs/ in tmp_path, to change or damage; returns its config."""
+    config, root = tiny_run
+    for name in ("checkpoints", "outputs"):
+        shutil.copytree(root / name, tmp_path / name)
+    return config

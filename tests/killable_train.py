@@ -22,7 +22,7 @@ import tensorflow as tf  # noqa: E402
 from tensorflow.python.checkpoint import checkpoint_management  # noqa: E402  (the index writer to intercept)
 
 from gan_tf import __main__ as cli  # noqa: E402
-from gan_tf import train  # noqa: E402
+from gan_tf.runtime import compiled  # noqa: E402
 
 
 def die():
@@ -31,7 +31,7 @@ def die():
 
 
 def kill_inside_step(kill_step):
-    make_train_step = train.make_train_step
+    make_train_step = compiled.make_train_step
 
     def make_killing_step(state, *args, **kwargs):
         train_step = make_train_step(state, *args, **kwargs)
@@ -44,7 +44,7 @@ def kill_inside_step(kill_step):
 
         return killing_step
 
-    train.make_train_step = make_killing_step
+    compiled.make_train_step = make_killing_step
 
 
 def kill_in_save(kill_step, files_written):

@@ -5,11 +5,11 @@ import time
 import keras
 import tensorflow as tf
 
-from gan_tf import bench
 from gan_tf import config as config_lib
 from gan_tf import models
-from gan_tf import speed
-from gan_tf import summaries
+from gan_tf.runtime import speed
+from gan_tf.runtime import summaries
+from gan_tf.tools import bench
 from tests.conftest import synthetic_digits
 
 
@@ -21,25 +21,28 @@ def test_tutorial_models_have_the_tutorials_sizes():
     assert bench.tutorial_discriminator().count_params() == 1_664 + 204_928 + 6_273
 
 
-def test_tutorial_step_trains_on_a_batch_of_256():
-    step = bench.tutorial_train_step()
-    loss = step(tf.zeros((bench.TUTORIAL_BATCH, 28, 28, 1)))
-    assert loss.shape == () and bool(tf.math.is_finite(loss))
+def test_each_loop_counts_the_images_of_its_short_last_batch():
+    """Both loops are timed over whole epochs: the tutorial's pipeline keeps its short last batch, as published."""
+    batches = bench.tutorial_dataset(synthetic_digits(300).images)
+    assert [len(batch) for batch in batches] == [256, 44]  # 300 = 256 + 44.
+    tiny = config_lib.PRESETS["tiny"]
+    our_call = bench.ours(tiny, synthetic_digits(40), speed.resolve(tiny, on_gpu=False))
+    assert [our_call()[1] for _ in range(4)] == [16, 16, 8, 16]
 
 
-def test_images_per_second_counts_calls_and_their_steps_and_takes_windows_in_turns():
+def test_images_per_second_counts_the_images_of_each_call_and_takes_windows_in_turns():
     calls = []
 
     def call(name, seconds):
         def timed():
             calls.append(name)
             time.sleep(seconds)
-            return tf.constant(0.0)
+            return tf.constant(0.0), 40
         return timed
 
-    fast, slow = bench.images_per_second([(call("fast", 0.01), 4 * 10), (call("slow", 0.02), 4 * 10)],
+    fast, slow = bench.images_per_second([call("fast", 0.01), call("slow", 0.02)],
                                          warmup_calls=2, windows=3, window_seconds=0.05)
-    assert 0 < slow < fast <= 4 * 10 / 0.01  # At most 4 steps of 10 images per 10 ms call.
+    assert 0 < slow < fast <= 40 / 0.01  # At most 40 images per 10 ms call.
     # Warm-up calls first, then windows alternate: fast, slow, fast, slow, fast, slow.
     assert calls[:4] == ["fast", "fast", "slow", "slow"]
     turns = [name for index, name in enumerate(calls[4:]) if index == 0 or calls[4 + index - 1] != name]

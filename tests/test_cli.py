@@ -11,6 +11,8 @@ import pytest
 
 from gan_tf import config as config_lib
 
+pytestmark = pytest.mark.slow  # Every test here runs python -m gan_tf in processes of its own.
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
@@ -162,3 +164,31 @@ def test_evaluate_bad_inputs(trained, tmp_path):
     result = gan_tf("evaluate", "--checkpoint-dir", copy, "--data", npz, "--out", tmp_path / "e.json")
     assert "judge" in error_line(result) and "cannot be loaded" in error_line(result)
     assert not (tmp_path / "e.json").exists()
+
+
+def test_train_checks_every_input_before_the_judge_or_any_file(trained, tmp_path):
+    root, npz, _ = trained
+    result = gan_tf("train", "--data", npz, "--checkpoint-dir", tmp_path / "none", "--output-dir", tmp_path / "o",
+                    "--checkpoint", "ckpt-3")
+    assert "--checkpoint ckpt-3: there is no run in" in error_line(result)
+    copy = copy_run(root, tmp_path / "copy")
+    before = fingerprint(copy)
+    for flags, message in [(["--fresh", "--checkpoint", "ckpt-3"], "--fresh starts over and --checkpoint resumes"),
+                           (["--checkpoint", "ckpt-99"], "no checkpoint named ckpt-99")]:
+        result = gan_tf("train", "--data", npz, "--checkpoint-dir", copy, "--output-dir", tmp_path / "o",
+                        "--eval-every", 1, *flags)
+        assert message in error_line(result)
+        assert fingerprint(copy) == before  # No judge.keras trained and saved, no checkpoint deleted.
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["copy"]
+
+
+def test_bench_and_evaluate_check_their_inputs_before_writing(trained, tmp_path):
+    root, _, _ = trained
+    result = gan_tf("bench", "--checkpoint-dir", tmp_path / "judge", "--data", tmp_path / "nowhere.npz")
+    assert "nowhere.npz does not exist" in error_line(result)
+    copy = copy_run(root, tmp_path / "copy")
+    before = fingerprint(copy)
+    result = gan_tf("evaluate", "--checkpoint-dir", copy, "--data", tmp_path / "nowhere.npz", "--out", tmp_path / "e.json")
+    assert "nowhere.npz does not exist" in error_line(result)
+    assert fingerprint(copy) == before
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["copy"]

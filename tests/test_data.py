@@ -10,7 +10,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gan_tf import data
-from gan_tf import errors
+from gan_tf.runtime import errors
 from tests.conftest import write_mnist_npz
 
 

@@ -5,8 +5,8 @@ import os
 import pytest
 import tensorflow as tf
 
-from gan_tf import device
-from gan_tf import errors
+from gan_tf.runtime import device
+from gan_tf.runtime import errors
 
 
 def test_auto_names_what_tensorflow_sees():

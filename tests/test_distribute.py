@@ -13,9 +13,11 @@ import sys
 
 import pytest
 
-from gan_tf import distribute
-from gan_tf import errors
+from gan_tf.runtime import distribute
+from gan_tf.runtime import errors
 from tests.conftest import write_mnist_npz
+
+pytestmark = pytest.mark.slow  # Every test here runs python -m gan_tf in processes of its own.
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MIRRORED_TOLERANCE = 1e-5  # Float32 sums taken in another order: replicas add two half-batch gradients.

@@ -16,7 +16,7 @@ def softplus(x):
 def mean(per_example):
     """The batch mean of a per-example loss, as the train step takes it on one device."""
     assert per_example.shape.rank == 1
-    return float(tf.nn.compute_average_loss(per_example))
+    return float(tf.reduce_mean(per_example))
 
 
 def test_discriminator_loss_of_a_coin_flip_is_two_log_two():
@@ -58,12 +58,3 @@ def test_digit_loss_is_the_cross_entropy_of_the_true_digit():
     sure[4] = 100.0
     values = losses.digit_loss(tf.constant([2, 4, 5]), tf.constant([uniform, sure, sure])).numpy()
     assert values.tolist() == pytest.approx([np.log(10), 0.0, 100.0], abs=1e-5)
-
-
-def test_average_over_a_split_batch_equals_the_whole_batch_average():
-    """What tf.distribute relies on: each replica's sum over the global batch size adds up to the mean."""
-    logits = tf.constant([[1.0], [-2.0], [0.5], [3.0]])
-    whole = mean(losses.non_saturating_generator_loss(logits))
-    halves = [float(tf.nn.compute_average_loss(losses.non_saturating_generator_loss(part), global_batch_size=4))
-              for part in (logits[:1], logits[1:])]
-    assert sum(halves) == pytest.approx(whole, rel=1e-6)

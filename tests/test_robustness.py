@@ -8,22 +8,21 @@ import dataclasses
 import errno
 import hashlib
 import pathlib
-import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
-from gan_tf import checkpoints
 from gan_tf import config as config_lib
 from gan_tf import data
-from gan_tf import errors
 from gan_tf import generate
 from gan_tf import images
 from gan_tf import losses
-from gan_tf import summaries
 from gan_tf import train
-from tests.conftest import synthetic_digits
+from gan_tf.runtime import checkpoints
+from gan_tf.runtime import errors
+from gan_tf.runtime import run as run_lib
+from gan_tf.runtime import summaries
 
 
 def run(config, digits, root, **kwargs):
@@ -44,32 +43,14 @@ def checkpoint_files(directory):
     return {name: digest for name, digest in fingerprint(directory).items() if name.startswith(("ckpt-", "checkpoint"))}
 
 
-@pytest.fixture(scope="module")
-def trained_run(tmp_path_factory):
-    """A tiny run of 2 epochs on the 40 digits of the `digits` fixture: ckpt-3 and ckpt-6 (3 steps an epoch)."""
-    root = tmp_path_factory.mktemp("two_epochs")
-    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
-    run(config, synthetic_digits(40), root)
-    return config, root
-
-
-@pytest.fixture
-def two_epochs(trained_run, tmp_path):
-    """A copy of trained_run in tmp_path, to damage; returns its config."""
-    config, root = trained_run
-    for name in ("checkpoints", "outputs"):
-        shutil.copytree(root / name, tmp_path / name)
-    return config
-
-
-def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(two_epochs, digits, tmp_path, monkeypatch):
+def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(copy_of_tiny_run, digits, tmp_path, monkeypatch):
     before = checkpoint_files(tmp_path / "checkpoints")
     frames_before = fingerprint(tmp_path / "outputs" / "frames")
     healthy_loss = losses.non_saturating_generator_loss
     # A planted NaN: the generator's loss of every step of the resumed run.
     monkeypatch.setattr(losses, "non_saturating_generator_loss", lambda logits: healthy_loss(logits) * np.nan)
     with pytest.raises(errors.UserError) as stopped:
-        run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path)
+        run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)
     message = str(stopped.value)
     assert "training diverged at step 7: the generator loss became nan" in message
     assert "ckpt-6 (epoch 2, step 6), is intact" in message and "Lower the learning rates" in message
@@ -78,22 +59,22 @@ def test_a_nan_loss_stops_the_run_and_keeps_the_last_good_checkpoint(two_epochs,
     assert checkpoints.latest(tmp_path / "checkpoints").endswith("ckpt-6")
 
 
-def test_a_truncated_checkpoint_is_refused_and_an_earlier_one_can_be_used(two_epochs, digits, tmp_path):
+def test_a_truncated_checkpoint_is_refused_and_an_earlier_one_can_be_used(copy_of_tiny_run, digits, tmp_path):
     directory = tmp_path / "checkpoints"
     data_file = next(directory.glob("ckpt-6.data-*"))
     data_file.write_bytes(data_file.read_bytes()[: data_file.stat().st_size // 2])
     before = fingerprint(directory)
-    for attempt in (lambda: run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path),
+    for attempt in (lambda: run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path),
                     lambda: generate.restore_models(directory)):
         with pytest.raises(errors.UserError, match="ckpt-6: it is damaged \\(truncated or corrupt\\).*"
                                                    "--checkpoint ckpt-3 to use one"):
             attempt()
         assert fingerprint(directory) == before
-    state = run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path, resume_from="ckpt-3")
+    state = run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path, resume_from="ckpt-3")
     assert int(state.epoch) == 3 and int(state.step) == 9
 
 
-def test_a_corrupt_checkpoint_is_refused(two_epochs, digits, tmp_path):
+def test_a_corrupt_checkpoint_is_refused(copy_of_tiny_run, digits, tmp_path):
     directory = tmp_path / "checkpoints"
     data_file = next(directory.glob("ckpt-6.data-*"))
     corrupt = bytearray(data_file.read_bytes())
@@ -101,7 +82,7 @@ def test_a_corrupt_checkpoint_is_refused(two_epochs, digits, tmp_path):
     data_file.write_bytes(bytes(corrupt))
     before = fingerprint(tmp_path)
     with pytest.raises(errors.UserError, match="ckpt-6: it is damaged"):
-        run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path)  # Resuming reads every tensor.
+        run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)  # Resuming reads every tensor.
     assert fingerprint(tmp_path) == before
 
 
@@ -118,14 +99,14 @@ def test_a_checkpoint_of_another_program_is_refused(tmp_path, tiny_config):
     assert fingerprint(directory) == before
 
 
-def test_a_checkpoint_of_another_architecture_is_refused(two_epochs, digits, tmp_path):
+def test_a_checkpoint_of_another_architecture_is_refused(copy_of_tiny_run, digits, tmp_path):
     directory = tmp_path / "checkpoints"
-    config_lib.save(dataclasses.replace(two_epochs, generator_filters=16), directory)
+    config_lib.save(dataclasses.replace(copy_of_tiny_run, generator_filters=16), directory)
     before = fingerprint(directory)
     with pytest.raises(errors.UserError, match="ckpt-6: it holds weights of other shapes, from another architecture"):
         generate.restore_models(directory)
     with pytest.raises(errors.UserError, match="other shapes"):
-        run(dataclasses.replace(two_epochs, generator_filters=16, epochs=3), digits, tmp_path)
+        run(dataclasses.replace(copy_of_tiny_run, generator_filters=16, epochs=3), digits, tmp_path)
     assert fingerprint(directory) == before
 
 
@@ -134,18 +115,18 @@ def test_a_checkpoint_of_another_architecture_is_refused(two_epochs, digits, tmp
      "the index of the checkpoints, is damaged"),
     (lambda directory: [path.unlink() for path in directory.glob("ckpt-6.*")], "names ckpt-6, but its files are missing"),
 ])
-def test_a_damaged_index_is_refused_rather_than_starting_over(two_epochs, digits, tmp_path, damage, message):
+def test_a_damaged_index_is_refused_rather_than_starting_over(copy_of_tiny_run, digits, tmp_path, damage, message):
     directory = tmp_path / "checkpoints"
     damage(directory)
     before = fingerprint(tmp_path)
     with pytest.raises(errors.UserError, match=message):
-        run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path)
+        run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)
     assert fingerprint(tmp_path) == before  # Starting over would have thrown the run away.
 
 
 @pytest.mark.parametrize("code, reason", [(errno.ENOSPC, "No space left on device"),
                                           (errno.EROFS, "Read-only file system")])
-def test_a_full_disk_or_read_only_directory_stops_with_one_line(two_epochs, digits, tmp_path, monkeypatch, code, reason):
+def test_a_full_disk_or_read_only_directory_stops_with_one_line(copy_of_tiny_run, digits, tmp_path, monkeypatch, code, reason):
     # The tests run as root on CI, which writes anywhere, so the failing write is simulated: the
     # progress frame of epoch 3 raises the OSError the operating system would.
     def failing_save_png(picture, path):
@@ -154,22 +135,22 @@ def test_a_full_disk_or_read_only_directory_stops_with_one_line(two_epochs, digi
     before = checkpoint_files(tmp_path / "checkpoints")
     monkeypatch.setattr(images, "save_png", failing_save_png)
     with pytest.raises(errors.UserError) as stopped:
-        run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path)
+        run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)
     assert f"cannot write the progress frame and logs in {tmp_path / 'outputs'} ({reason}): training stopped" in str(stopped.value)
     assert "ckpt-6 (epoch 2, step 6), is intact" in str(stopped.value)
     assert checkpoint_files(tmp_path / "checkpoints") == before
 
 
-def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(two_epochs, digits, tmp_path, monkeypatch):
+def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(copy_of_tiny_run, digits, tmp_path, monkeypatch):
     def failing_save(self, checkpoint_number=None, **kwargs):
         raise tf.errors.ResourceExhaustedError(None, None, "ckpt-9_temp/part-00000-of-00001; No space left on device")
 
     monkeypatch.setattr(tf.train.CheckpointManager, "save", failing_save)
     with pytest.raises(errors.UserError, match="cannot write a checkpoint in .*No space left on device"):
-        run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path)
+        run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)
     assert checkpoints.latest(tmp_path / "checkpoints").endswith("ckpt-6")
     monkeypatch.undo()
-    state = run(dataclasses.replace(two_epochs, epochs=3), digits, tmp_path)  # Space again: the run resumes.
+    state = run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)  # Space again: the run resumes.
     assert int(state.epoch) == 3 and int(state.step) == 9
 
 
@@ -183,7 +164,7 @@ def test_checkpoints_by_steps(tiny_config, digits, tmp_path):
 
 def test_checkpoints_by_seconds(tiny_config, digits, tmp_path, monkeypatch):
     clock = iter(range(0, 10_000, 10))  # Each look at the clock is 10 s later.
-    monkeypatch.setattr(train.time, "monotonic", lambda: next(clock))
+    monkeypatch.setattr(run_lib.time, "monotonic", lambda: next(clock))
     config = dataclasses.replace(tiny_config, epochs=1, checkpoint_every_epochs=0, checkpoint_every_seconds=15,
                                  keep_checkpoints=10)
     run(config, digits, tmp_path)
@@ -220,8 +201,14 @@ def test_an_npz_with_pickled_objects_is_refused(tmp_path):
         data.load_mnist("train", npz_path=path)
 
 
-def test_fresh_and_an_explicit_checkpoint_conflict(two_epochs, digits, tmp_path):
+def test_fresh_and_an_explicit_checkpoint_conflict(copy_of_tiny_run, digits, tmp_path):
     before = fingerprint(tmp_path)
     with pytest.raises(errors.UserError, match="--fresh starts over and --checkpoint resumes"):
-        run(two_epochs, digits, tmp_path, fresh=True, resume_from="ckpt-3")
+        run(copy_of_tiny_run, digits, tmp_path, fresh=True, resume_from="ckpt-3")
     assert fingerprint(tmp_path) == before  # --fresh did not delete the run.
+
+
+def test_a_named_checkpoint_where_there_is_no_run_is_refused(tiny_config, digits, tmp_path):
+    with pytest.raises(errors.UserError, match="--checkpoint ckpt-3: there is no run in"):
+        run(tiny_config, digits, tmp_path, resume_from="ckpt-3")
+    assert list(tmp_path.iterdir()) == []  # Neither directory was created.

@@ -9,8 +9,9 @@ import tensorflow as tf
 
 from gan_tf import config as config_lib
 from gan_tf import data
-from gan_tf import speed
 from gan_tf import train
+from gan_tf.runtime import compiled
+from gan_tf.runtime import speed
 
 
 def test_auto_resolves_per_device():
@@ -32,7 +33,7 @@ def test_every_compiled_step_setting_trains(tiny_config, digits, jit_compile, mi
     settings = speed.resolve(config, on_gpu=False)
     state = train.build_state(config, settings.mixed_precision)
     before = [variable.numpy() for variable in state.generator.trainable_variables]
-    train_steps = train.make_multi_step(train.make_train_step(state, config, settings))
+    train_steps = compiled.compile_train_step(state, config, settings)
     full_batches, _ = data.epoch_batches(data.digit_dataset(digits), config.batch_size, config.seed, 0,
                                          config.latent_dim)[0]
     results = train_steps(iter(full_batches), tf.constant(steps_per_call))

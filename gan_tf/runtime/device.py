@@ -4,7 +4,7 @@ import os
 
 import tensorflow as tf
 
-from gan_tf import errors
+from gan_tf.runtime import errors
 
 CHOICES = ("auto", "cpu", "gpu")
 

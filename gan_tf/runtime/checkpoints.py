@@ -13,16 +13,33 @@ import pathlib
 import tensorflow as tf
 
 from gan_tf import config as config_lib
-from gan_tf import errors
+from gan_tf.runtime import errors
 
 INDEX_FILENAME = "checkpoint"  # The file tf.train.CheckpointManager keeps its list of saves in.
 
 
-def make_manager(trackables, directory, max_to_keep):
-    """A tf.train.Checkpoint of `trackables` (a dict of name -> object) and its CheckpointManager."""
-    checkpoint = tf.train.Checkpoint(**trackables)
-    return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep,
-                                      checkpoint_name="ckpt")
+def make_manager(checkpoint, directory, max_to_keep):
+    """The CheckpointManager that saves `checkpoint` (a tf.train.Checkpoint) as directory/ckpt-<step>."""
+    return tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=max_to_keep, checkpoint_name="ckpt")
+
+
+def resume_point(directory, fresh=False, name=None):
+    """The checkpoint a `train` in `directory` resumes from: the one named, the latest, or None (a new run).
+
+    Reads only. Args: fresh: the run is to start over (--fresh); name: --checkpoint NAME, or None.
+    Raises:
+      UserError: --fresh with --checkpoint, a named checkpoint where there is none, or a run that
+        cannot be resumed (see latest()).
+    """
+    if fresh and name:
+        raise errors.UserError("--fresh starts over and --checkpoint resumes from a checkpoint: use one of them.")
+    if fresh:
+        return None
+    path = pathlib.Path(directory)
+    if name and not (path / INDEX_FILENAME).exists():
+        raise errors.UserError(f"--checkpoint {name}: there is no run in {path} to resume: drop --checkpoint to start "
+                               f"a new run, or pass the --checkpoint-dir of the run that has it.")
+    return checkpoint_path(path, name) if path.is_dir() else None
 
 
 def check_directory(directory):

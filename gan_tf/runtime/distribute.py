@@ -13,7 +13,7 @@ import os
 
 import tensorflow as tf
 
-from gan_tf import errors
+from gan_tf.runtime import errors
 
 CHOICES = ("auto", "one", "mirrored", "multiworker")
 

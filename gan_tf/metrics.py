@@ -1,0 +1,82 @@
+"""The figures of sample quality, as pure functions of numpy arrays (the judge's outputs, the encoder's codes).
+
+evaluate.py wires them to the models: the judge classifier gives p(y|x) and features; the encoder gives
+latent vectors. Each function here is tested against hand-computed values (tests/test_metrics.py).
+"""
+
+import numpy as np
+
+CONFIDENCE = 0.9  # A digit counts as confidently classified when the judge gives one class > 0.9.
+
+
+def mnist_score(probabilities):
+    """The classifier score: exp(E_x KL(p(y|x) || p(y))), with p(y) the mean of p(y|x) over the set.
+
+    Salimans et al. (2016) defined it with an ImageNet classifier (the Inception score); here the
+    classifier is the MNIST judge. It is 1 when every digit gets the same distribution over classes
+    and 10 when each digit is one class for sure and the ten classes are equally common.
+
+    Args:
+      probabilities: float (N, 10), rows summing to 1.
+    """
+    probabilities = np.asarray(probabilities, np.float64)
+    marginal = probabilities.mean(axis=0, keepdims=True)
+    # 0 * log(0 / q) is 0: the epsilon only guards the logarithm.
+    kl = np.sum(probabilities * (np.log(probabilities + 1e-12) - np.log(marginal + 1e-12)), axis=1)
+    return float(np.exp(kl.mean()))
+
+
+def frechet_distance(features_a, features_b):
+    """The Fréchet distance of two Gaussians fitted to two sets of features.
+
+    |mu_a - mu_b|^2 + Tr(S_a + S_b - 2 (S_a S_b)^(1/2)) (Heusel et al., 2017, with the judge's features
+    in place of Inception's). Tr((S_a S_b)^(1/2)) is computed as the sum of the square roots of the
+    eigenvalues of S_a^(1/2) S_b S_a^(1/2), which is symmetric, so numpy's eigh suffices.
+
+    Args:
+      features_a, features_b: float (N, D) and (M, D).
+    """
+    features_a, features_b = np.asarray(features_a, np.float64), np.asarray(features_b, np.float64)
+    mean_a, mean_b = features_a.mean(axis=0), features_b.mean(axis=0)
+    covariance_a, covariance_b = np.cov(features_a, rowvar=False), np.cov(features_b, rowvar=False)
+    eigenvalues, eigenvectors = np.linalg.eigh(covariance_a)
+    root_a = (eigenvectors * np.sqrt(np.clip(eigenvalues, 0, None))) @ eigenvectors.T
+    cross = np.linalg.eigvalsh(root_a @ covariance_b @ root_a)
+    trace_root = np.sum(np.sqrt(np.clip(cross, 0, None)))
+    return float(np.sum((mean_a - mean_b) ** 2) + np.trace(covariance_a) + np.trace(covariance_b) - 2 * trace_root)
+
+
+def class_shares(probabilities):
+    """The share of each of the ten classes among the judge's top guesses: float (10,), summing to 1."""
+    guesses = np.argmax(probabilities, axis=1)
+    return np.bincount(guesses, minlength=10) / len(guesses)
+
+
+def asked_digit_share(probabilities, asked_digits):
+    """The share of digits whose most likely class is the digit they were asked (or labelled) to be."""
+    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(asked_digits)))
+
+
+def confident_share(probabilities, threshold=CONFIDENCE):
+    """The share of digits whose most likely class has probability above `threshold`."""
+    return float(np.mean(np.max(probabilities, axis=1) > threshold))
+
+
+def nearest_neighbour_accuracy(train_features, train_labels, test_features, test_labels, chunk=1000):
+    """Accuracy of a 1-nearest-neighbour classifier (Euclidean distance) from train to test features.
+
+    Args:
+      train_features: float (N, D) with train_labels int (N,); test_features: float (M, D) with test_labels int (M,).
+    Returns:
+      The share of test features whose nearest training feature has their label (ties: the first).
+    """
+    train_features = np.asarray(train_features, np.float32)
+    train_norms = np.sum(np.square(train_features), axis=1)
+    train_labels = np.asarray(train_labels)
+    predictions = []
+    for start in range(0, len(test_features), chunk):
+        queries = np.asarray(test_features[start:start + chunk], np.float32)
+        # |q - t|^2 = |q|^2 - 2 q.t + |t|^2; |q|^2 is the same for every t, so it can be left out.
+        distances = train_norms[np.newaxis, :] - 2 * queries @ train_features.T
+        predictions.append(train_labels[np.argmin(distances, axis=1)])
+    return float(np.mean(np.concatenate(predictions) == np.asarray(test_labels)))

@@ -1,0 +1,1 @@
+"""Tools beside the library: `bench` times gan_tf against TensorFlow's DCGAN tutorial."""

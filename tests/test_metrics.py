@@ -1,0 +1,58 @@
+"""The metrics against hand-computed values: pure functions of numpy arrays."""
+
+import numpy as np
+import pytest
+
+from gan_tf import metrics
+
+
+def test_uniform_predictions_score_one():
+    assert metrics.mnist_score(np.full((50, 10), 0.1)) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_ten_separated_balanced_classes_score_ten():
+    one_hot = np.eye(10)[np.arange(100) % 10]
+    assert metrics.mnist_score(one_hot) == pytest.approx(10.0, rel=1e-6)
+
+
+def test_one_class_only_scores_one_even_when_confident():
+    assert metrics.mnist_score(np.eye(10)[np.zeros(30, int)]) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_two_balanced_classes_score_two():
+    assert metrics.mnist_score(np.eye(10)[np.arange(40) % 2]) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_frechet_distance_of_a_set_with_itself_is_zero():
+    features = np.random.default_rng(0).normal(size=(500, 6))
+    assert metrics.frechet_distance(features, features) == pytest.approx(0.0, abs=1e-8)
+
+
+def test_frechet_distance_grows_with_the_squared_mean_shift():
+    features = np.random.default_rng(1).normal(size=(400, 5))
+    shift = np.array([3.0, 0.0, -1.0, 0.5, 2.0])
+    # Same covariance, so the trace term vanishes and only |shift|^2 = 9 + 1 + 0.25 + 4 remains.
+    assert metrics.frechet_distance(features, features + shift) == pytest.approx(14.25, rel=1e-8)
+
+
+def test_frechet_distance_of_two_gaussians_by_formula():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(20_000, 2)) * [1.0, 2.0]
+    b = rng.normal(size=(20_000, 2)) * [3.0, 2.0]
+    # Diagonal covariances: (1 - 3)^2 + (2 - 2)^2 summed over the standard deviations = 4.
+    assert metrics.frechet_distance(a, b) == pytest.approx(4.0, abs=0.15)
+
+
+def test_class_shares_and_confidence():
+    probabilities = np.array([[0.95] + [0.05 / 9] * 9, [0.5, 0.5] + [0.0] * 8, [0.0] * 9 + [1.0], [0.0] * 9 + [1.0]])
+    np.testing.assert_allclose(metrics.class_shares(probabilities), [0.5] + [0.0] * 8 + [0.5])
+    assert metrics.confident_share(probabilities) == pytest.approx(0.75)
+    # Top guesses 0, 0 (argmax of a tie is the first), 9, 9; asked 0, 1, 9, 3: two of four agree.
+    assert metrics.asked_digit_share(probabilities, [0, 1, 9, 3]) == pytest.approx(0.5)
+
+
+def test_nearest_neighbour_accuracy_by_hand():
+    train_features = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    train_labels = np.array([0, 1, 2])
+    test_features = np.array([[1.0, 1.0], [9.0, 1.0], [1.0, 9.0], [8.0, 0.0]])
+    assert metrics.nearest_neighbour_accuracy(train_features, train_labels, test_features, [0, 1, 2, 2]) == 0.75

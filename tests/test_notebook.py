@@ -1,0 +1,36 @@
+"""The walkthrough notebook runs from top to bottom, as a student would run it, on small synthetic digits."""
+
+import pathlib
+import time
+
+import nbclient
+import nbformat
+import pytest
+
+from tests.conftest import write_mnist_npz
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "walkthrough.ipynb"
+
+
+@pytest.mark.slow
+def test_the_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    code_cells = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(not cell.outputs and cell.execution_count is None for cell in code_cells)  # Stored without outputs.
+
+    # The kernel inherits this environment: gan_tf from this checkout, and MNIST's stand-in.
+    monkeypatch.setenv("GAN_TF_MNIST", str(write_mnist_npz(tmp_path / "mnist.npz", train_count=600, test_count=200)))
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))
+    start = time.perf_counter()
+    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    print(f"\nthe walkthrough ran in {time.perf_counter() - start:.1f} s")
+
+    outputs = [output for cell in code_cells for output in cell.outputs]
+    pictures = [output for output in outputs if "image/png" in output.get("data", {})]
+    gifs = [output for output in outputs if "image/gif" in output.get("data", {})]
+    text = "".join(output.get("text", "") for output in outputs)
+    assert len(pictures) >= 4 and len(gifs) == 2  # Digits, frame, sevens, reconstruction; training and interpolation GIFs.
+    assert "600 digits for this notebook" in text and "discriminator loss" in text
+    assert "MNIST score" in text and "latent 1-NN accuracy" in text
