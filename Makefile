@@ -14,7 +14,7 @@ train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(P
 data_flag = $(if $(DATA),--data $(DATA))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
-.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench test clean
+.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench notebook test quick-test clean
 
 # The virtual environment is rebuilt whenever requirements.txt changes.
 $(VENV)/installed: requirements.txt
@@ -50,8 +50,21 @@ tensorboard: $(VENV)/installed
 bench: $(VENV)/installed
 	$(PY) -m gan_tf bench --checkpoint-dir $(CHECKPOINT_DIR) $(data_flag) $(if $(TRIAL_MINUTES),--trial-minutes $(TRIAL_MINUTES)) $(ARGS)
 
+# Jupyter, only for `make notebook`: the tests run the notebook without it.
+$(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt
+	$(PY) -m pip install --quiet -r requirements-notebook.txt
+	touch $@
+
+notebook: $(VENV)/notebook-installed
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter notebook notebooks/walkthrough.ipynb
+
+# The whole suite; --durations lists the slowest tests (the notebook's run among them).
 test: $(VENV)/installed
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=8 tests
+
+# The suite without the tests marked slow (real processes, the notebook, kills): a minute or two.
+quick-test: $(VENV)/installed
+	$(PY) -m pytest -q -m "not slow" tests
 
 # Removes what runs produce, never the environment's source.
 clean:
