@@ -71,7 +71,13 @@ def build_parser():
     parser = ArgumentParser(prog="python -m gan_tf", description="Train a GAN with an encoder on MNIST digits, "
                             "and use it: sample, reconstruct, interpolate, evaluate.")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
+    add_train_command(commands)
+    add_commands_that_use_a_run(commands)
+    return parser
 
+
+def add_train_command(commands):
+    """`train`: its own flags, and one flag per Config field."""
     train = commands.add_parser("train", help="Train, resuming from the latest checkpoint.",
                                 description="Train the generator, discriminator and encoder, resuming from the "
                                             "latest checkpoint in --checkpoint-dir. Ctrl-C saves a checkpoint first.")
@@ -94,6 +100,9 @@ def build_parser():
                            metavar=None if choices else field.type.__name__.upper(),
                            help=f"{field.metadata['why']} (default: {field.default})")
 
+
+def add_commands_that_use_a_run(commands):
+    """sample, gif, reconstruct, interpolate, evaluate and bench."""
     sample = commands.add_parser("sample", help="Write new digits from a trained run.",
                                  description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
                                              "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.")
@@ -141,7 +150,6 @@ def build_parser():
     bench.add_argument("--target", type=in_range(float, 0.1, 10), default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
     bench.add_argument("--trial-minutes", type=in_range(float, 0.1, 24 * 60), default=10.0,
                        help="Longest training time of the trial, evaluation excluded (default: %(default)s).")
-    return parser
 
 
 def run_train(args):
