@@ -55,8 +55,9 @@ $(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt
 	$(PY) -m pip install --quiet -r requirements-notebook.txt
 	touch $@
 
+# Jupyter refuses to run as root unless told to (containers and CI machines often are root).
 notebook: $(VENV)/notebook-installed
-	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter notebook notebooks/walkthrough.ipynb
+	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter notebook notebooks/walkthrough.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The whole suite; --durations lists the slowest tests (the notebook's run among them).
 test: $(VENV)/installed
