@@ -192,7 +192,7 @@ def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress):
         iterator = iter(strategy.experimental_distribute_dataset(part))
         while part_steps:
             call_steps = min(steps_per_call, part_steps)
-            call_losses = {name: float(value) for name, value in train_steps(iterator, tf.constant(call_steps)).items()}
+            call_losses = {name: float(value) for name, value in train_steps(iterator, call_steps).items()}
             run.check_finite(call_losses, call_steps)
             part_steps -= call_steps
             steps_left -= call_steps

@@ -139,7 +139,7 @@ def ours(config, train_digits, speed):
                 while part_steps:
                     steps = min(speed.steps_per_call, part_steps)
                     part_steps -= steps
-                    yield train_steps(iterator, tf.constant(steps)), steps * images_per_step
+                    yield train_steps(iterator, steps), steps * images_per_step
 
     return calls().__next__
 
