@@ -61,7 +61,7 @@ def train_judge(train, test, epochs=3, log=print):
                   loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     judge.fit(data.to_unit_range(train.images).numpy(), train.labels, batch_size=128, epochs=epochs, verbose=0)
     _, accuracy = judge.evaluate(data.to_unit_range(test.images).numpy(), test.labels, batch_size=1000, verbose=0)
-    log(f"judge: trained for {epochs} epochs, test accuracy {accuracy:.4f}")
+    log(f"judge: trained for {epochs} epoch{'' if epochs == 1 else 's'}, test accuracy {accuracy:.4f}")
     return judge, float(accuracy)
 
 
