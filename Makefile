@@ -14,7 +14,7 @@ train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(P
 data_flag = $(if $(DATA),--data $(DATA))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
-.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench notebook test quick-test clean
+.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench compare notebook test quick-test clean
 
 # The virtual environment is rebuilt whenever requirements.txt changes.
 $(VENV)/installed: requirements.txt
@@ -44,11 +44,17 @@ evaluate: $(VENV)/installed
 	$(PY) -m gan_tf evaluate --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(data_flag) \
 	  --num $(or $(NUM),10000) --out $(or $(OUT),$(OUTPUT_DIR)/evaluation.json) $(ARGS)
 
+# Every run's logs under OUTPUT_DIR: make train's in logs/, make compare's in compare/runs/*/logs/, overlaid.
 tensorboard: $(VENV)/installed
-	$(VENV)/bin/tensorboard --logdir $(OUTPUT_DIR)/logs
+	$(VENV)/bin/tensorboard --logdir $(OUTPUT_DIR)
 
 bench: $(VENV)/installed
 	$(PY) -m gan_tf bench --checkpoint-dir $(CHECKPOINT_DIR) $(data_flag) $(if $(TRIAL_MINUTES),--trial-minutes $(TRIAL_MINUTES)) $(ARGS)
+
+# make compare MINUTES=2 VARIANTS="conditional/default unconditional/hinge"
+compare: $(VENV)/installed
+	$(PY) -m gan_tf compare --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(data_flag) \
+	  $(if $(MINUTES),--minutes $(MINUTES)) $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)
 
 # Jupyter, only for `make notebook`: the tests run the notebook without it.
 $(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt

@@ -98,7 +98,9 @@ def add_train_command(commands):
         choices = field.metadata["choices"]
         train.add_argument(config_lib.flag(field.name), type=field.type, default=None, choices=choices,
                            metavar=None if choices else field.type.__name__.upper(),
-                           help=f"{field.metadata['why']} (default: {field.default})")
+                           help=f"{field.metadata['why']} (default: {field.default}"
+                                + (f"; with --conditional off: {config_lib.UNCONDITIONAL_DEFAULTS[field.name]})"
+                                   if field.name in config_lib.UNCONDITIONAL_DEFAULTS else ")"))
 
 
 def add_commands_that_use_a_run(commands):
@@ -148,8 +150,27 @@ def add_commands_that_use_a_run(commands):
                                             "configuration until the MNIST score reaches --target.")
     add_common_flags(bench, data=True)
     bench.add_argument("--target", type=in_range(float, 0.1, 10), default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
+    add_compare_command(commands)
     bench.add_argument("--trial-minutes", type=in_range(float, 0.1, 24 * 60), default=10.0,
                        help="Longest training time of the trial, evaluation excluded (default: %(default)s).")
+
+
+def add_compare_command(commands):
+    """`compare`: the GAN lab's variants side by side (gan_tf/tools/compare.py)."""
+    from gan_tf.tools import variants
+
+    compare = commands.add_parser("compare", help="Train GAN variants for the same time and compare their quality.",
+                                  description="Train each variant on the same data and seed for --minutes of "
+                                              "training, measure it with the judge after every epoch and at the end, "
+                                              "and write OUTPUT_DIR/compare/: results.md, results.csv, score.png "
+                                              "and each run's logs. Variants done before are kept.")
+    add_common_flags(compare, data=True)
+    compare.add_argument("--output-dir", default="outputs", help="Gets compare/ (default: %(default)s).")
+    compare.add_argument("--minutes", type=in_range(float, 0.05, 24 * 60), default=5.0,
+                         help="Minutes of training for each variant, evaluation excluded (default: %(default)s).")
+    compare.add_argument("--variants", nargs="+", default=variants.DEFAULT_VARIANTS, metavar="MODE/NAME",
+                         help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
+                              f"{', '.join(variants.VARIANTS)} (default: all, in both modes).")
 
 
 def run_train(args):
@@ -189,7 +210,7 @@ def make_evaluation(config, args, digits):
     print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
 
     def evaluation(state):
-        return evaluate.headline(evaluate.evaluate(config, state.generator, state.encoder, judge, digits, test,
+        return evaluate.headline(evaluate.evaluate(config, state.drawing_generator(), state.encoder, judge, digits, test,
                                                    config.eval_samples, config.seed))
 
     return evaluation
@@ -278,7 +299,25 @@ def run_bench(args):
               log=lambda line: print(line, flush=True))
 
 
-COMMANDS = {"train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
+def run_compare(args):
+    from gan_tf.tools import variants
+
+    for variant in args.variants:
+        variants.variant_config(variant)  # Before TensorFlow loads and the data.
+    from gan_tf import data
+    from gan_tf.runtime import checkpoints, device
+    from gan_tf.tools import compare
+
+    print(f"device: {device.use(args.device)}", flush=True)
+    judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
+    checkpoints.check_directory(args.output_dir)
+    train = data.load_mnist("train", npz_path=args.data)
+    test = data.load_mnist("test", npz_path=args.data)
+    compare.run(args.variants, train, test, judge_directory, args.output_dir, args.minutes, on_gpu=device.on_gpu(),
+                log=lambda line: print(line, flush=True))
+
+
+COMMANDS = {"compare": run_compare, "train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
             "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench}
 
 

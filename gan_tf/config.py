@@ -26,6 +26,10 @@ def knob(default, why, choices=None):
 ON_OFF = ("on", "off")
 AUTO_ON_OFF = ("auto", "on", "off")
 MIXED_PRECISION = ("auto", "off", "bfloat16", "float16")
+ARCHITECTURES = ("dcgan", "mlp")
+# The names of losses.LOSSES, spelled out here so that the command line can check flags without TensorFlow.
+LOSSES = ("non-saturating", "least-squares", "hinge", "wasserstein-gp")
+LOSSES_WITH_TARGETS = ("non-saturating", "least-squares")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,6 +53,14 @@ class Config:
                                               "5.84 against 5.98; docs/experiments.md).", ON_OFF)
     discriminator_dropout: float = knob(0.0, "Dropout after each discriminator convolution (TensorFlow's tutorial uses 0.3); none by default.")
     encoder: str = knob("on", "on: train an encoder beside the GAN (for reconstruct and interpolate); off: the GAN alone.", ON_OFF)
+    architecture: str = knob("dcgan", "dcgan: convolutional networks (Radford et al. 2016); mlp: the fully connected "
+                                      "MNIST GAN, Dense 256-512-1024-784 in G and 784-512-256-1 in D.", ARCHITECTURES)
+    spectral_norm: str = knob("off", "on: Keras's SpectralNormalization on every discriminator layer, which bounds how "
+                                     "fast D's verdict can change (Miyato et al. 2018).", ON_OFF)
+    generator_average: float = knob(0.0, "Also keep an exponential moving average of G's weights with this decay, "
+                                         "and draw every picture with it (Yazici et al. 2019); 0: none.")
+    clusters: int = knob(0, "With --conditional off: find this many clusters of the training images (k-means, no "
+                            "labels) and train conditioned on them, drawing each as often as the data has it; 0: none.")
 
     # --- Training: may change when a run resumes. ---
     epochs: int = knob(5, "Total epochs of the run (a resumed run trains up to this many), each 60,000 digits: "
@@ -61,6 +73,19 @@ class Config:
     encoder_learning_rate: float = knob(2e-4, "Adam step size of the encoder: it chases a moving generator, and faster rates overshoot.")
     adam_beta_1: float = knob(0.5, "Adam's first-moment decay for all three: the default 0.9 oscillates in GANs; DCGAN uses 0.5.")
     reconstruction_weight: float = knob(1.0, "Weight of |G(E(x)) - x|^2 beside |E(G(z)) - z|^2 in the encoder's loss.")
+    loss: str = knob("non-saturating", "The GAN loss: non-saturating (Goodfellow et al. 2014), least-squares (Mao et "
+                                       "al. 2017), hinge (Lim & Ye 2017) or wasserstein-gp (Gulrajani et al. 2017).",
+                     LOSSES)
+    gradient_penalty_weight: float = knob(10.0, "With --loss wasserstein-gp: the weight of the gradient penalty, "
+                                                "WGAN-GP's lambda = 10.")
+    critic_steps: int = knob(1, "Discriminator updates per generator update; the extra ones use the same real batch "
+                                "and fresh noise (WGAN-GP uses 5).")
+    label_smoothing: float = knob(0.0, "One-sided label smoothing: real images' target is 1 - S, fakes' stays 0 "
+                                       "(Salimans et al. 2016); non-saturating and least-squares only.")
+    feature_matching: float = knob(0.0, "Weight W of the generator's feature matching, W (|mean f(x) - mean f(G(z))|^2 "
+                                        "+ KL of the encoder's class mix of real and fake batches) (Salimans et al. 2016).")
+    augment: str = knob("off", "on: DiffAugment (Zhao et al. 2020): the same random translation, cutout and brightness "
+                               "for real and fake images before D.", ON_OFF)
     seed: int = knob(0, "Seeds the weights, the shuffling, the noise and the fixed noise of the progress frames.")
     keep_checkpoints: int = knob(3, "How many of the latest checkpoints to keep; CheckpointManager deletes older ones.")
     checkpoint_every_epochs: int = knob(1, "Save a checkpoint after every this many epochs (0: not by epochs); the "
@@ -98,6 +123,12 @@ class Config:
             if choices and getattr(self, field.name) not in choices:
                 raise errors.UserError(f"{flag(field.name)} must be one of {', '.join(choices)}, "
                                        f"got {getattr(self, field.name)!r}.")
+        if self.clusters and self.conditional == "on":
+            raise errors.UserError("--clusters is for --conditional off (a conditional run's labels are the digits): "
+                                   "drop --clusters, or add --conditional off.")
+        if self.label_smoothing and self.loss not in LOSSES_WITH_TARGETS:
+            raise errors.UserError(f"--label-smoothing applies to --loss {' and '.join(LOSSES_WITH_TARGETS)}, which "
+                                   f"have targets to smooth; --loss {self.loss} has none: set --label-smoothing 0.")
         if not (self.checkpoint_every_epochs or self.checkpoint_every_steps or self.checkpoint_every_seconds):
             raise errors.UserError("--checkpoint-every-epochs, --checkpoint-every-steps and --checkpoint-every-seconds "
                                    "are all 0, so nothing would be saved before the run ends: set one above 0.")
@@ -112,6 +143,7 @@ WHOLE_NUMBER_RANGES = {
     "epochs": (1, 100_000), "batch_size": (1, 60_000), "seed": (0, 2 ** 31 - 1), "keep_checkpoints": (1, 1000),
     "checkpoint_every_epochs": (0, 100_000), "checkpoint_every_steps": (0, 10 ** 9), "frame_grid": (1, 32),
     "eval_every": (0, 100_000), "eval_samples": (2, 100_000), "steps_per_call": (0, 10_000),
+    "clusters": (0, 1000), "critic_steps": (1, 100),
 }
 # Real-number settings: (the interval as the error names it, the test). NaN fails every comparison.
 NUMBER_RANGES = {
@@ -123,13 +155,18 @@ NUMBER_RANGES = {
     "encoder_learning_rate": ("(0, 1]", lambda value: 0 < value <= 1),
     "adam_beta_1": ("[0, 1)", lambda value: 0 <= value < 1),
     "reconstruction_weight": ("[0, 1000]", lambda value: 0 <= value <= 1000),
+    "gradient_penalty_weight": ("[0, 1000]", lambda value: 0 <= value <= 1000),
+    "label_smoothing": ("[0, 0.5]", lambda value: 0 <= value <= 0.5),
+    "generator_average": ("[0, 1)", lambda value: 0 <= value < 1),
+    "feature_matching": ("[0, 1000]", lambda value: 0 <= value <= 1000),
     "checkpoint_every_seconds": ("[0, 604800] (a week)", lambda value: 0 <= value <= 604_800),
 }
 
 
 ARCHITECTURE_FIELDS = ("conditional", "latent_dim", "generator_filters", "discriminator_filters", "encoder_filters",
                        "batchnorm_momentum", "projection_filters", "refine_7x7", "kernel_size", "leaky_slope",
-                       "discriminator_batchnorm", "discriminator_dropout", "encoder")
+                       "discriminator_batchnorm", "discriminator_dropout", "encoder", "architecture", "spectral_norm",
+                       "clusters", "generator_average")
 
 PRESETS = {
     # The default: recognisable digits within a few minutes on a 2-core laptop CPU.
@@ -148,6 +185,11 @@ PRESETS = {
 }
 
 
+# The defaults of --conditional off where they differ from the conditional ones: the best unconditional
+# combination that make compare measured (docs/experiments.md). A flag given explicitly still wins.
+UNCONDITIONAL_DEFAULTS = {"clusters": 50, "generator_average": 0.999}
+
+
 def flag(field_name):
     """The command-line flag of a config field: `batch_size` -> `--batch-size`."""
     return "--" + field_name.replace("_", "-")
@@ -164,7 +206,10 @@ def resolve(overrides, saved=None, preset="default"):
       UserError: when an override asks for another architecture than the saved one.
     """
     if saved is None:
-        return dataclasses.replace(PRESETS[preset], **overrides).validate()
+        base = PRESETS[preset]
+        if preset == "default" and overrides.get("conditional") == "off":
+            base = dataclasses.replace(base, conditional="off", **UNCONDITIONAL_DEFAULTS)
+        return dataclasses.replace(base, **overrides).validate()
     for name in ARCHITECTURE_FIELDS:
         if name in overrides and overrides[name] != getattr(saved, name):
             raise errors.UserError(

@@ -118,7 +118,7 @@ def digit_metrics(judge, digits, reference_features, asked_digits=None):
 
 
 def encode_digits(config, encoder, images, batch_size=1000):
-    """E(x) of uint8 digits (N, 28, 28): (latent vectors float32 (N, latent_dim), digit logits (N, 10) or None)."""
+    """E(x) of uint8 digits (N, 28, 28): (latent vectors float32 (N, latent_dim), label logits (N, L) or None)."""
     codes = np.concatenate([encoder(data.to_unit_range(images[start:start + batch_size]), training=False).numpy()
                             for start in range(0, len(images), batch_size)])
     return models.encoder_outputs(config, codes)
@@ -135,18 +135,18 @@ def encoder_metrics(config, generator, encoder, train, test):
        "reconstruction_error": the mean squared error of G(E(x)) against x, in [-1, 1] units}.
     """
     train_latents, _ = encode_digits(config, encoder, train.images)
-    test_latents, digit_logits = encode_digits(config, encoder, test.images)
-    read_digits = None if digit_logits is None else np.argmax(digit_logits, axis=1)
+    test_latents, label_logits = encode_digits(config, encoder, test.images)
+    read_labels = None if label_logits is None else np.argmax(label_logits, axis=1)  # Digits, or clusters.
     errors_sum = 0.0
     for start in range(0, len(test.images), 1000):
         real = data.to_unit_range(test.images[start:start + 1000])
         inputs = models.generator_inputs(config, test_latents[start:start + 1000],
-                                         None if read_digits is None else read_digits[start:start + 1000])
+                                         None if read_labels is None else read_labels[start:start + 1000])
         redrawn = generator(inputs, training=False)
         errors_sum += float(tf.reduce_sum(tf.reduce_mean(tf.square(redrawn - real), axis=[1, 2, 3])))
     return {"latent_nearest_neighbour_accuracy": metrics.nearest_neighbour_accuracy(
                 train_latents, train.labels, test_latents, test.labels),
-            "digit_accuracy": None if read_digits is None else float(np.mean(read_digits == test.labels)),
+            "digit_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,
             "reconstruction_error": errors_sum / len(test.images)}
 
 

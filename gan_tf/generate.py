@@ -39,6 +39,15 @@ def asked_digits(num, digit=None):
     return np.arange(num, dtype=np.int32) % models.NUM_CLASSES if digit is None else np.full(num, digit, np.int32)
 
 
+def labels_in_turn(config, num):
+    """The labels of `num` new digits: 0, 1, ..., num_labels - 1, 0, ... (zeros for a run without labels).
+
+    A run with --clusters made its clusters equal in size, so drawing them in turn draws the mix of
+    the training data.
+    """
+    return np.arange(num, dtype=np.int32) % max(models.num_labels(config), 1)
+
+
 def new_inputs(config, num, seed, stream, digit=None):
     """Generator inputs for `num` new digits, a function of (seed, stream) only.
 
@@ -52,7 +61,8 @@ def new_inputs(config, num, seed, stream, digit=None):
         raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
                                "drop --digit, or train a run with --conditional on (the default).")
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
-    return models.generator_inputs(config, latent_vectors, asked_digits(num, digit))
+    labels = asked_digits(num, digit) if models.conditional(config) else labels_in_turn(config, num)
+    return models.generator_inputs(config, latent_vectors, labels)
 
 
 def restore_models(checkpoint_dir, checkpoint_name=None):
@@ -61,12 +71,15 @@ def restore_models(checkpoint_dir, checkpoint_name=None):
     Args:
       checkpoint_name: a checkpoint such as "ckpt-4690"; None for the latest.
     Returns:
-      (config, generator, encoder); encoder is None for a run trained with --encoder off.
+      (config, generator, encoder): generator is the one that draws the run's pictures (the average of
+      G's weights, with --generator-average); encoder is None for a run trained with --encoder off.
     """
     config = checkpoints.require_run(checkpoint_dir)
     path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
     generator, encoder = models.build_generator(config), models.build_encoder(config)
-    checkpoints.restore(tf.train.Checkpoint(generator=generator, encoder=encoder), path, partial=True)
+    # A run that keeps the average of G's weights draws with it (train.TrainingState.drawing_generator).
+    saved_generator = {"average_generator" if config.generator_average else "generator": generator}
+    checkpoints.restore(tf.train.Checkpoint(encoder=encoder, **saved_generator), path, partial=True)
     return config, generator, (encoder if config.encoder == "on" else None)
 
 
@@ -124,12 +137,12 @@ def encode(config, encoder, real_images):
     Args:
       real_images: float32 (N, 28, 28, 1) in [-1, 1].
     Returns:
-      (latent vectors float32 (N, latent_dim), the digits int32 (N,) the encoder reads in a conditional
-      run, else None): models.generator_inputs() of the two is G's input.
+      (latent vectors float32 (N, latent_dim), the labels int32 (N,) the encoder reads, digits or
+      clusters, in a run with labels, else None): models.generator_inputs() of the two is G's input.
     """
-    latent_vectors, digit_logits = models.encoder_outputs(config, encoder(real_images, training=False))
-    digits = None if digit_logits is None else tf.argmax(digit_logits, axis=-1, output_type=tf.int32)
-    return latent_vectors, digits
+    latent_vectors, label_logits = models.encoder_outputs(config, encoder(real_images, training=False))
+    labels = None if label_logits is None else tf.argmax(label_logits, axis=-1, output_type=tf.int32)
+    return latent_vectors, labels
 
 
 def pick(test_images, num, seed):
@@ -205,11 +218,11 @@ def interpolate(config, generator, encoder, test_images, seed, steps, out):
         raise errors.UserError(f"--steps must be at least 2 (the two ends), got {steps}.")
     out = output_path(out, (".gif",))
     ends = pick(test_images, 2, seed)
-    (start, end), digits = encode(config, encoder, data.to_unit_range(ends))
+    (start, end), labels = encode(config, encoder, data.to_unit_range(ends))
     fractions = np.linspace(0.0, 1.0, steps)
     path = slerp(start.numpy(), end.numpy(), fractions)
-    if digits is not None:  # The generator's input is [z, one-hot digit]: blend the two one-hots.
-        first, second = np.eye(models.NUM_CLASSES, dtype=np.float32)[digits.numpy()]
+    if labels is not None:  # The generator's input is [z, one-hot label]: blend the two one-hots.
+        first, second = np.eye(models.num_labels(config), dtype=np.float32)[labels.numpy()]
         blend = (1 - fractions[:, np.newaxis]) * first + fractions[:, np.newaxis] * second
         path = np.concatenate([path, blend.astype(np.float32)], axis=1)
     morphs = generate_digits(generator, tf.constant(path))

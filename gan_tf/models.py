@@ -9,52 +9,89 @@ and shows the discriminator which digit an image claims to be, as in Mirza & Osi
 keras-io's "Conditional GAN" example. Each network stays a Sequential with one input: the label is
 appended to that input, by generator_inputs() and discriminator_inputs(). The encoder then reads
 both halves back from an image: the latent vector and the digit (encoder_outputs()).
+
+An unconditional run (--conditional off) learns from the images alone. With --clusters K it still
+trains like a conditional one, on labels it finds itself: the K clusters of the training images
+(clusters.py), which G is told to draw from and D to check, as in the self-conditioned GANs of
+Liu et al. (2020). num_labels() is how many labels a run's networks read: 10 digits, K clusters, or none.
+
+Two architectures (--architecture): "dcgan", convolutions as in Radford et al. (2016), and "mlp",
+the fully connected GAN of Goodfellow et al. (2014) in its common MNIST form. The encoder is the
+same convolutional network in both.
 """
 
 import keras
 import tensorflow as tf
 
 IMAGE_SHAPE = (28, 28, 1)
+IMAGE_SIZE = 28 * 28
 NUM_CLASSES = 10
 
 
 def conditional(config):
+    """Whether the run's labels are the digits, so that it can be asked for a digit."""
     return config.conditional == "on"
 
 
+def num_labels(config):
+    """How many labels the networks read: 10 digits (conditional), the --clusters K, or 0 (none)."""
+    return NUM_CLASSES if conditional(config) else config.clusters
+
+
 def generator_inputs(config, latent_vectors, labels):
-    """What the generator reads: z, and in a conditional run z with the one-hot digit appended.
+    """What the generator reads: z, with the one-hot label appended when the run has labels.
 
     Args:
-      latent_vectors: float32 (B, latent_dim); labels: int (B,), the digits to draw.
+      latent_vectors: float32 (B, latent_dim); labels: int (B,), the digits (or clusters) to draw.
     Returns:
-      float32 (B, latent_dim + 10) in a conditional run, else latent_vectors itself.
+      float32 (B, latent_dim + num_labels(config)).
     """
-    if not conditional(config):
+    if not num_labels(config):
         return latent_vectors
-    return tf.concat([latent_vectors, tf.one_hot(labels, NUM_CLASSES, dtype=latent_vectors.dtype)], axis=-1)
+    return tf.concat([latent_vectors, tf.one_hot(labels, num_labels(config), dtype=latent_vectors.dtype)], axis=-1)
 
 
 def discriminator_inputs(config, images, labels):
-    """What the discriminator reads: the images, and in a conditional run ten more channels that are
-    the one-hot digit at every pixel, so its first convolution can match strokes to the claimed digit.
+    """What the discriminator reads: the images, and with labels, the one-hot label beside them.
+
+    The convolutional D gets it as more channels, the one-hot at every pixel, so its first
+    convolution can match strokes to the claimed digit; the MLP gets the flattened image with the
+    one-hot appended.
 
     Args:
       images: float (B, 28, 28, 1); labels: int (B,).
     Returns:
-      float (B, 28, 28, 11) in a conditional run, else images itself.
+      dcgan: float (B, 28, 28, 1 + L); mlp: float (B, 784 + L), where L = num_labels(config).
     """
-    if not conditional(config):
+    count = num_labels(config)
+    if config.architecture == "mlp":
+        flat = tf.reshape(images, (-1, IMAGE_SIZE))
+        return flat if not count else tf.concat([flat, tf.one_hot(labels, count, dtype=images.dtype)], axis=-1)
+    if not count:
         return images
-    one_hot = tf.one_hot(labels, NUM_CLASSES, dtype=images.dtype)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, 10)
+    one_hot = tf.one_hot(labels, count, dtype=images.dtype)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, L)
     return tf.concat([images, tf.ones_like(images) * one_hot], axis=-1)  # Broadcast over the 28x28 pixels.
 
 
 def encoder_outputs(config, codes):
-    """Splits the encoder's output into (latent vectors (B, latent_dim), digit logits (B, 10) or None)."""
-    if not conditional(config):
+    """Splits the encoder's output into (latent vectors (B, latent_dim), label logits (B, L) or None)."""
+    if not num_labels(config):
         return codes, None
     return codes[:, :config.latent_dim], codes[:, config.latent_dim:]
+
+
+def discriminate(discriminator, inputs, training=True):
+    """D's logits and the features of its last hidden layer, from discriminator_inputs().
+
+    The same computation as discriminator(inputs), layer by layer, so that feature matching can see
+    the layer before the last (the "intermediate features" of Salimans et al. 2016).
+    Returns:
+      (logits float32 (B, 1), features (B, F)).
+    """
+    features = inputs
+    for layer in discriminator.layers[:-1]:
+        features = layer(features, training=training)
+    return discriminator.layers[-1](features), features
 
 
 def build_generator(config):
@@ -65,9 +102,11 @@ def build_generator(config):
     activations well scaled; tanh maps the output into the images' range. The last layer computes in
     float32 even under mixed precision, so the digits and the losses keep full precision.
     """
+    if config.architecture == "mlp":
+        return build_mlp_generator(config)
     filters, kernel = config.generator_filters, config.kernel_size
     model = keras.Sequential(name="generator")
-    model.add(keras.Input(shape=(config.latent_dim + (NUM_CLASSES if conditional(config) else 0),)))
+    model.add(keras.Input(shape=(config.latent_dim + num_labels(config),)))
 
     # Project the noise to a 7x7 map. No bias: BatchNormalization's offset does its job.
     model.add(keras.layers.Dense(7 * 7 * config.projection_filters, use_bias=False))
@@ -89,6 +128,28 @@ def build_generator(config):
     model.add(keras.layers.Activation("tanh", dtype="float32"))
     assert model.output_shape == (None,) + IMAGE_SHAPE
     return model
+
+
+def build_mlp_generator(config):
+    """generator_inputs() (None, latent_dim [+ L]) -> image (None, 28, 28, 1) in [-1, 1], fully connected.
+
+    The MLP GAN that many MNIST tutorials start from: Dense 256 -> 512 -> 1024, each followed by
+    LeakyReLU(0.2), then 784 pixels through tanh, reshaped into an image. No BatchNormalization.
+    """
+    model = keras.Sequential(name="generator")
+    model.add(keras.Input(shape=(config.latent_dim + num_labels(config),)))
+    for units in MLP_GENERATOR_UNITS:
+        model.add(keras.layers.Dense(units))
+        model.add(keras.layers.LeakyReLU(negative_slope=0.2))
+    model.add(keras.layers.Dense(IMAGE_SIZE))
+    model.add(keras.layers.Activation("tanh", dtype="float32"))
+    model.add(keras.layers.Reshape(IMAGE_SHAPE, dtype="float32"))
+    assert model.output_shape == (None,) + IMAGE_SHAPE
+    return model
+
+
+MLP_GENERATOR_UNITS = (256, 512, 1024)
+MLP_DISCRIMINATOR_UNITS = (512, 256)
 
 
 def add_normalized_activation(model, config):
@@ -116,14 +177,47 @@ def build_discriminator(config):
     through D in separate calls, so each batch is normalised with its own statistics. D is only ever
     used in training mode, so its moving statistics are never used.
     """
+    if config.architecture == "mlp":
+        return build_mlp_discriminator(config)
     model = keras.Sequential(name="discriminator")
-    model.add(keras.Input(shape=IMAGE_SHAPE[:2] + (1 + (NUM_CLASSES if conditional(config) else 0),)))
+    model.add(keras.Input(shape=IMAGE_SHAPE[:2] + (1 + num_labels(config),)))
     add_downsampling_blocks(model, config.discriminator_filters, config, dropout=config.discriminator_dropout,
-                            batchnorm=config.discriminator_batchnorm == "on")
+                            batchnorm=config.discriminator_batchnorm == "on",
+                            spectral_norm=config.spectral_norm == "on")
     # A logit, in float32: the losses apply the sigmoid themselves, stably.
-    model.add(keras.layers.Dense(1, dtype="float32"))
+    model.add(normalized(keras.layers.Dense(1, dtype="float32"), config.spectral_norm == "on"))
     assert model.output_shape == (None, 1)
     return model
+
+
+def build_mlp_discriminator(config):
+    """discriminator_inputs() (None, 784 [+ L]) -> one logit (None, 1), fully connected.
+
+    784 -> 512 -> 256 -> 1 with LeakyReLU(0.2), the MLP GAN's discriminator; --discriminator-dropout
+    and --spectral-norm apply to it as to the convolutional one.
+    """
+    model = keras.Sequential(name="discriminator")
+    model.add(keras.Input(shape=(IMAGE_SIZE + num_labels(config),)))
+    for units in MLP_DISCRIMINATOR_UNITS:
+        model.add(normalized(keras.layers.Dense(units), config.spectral_norm == "on"))
+        model.add(keras.layers.LeakyReLU(negative_slope=0.2))
+        if config.discriminator_dropout:
+            model.add(keras.layers.Dropout(config.discriminator_dropout))
+    model.add(normalized(keras.layers.Dense(1, dtype="float32"), config.spectral_norm == "on"))
+    assert model.output_shape == (None, 1)
+    return model
+
+
+def normalized(layer, spectral_norm):
+    """`layer`, wrapped in Keras's SpectralNormalization when `spectral_norm`.
+
+    Miyato et al. (2018): each weight matrix is divided by its largest singular value, estimated by
+    one power iteration per training call, so no layer can stretch its input by more than a factor
+    of 1 and D's verdict changes smoothly with the image. Keras's wrapper writes the normalised kernel
+    back into the layer in training mode and keeps the power iteration's vector as a weight.
+    """
+    # The wrapper computes in the layer's own precision (float32 for the last layer under mixed precision).
+    return keras.layers.SpectralNormalization(layer, dtype=layer.dtype_policy) if spectral_norm else layer
 
 
 def build_encoder(config):
@@ -137,22 +231,24 @@ def build_encoder(config):
     model.add(keras.Input(shape=IMAGE_SHAPE))
     add_downsampling_blocks(model, config.encoder_filters, config)
     # Linear, in float32: latent vectors are unbounded normals, and the digit's logits feed a softmax.
-    size = config.latent_dim + (NUM_CLASSES if conditional(config) else 0)
+    size = config.latent_dim + num_labels(config)
     model.add(keras.layers.Dense(size, dtype="float32"))
     assert model.output_shape == (None, size)
     return model
 
 
-def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False):
+def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False, spectral_norm=False):
     """Appends 28x28 -> 14x14 -> 7x7 strided convolutions and a Flatten to `model`.
 
     The discriminator and the encoder both read an image this way; only their last layer differs.
     With `batchnorm`, the second convolution is normalised as in DCGAN (never the first, which sees pixels).
     """
     for size, channels in [(14, filters), (7, 2 * filters)]:
-        normalized = batchnorm and size == 7
-        model.add(keras.layers.Conv2D(channels, config.kernel_size, strides=2, padding="same", use_bias=not normalized))
-        if normalized:
+        batch_normalized = batchnorm and size == 7
+        convolution = keras.layers.Conv2D(channels, config.kernel_size, strides=2, padding="same",
+                                          use_bias=not batch_normalized)
+        model.add(normalized(convolution, spectral_norm))
+        if batch_normalized:
             add_batchnorm(model, config)
         model.add(keras.layers.LeakyReLU(negative_slope=config.leaky_slope))
         if dropout:

@@ -15,14 +15,17 @@ import math
 import time
 
 import keras
+import numpy as np
 import tensorflow as tf
 
+from gan_tf import clusters
 from gan_tf import data
 from gan_tf import generate
 from gan_tf import images
 from gan_tf import models
 from gan_tf.runtime import compiled
 from gan_tf.runtime import distribute
+from gan_tf.runtime import errors
 from gan_tf.runtime import run as run_lib
 from gan_tf.runtime import speed as speed_lib
 
@@ -49,6 +52,10 @@ class TrainingState:
     # Loss name -> the sum of its per-step means over the current epoch, so that the epoch's mean loss
     # in the log covers the whole epoch even when it was interrupted and resumed.
     epoch_loss_sums: dict
+    # With --generator-average: the moving average of the generator's weights, which draws the pictures.
+    average_generator: keras.Sequential = None
+    # With --clusters K: the centroids of the clusters that label the training images, float32 (K, 784).
+    cluster_centroids: tf.Variable = None
 
     def trackables(self):
         """name -> object, for tf.train.Checkpoint.
@@ -56,12 +63,17 @@ class TrainingState:
         Besides the fields, the states of Keras's random-seed generators (Dropout draws its masks from
         one each), when the models have any: a resumed run then draws the masks it would have drawn.
         """
-        trackables = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)}
+        trackables = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
+                      if getattr(self, field.name) is not None}
         seed_states = [layer.seed_generator.state for model in (self.generator, self.discriminator, self.encoder)
                        for layer in model.layers if getattr(layer, "seed_generator", None) is not None]
         if seed_states:
             trackables["seed_states"] = seed_states
         return trackables
+
+    def drawing_generator(self):
+        """The generator that draws the run's pictures: the average of G's weights, when the run keeps one."""
+        return self.average_generator if self.average_generator is not None else self.generator
 
 
 def build_state(config, mixed_precision="off"):
@@ -78,6 +90,10 @@ def build_state(config, mixed_precision="off"):
         generator = models.build_generator(config)
         discriminator = models.build_discriminator(config)
         encoder = models.build_encoder(config)
+        average_generator = None
+        if config.generator_average:  # Starts as a copy of G.
+            average_generator = models.build_generator(config)
+            average_generator.set_weights(generator.get_weights())
 
     def adam(model, learning_rate):
         optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=config.adam_beta_1)
@@ -95,25 +111,50 @@ def build_state(config, mixed_precision="off"):
                          adam(encoder, config.encoder_learning_rate),
                          epoch=counter(), step=counter(), epoch_images=counter(),
                          epoch_loss_sums={name: tf.Variable(0.0, dtype=tf.float64, trainable=False)
-                                          for name in loss_names})
+                                          for name in loss_names},
+                         average_generator=average_generator,
+                         cluster_centroids=tf.Variable(tf.zeros((config.clusters, models.IMAGE_SIZE)), trainable=False)
+                         if config.clusters else None)
+
+
+def with_cluster_labels(state, config, train_digits, log=print):
+    """train_digits labelled by their clusters, for a run with --clusters K; else train_digits itself.
+
+    A new run finds the clusters (clusters.fit) and keeps their centroids in the state; a resumed run
+    has them from its checkpoint. Either way each image gets its cluster by clusters.assign.
+    """
+    if not config.clusters:
+        return train_digits
+    if config.clusters > len(train_digits.images):
+        raise errors.UserError(f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
+                               f"images: ask for fewer clusters.")
+    if not np.any(state.cluster_centroids.numpy()):  # A new run: no centroids restored.
+        start = time.perf_counter()
+        state.cluster_centroids.assign(clusters.fit(train_digits.images, config.clusters, config.seed))
+        log(f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
+            f"({time.perf_counter() - start:.1f} s)")
+    labels = clusters.assign(train_digits.images, state.cluster_centroids.numpy())
+    return train_digits._replace(labels=labels)
 
 
 def frame_inputs(config):
     """The generator's inputs for every progress frame: the same for the whole run, drawn from config.seed.
 
     In a conditional run each row is one z, one handwriting style, and column c draws the digit
-    c mod 10: with the default grid of ten, every row writes 0 to 9 in its own style.
+    c mod 10: with the default grid of ten, every row writes 0 to 9 in its own style. A run with
+    --clusters draws its clusters in turn, each digit with a z of its own.
     """
     grid = config.frame_grid
     if not models.conditional(config):
-        return tf.random.stateless_normal((grid * grid, config.latent_dim), seed=(config.seed, 0))
+        latent_vectors = tf.random.stateless_normal((grid * grid, config.latent_dim), seed=(config.seed, 0))
+        return models.generator_inputs(config, latent_vectors, generate.labels_in_turn(config, grid * grid))
     styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
     digits = tf.range(grid * grid) % grid % models.NUM_CLASSES
     return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)
 
 
 def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=print, progress=True, evaluation=None,
-          strategy=None, on_gpu=False, resume_from=None):
+          strategy=None, on_gpu=False, resume_from=None, stop=None):
     """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
 
     Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and
@@ -131,6 +172,8 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
       strategy: a tf.distribute.Strategy (see distribute.make_strategy); default: one device.
       on_gpu: whether the work runs on a GPU, for the "auto" speed settings.
       resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
+      stop: None, or a function called after every compiled call; when it returns True the run saves
+        a checkpoint and ends in the middle of its epoch (make compare's time budget).
     Returns:
       The TrainingState at the end.
     Raises:
@@ -145,6 +188,7 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
         run.restore(state)
         train_steps = compiled.compile_train_step(state, config, speed, strategy)
     log(f"speed: {speed.describe()}; strategy: {distribute.describe(strategy)}")
+    train_digits = with_cluster_labels(state, config, train_digits, log)
     run.start()
 
     inputs_of_frames = frame_inputs(config)
@@ -154,14 +198,16 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
             start, images_before = time.perf_counter(), int(state.epoch_images.numpy())
             batches = data.epoch_batches(digit_dataset, config.batch_size, config.seed, epoch - 1,
                                          config.latent_dim, images_before, prefetch=speed.prefetch)
-            train_epoch(run, train_steps, batches, strategy, speed.steps_per_call, progress and run.chief)
+            if not train_epoch(run, train_steps, batches, strategy, speed.steps_per_call, progress and run.chief, stop):
+                run.save()  # Stopped early: keep what was trained; the epoch has no frame.
+                break
             seconds = time.perf_counter() - start
             images_per_second = (len(train_digits.images) - images_before) / max(seconds, 1e-9)
             steps_in_epoch = data.steps_per_epoch(len(train_digits.images), config.batch_size)
             mean_losses = {name: float(total.numpy()) / steps_in_epoch for name, total in state.epoch_loss_sums.items()}
 
             # Draw the progress frame and log the epoch; evaluate it if asked; then count it and save.
-            picture = images.grid(generate.generate_digits(state.generator, inputs_of_frames), config.frame_grid)
+            picture = images.grid(generate.generate_digits(state.drawing_generator(), inputs_of_frames), config.frame_grid)
             run.write_epoch(epoch, mean_losses, images_per_second, picture)
             figures = None
             if evaluation is not None and config.eval_every and epoch % config.eval_every == 0:
@@ -172,16 +218,21 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
                 + f"  {seconds:.1f} s  {images_per_second:.0f} images/s")
             if figures is not None:
                 log("  quality: " + describe_figures(figures))
+            if stop is not None and stop():
+                break
     run.finish()
     return state
 
 
-def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress):
+def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, stop=None):
     """Trains on the rest of one epoch's batches, steps_per_call steps a compiled call.
 
     Args:
       batches: data.epoch_batches(): the full batches, then the short last one, each a dataset.
       progress: show a Keras progress bar with the epoch's running mean losses.
+      stop: as in train().
+    Returns:
+      True when the epoch is done, False when `stop` ended it early.
     """
     state = run.state
     steps_left = sum(part_steps for _, part_steps in batches)
@@ -202,6 +253,9 @@ def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress):
                                                     for name, total in state.epoch_loss_sums.items()])
             if steps_left:  # The epoch's last call is saved by run.end_epoch, after the epoch's frame.
                 run.maybe_save()
+                if stop is not None and stop():
+                    return False
+    return True
 
 
 def describe_figures(figures):

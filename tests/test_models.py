@@ -60,3 +60,52 @@ def test_default_sizes_are_the_documented_ones():
     assert models.build_generator(config).count_params() == pytest.approx(0.62e6, rel=0.05)
     assert models.build_discriminator(config).count_params() == pytest.approx(0.15e6, rel=0.05)
     assert np.prod(models.build_encoder(config).output_shape[1:]) == config.latent_dim + 10
+
+
+@pytest.mark.parametrize("conditional", ["on", "off"])
+def test_the_mlp_gan_has_the_tutorial_layers(conditional):
+    config = dataclasses.replace(config_lib.PRESETS["default"], architecture="mlp", conditional=conditional)
+    labels = 10 if conditional == "on" else 0
+    generator, discriminator = models.build_generator(config), models.build_discriminator(config)
+    dense_units = [layer.units for layer in generator.layers if isinstance(layer, tf.keras.layers.Dense)]
+    assert dense_units == [256, 512, 1024, 784]
+    assert [layer.units for layer in discriminator.layers if isinstance(layer, tf.keras.layers.Dense)] == [512, 256, 1]
+    # Weights and biases, counted by hand: z (and the one-hot label) in, 784 pixels out.
+    assert generator.count_params() == ((64 + labels) * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 784 + 784)
+    assert discriminator.count_params() == ((784 + labels) * 512 + 512) + (512 * 256 + 256) + (256 + 1)
+    images = generator(models.generator_inputs(config, tf.random.normal((3, 64)), tf.constant([1, 2, 3])), training=True)
+    assert images.shape == (3, 28, 28, 1) and np.abs(images.numpy()).max() <= 1.0
+    assert discriminator(models.discriminator_inputs(config, images, tf.constant([1, 2, 3]))).shape == (3, 1)
+
+
+def test_clusters_are_labels_like_the_digits():
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off", clusters=7)
+    assert models.num_labels(config) == 7 and not models.conditional(config)
+    inputs = models.generator_inputs(config, tf.zeros((2, config.latent_dim)), tf.constant([6, 0])).numpy()
+    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(7)[[6, 0]])
+    assert models.discriminator_inputs(config, tf.zeros((2, 28, 28, 1)), tf.constant([6, 0])).shape == (2, 28, 28, 8)
+    latent_vectors, cluster_logits = models.encoder_outputs(config, models.build_encoder(config)(tf.zeros((2, 28, 28, 1))))
+    assert latent_vectors.shape == (2, config.latent_dim) and cluster_logits.shape == (2, 7)
+
+
+@pytest.mark.parametrize("architecture", ["dcgan", "mlp"])
+def test_spectral_norm_divides_each_discriminator_weight_by_its_largest_singular_value(architecture):
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], spectral_norm="on", architecture=architecture)
+    discriminator = models.build_discriminator(config)
+    wrapped = [layer for layer in discriminator.layers if isinstance(layer, tf.keras.layers.SpectralNormalization)]
+    assert len(wrapped) == (3 if architecture == "dcgan" else 3)  # Every layer with weights but BatchNormalization.
+    inputs = models.discriminator_inputs(config, tf.random.uniform((4, 28, 28, 1), -1, 1), tf.constant([0, 1, 2, 3]))
+    for _ in range(30):  # Each training call does one power iteration, and writes the normalised kernel back.
+        discriminator(inputs, training=True)
+    for layer in wrapped:
+        kernel = layer.layer.kernel.numpy()
+        assert np.linalg.svd(kernel.reshape(-1, kernel.shape[-1]), compute_uv=False)[0] == pytest.approx(1.0, abs=0.02)
+
+
+def test_discriminate_is_the_discriminator_layer_by_layer():
+    config = config_lib.PRESETS["tiny"]
+    discriminator = models.build_discriminator(config)
+    inputs = models.discriminator_inputs(config, tf.random.uniform((4, 28, 28, 1), -1, 1), tf.constant([0, 1, 2, 3]))
+    logits, features = models.discriminate(discriminator, inputs, training=False)
+    np.testing.assert_allclose(logits, discriminator(inputs, training=False), rtol=1e-6)
+    assert features.shape == (4, 7 * 7 * 2 * config.discriminator_filters)  # The Flatten before the last Dense.

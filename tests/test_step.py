@@ -29,24 +29,79 @@ def same(first, second):
     return all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
-@pytest.mark.parametrize("conditional", ["on", "off"])
-def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_config, conditional):
-    config = dataclasses.replace(tiny_config, conditional=conditional)
+@pytest.mark.parametrize("changes", [
+    {"conditional": "on"}, {"conditional": "off"}, {"loss": "least-squares", "label_smoothing": 0.2},
+    {"loss": "hinge", "architecture": "mlp"}, {"feature_matching": 2.0}, {"conditional": "off", "feature_matching": 0.5},
+    {"conditional": "off", "clusters": 3, "feature_matching": 0.5},
+])
+def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_config, changes):
+    config = dataclasses.replace(tiny_config, **changes).validate()
     state = train.build_state(config)
     real_images, labels, latent_vectors = first_batch(config)
-    # By hand, before the update: D's logits for the real batch and for G's fakes.
+    labels = labels % max(models.num_labels(config), 1)
+    # By hand, before the update: D's logits and features for the real batch and for G's fakes.
     fake_images = state.generator(models.generator_inputs(config, latent_vectors, labels), training=True)
-    real_logits = state.discriminator(models.discriminator_inputs(config, real_images, labels), training=True)
-    fake_logits = state.discriminator(models.discriminator_inputs(config, fake_images, labels), training=True)
+    real_logits, real_features = models.discriminate(state.discriminator,
+                                                     models.discriminator_inputs(config, real_images, labels))
+    fake_logits, fake_features = models.discriminate(state.discriminator,
+                                                     models.discriminator_inputs(config, fake_images, labels))
+    expected_generator_loss = float(tf.reduce_mean(losses.generator_loss(config.loss, fake_logits)))
+    if config.feature_matching:  # W (|mean f(x) - mean f(G(z))|^2 + KL of the encoder's label mixes, with labels).
+        extra = float(losses.feature_matching_loss(real_features, fake_features))
+        if models.num_labels(config):
+            extra += float(losses.class_distribution_kl(
+                models.encoder_outputs(config, state.encoder(real_images))[1],
+                models.encoder_outputs(config, state.encoder(fake_images))[1]))
+        expected_generator_loss += config.feature_matching * extra
     encoder_before = values(state.encoder)
 
     _, step_losses = step.gan_update(state, config, real_images, labels, latent_vectors)
 
-    assert float(step_losses["discriminator"]) == pytest.approx(
-        float(tf.reduce_mean(losses.non_saturating_discriminator_loss(real_logits, fake_logits))), rel=1e-5)
-    assert float(step_losses["generator"]) == pytest.approx(
-        float(tf.reduce_mean(losses.non_saturating_generator_loss(fake_logits))), rel=1e-5)
+    assert float(step_losses["discriminator"]) == pytest.approx(float(tf.reduce_mean(
+        losses.discriminator_loss(config.loss, real_logits, fake_logits, config.label_smoothing))), rel=1e-5)
+    assert float(step_losses["generator"]) == pytest.approx(expected_generator_loss, rel=1e-5)
     assert same(values(state.encoder), encoder_before)  # The encoder is not part of the GAN's game.
+
+
+def test_the_wasserstein_critic_loss_adds_the_weighted_gradient_penalty(tiny_config):
+    config = dataclasses.replace(tiny_config, loss="wasserstein-gp", gradient_penalty_weight=10.0)
+    state = train.build_state(config)
+    real_images, labels, latent_vectors = first_batch(config)
+    unpenalized = dataclasses.replace(config, gradient_penalty_weight=0.0)
+    fake_images = state.generator(models.generator_inputs(config, latent_vectors, labels), training=True)
+    real_logits, _ = models.discriminate(state.discriminator, models.discriminator_inputs(config, real_images, labels))
+    fake_logits, _ = models.discriminate(state.discriminator, models.discriminator_inputs(config, fake_images, labels))
+    seed = step.step_seed(state, config)
+    penalized_loss = step.discriminator_objective(state, config, real_images, fake_images, labels, real_logits,
+                                                  fake_logits, seed, tf.reduce_mean)
+    plain_loss = step.discriminator_objective(state, unpenalized, real_images, fake_images, labels, real_logits,
+                                              fake_logits, seed, tf.reduce_mean)
+    assert float(plain_loss) == pytest.approx(float(tf.reduce_mean(fake_logits - real_logits)), rel=1e-5)
+
+    def critic(images):
+        return state.discriminator(models.discriminator_inputs(config, images, labels), training=True)
+
+    weights = losses.interpolation_weights(config.batch_size, step.fold(seed, step.PENALTY))
+    penalty = float(tf.reduce_mean(losses.gradient_penalty(critic, real_images, fake_images, weights)))
+    assert penalty > 0 and float(penalized_loss) == pytest.approx(float(plain_loss) + 10.0 * penalty, rel=1e-4)
+
+
+def test_critic_steps_update_the_discriminator_that_many_times_per_generator_update(tiny_config):
+    config = dataclasses.replace(tiny_config, loss="wasserstein-gp", critic_steps=3, augment="on")
+    state = train.build_state(config)
+    step.train_step(state, config, *first_batch(config))
+    assert int(state.discriminator_optimizer.iterations) == 3 and int(state.generator_optimizer.iterations) == 1
+
+
+def test_the_average_generator_moves_a_step_towards_the_generator(tiny_config):
+    config = dataclasses.replace(tiny_config, generator_average=0.999)
+    state = train.build_state(config)
+    assert same(values(state.average_generator), values(state.generator))  # It starts as a copy.
+    before = values(state.average_generator)
+    step.train_step(state, config, *first_batch(config))
+    step.average_generator_update(state, config)  # At step 0 the decay is 1/10, not yet 0.999.
+    for average, old, new in zip(values(state.average_generator), before, values(state.generator)):
+        np.testing.assert_allclose(average, 0.1 * old + 0.9 * new, rtol=1e-5, atol=1e-6)
 
 
 def test_the_encoder_update_leaves_the_generator_and_discriminator_unchanged(tiny_config):

@@ -194,3 +194,32 @@ def test_the_generator_learns_the_data(tmp_path):
     before = distance_to_the_bar(train.build_state(config).generator)  # The weights the run starts from.
     after = distance_to_the_bar(run(config, digits, tmp_path).generator)
     assert after < 0.2 * before, (before, after)  # Measured: from 1.01 to 0.014.
+
+
+# Together the three use every flag of the GAN lab, each with a resume and the pictures of a restored run.
+LAB_COMBINATIONS = [
+    {"loss": "wasserstein-gp", "critic_steps": 2, "spectral_norm": "on", "augment": "on", "feature_matching": 1.0,
+     "generator_average": 0.9},
+    {"loss": "hinge", "architecture": "mlp", "conditional": "off", "augment": "on"},
+    {"loss": "least-squares", "label_smoothing": 0.1, "conditional": "off", "clusters": 4, "feature_matching": 0.5,
+     "generator_average": 0.9},
+]
+
+
+@pytest.mark.parametrize("changes", LAB_COMBINATIONS)
+def test_gan_lab_runs_resume_bitwise_and_draw_as_they_trained(tiny_config, digits, tmp_path, changes):
+    config = dataclasses.replace(tiny_config, **changes).validate()
+    run(dataclasses.replace(config, epochs=2), digits, tmp_path / "straight")
+    run(config, digits, tmp_path / "resumed")
+    resumed = run(dataclasses.replace(config, epochs=2), digits, tmp_path / "resumed")
+    assert int(resumed.step) == 6
+    assert_same_checkpoint(tmp_path / "resumed" / "checkpoints", tmp_path / "straight" / "checkpoints")
+    # The restored run draws its last frame again, and samples like any run.
+    restored_config, generator, encoder = generate.restore_models(tmp_path / "resumed" / "checkpoints")
+    assert restored_config == dataclasses.replace(config, epochs=2)
+    frame = images.grid(generate.generate_digits(generator, train.frame_inputs(config)), config.frame_grid)
+    assert np.array_equal(images.enlarge(frame), np.asarray(
+        PIL.Image.open(tmp_path / "resumed" / "outputs" / "frames" / "epoch_0002.png")))
+    digits_drawn = generate.sample(restored_config, generator, 6, seed=1, out=tmp_path / "six.npy")
+    assert digits_drawn.shape == (6, 28, 28)
+    assert generate.reconstruct(restored_config, generator, encoder, digits.images, 4, 0, tmp_path / "r.png") >= 0

@@ -65,6 +65,8 @@ def make_train_step(state, config, speed, strategy=None):
         step_losses, batch_size = strategy.run(replica_step, args=(real_images, labels, latent_vectors))
         step_losses = {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
                        for name, value in step_losses.items()}
+        if state.average_generator is not None:  # After the replicas' updates, in the cross-replica context.
+            step_lib.average_generator_update(state, config)
         state.step.assign_add(1)
         state.epoch_images.assign_add(tf.cast(strategy.reduce(tf.distribute.ReduceOp.SUM, batch_size, axis=None),
                                               tf.int64))

@@ -197,7 +197,7 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
     def evaluation(state):
         nonlocal evaluation_seconds
         evaluation_start = time.perf_counter()
-        figures = evaluate.headline(evaluate.evaluate(config, state.generator, state.encoder, judge, train_digits,
+        figures = evaluate.headline(evaluate.evaluate(config, state.drawing_generator(), state.encoder, judge, train_digits,
                                                       test_digits, config.eval_samples, config.seed))
         evaluation_seconds += time.perf_counter() - evaluation_start
         training_seconds = time.perf_counter() - start - evaluation_seconds

@@ -1,0 +1,47 @@
+"""The variants make compare trains: names for sets of flags, in either mode. No TensorFlow here, so
+the command line checks --variants at once."""
+
+import dataclasses
+
+from gan_tf import config as config_lib
+from gan_tf.runtime import errors
+
+# One variant per flag of the GAN lab, over each mode's defaults; "default" is the mode's defaults alone.
+VARIANTS = {
+    "default": {},
+    "least-squares": {"loss": "least-squares"},
+    "hinge": {"loss": "hinge"},
+    "wasserstein-gp": {"loss": "wasserstein-gp", "critic_steps": 5},
+    "spectral-norm": {"spectral_norm": "on"},
+    "label-smoothing": {"label_smoothing": 0.1},
+    "feature-matching": {"feature_matching": 1.0},
+    "mlp": {"architecture": "mlp"},
+    "augment": {"augment": "on"},
+}
+MODES = {"on": "conditional", "off": "unconditional"}
+DEFAULT_VARIANTS = [f"{mode}/{name}" for mode in MODES.values() for name in VARIANTS]
+
+
+def variant_config(variant):
+    """The Config of a variant named "<conditional|unconditional>/<name>[+<name>...]", e.g. "unconditional/hinge+augment".
+
+    Raises:
+      UserError: an unknown mode or name.
+    """
+    mode, _, names = variant.partition("/")
+    if mode not in MODES.values() or not names:
+        raise errors.UserError(f"--variants {variant!r}: name a variant as MODE/NAME, MODE one of "
+                               f"{', '.join(MODES.values())}, e.g. unconditional/hinge or conditional/hinge+augment.")
+    changes = {"conditional": "on" if mode == "conditional" else "off"}
+    for name in names.split("+"):
+        if name not in VARIANTS:
+            raise errors.UserError(f"--variants {variant!r}: unknown variant {name!r}; known: {', '.join(VARIANTS)}.")
+        changes.update(VARIANTS[name])
+    return config_lib.resolve(changes)
+
+
+def flags(config):
+    """The flags that make `config` differ from the default config, as a command line would give them."""
+    default = config_lib.resolve({"conditional": config.conditional})
+    return " ".join(f"{config_lib.flag(field.name)} {getattr(config, field.name)}" for field in dataclasses.fields(config)
+                    if getattr(config, field.name) != getattr(default, field.name))
