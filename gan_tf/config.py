@@ -77,7 +77,8 @@ class Config:
                                        "al. 2017), hinge (Lim & Ye 2017) or wasserstein-gp (Gulrajani et al. 2017).",
                      LOSSES)
     gradient_penalty_weight: float = knob(10.0, "With --loss wasserstein-gp: the weight of the gradient penalty, "
-                                                "WGAN-GP's lambda = 10.")
+                                                "WGAN-GP's lambda = 10 (the paper's critic has no batch "
+                                                "normalisation: add --discriminator-batchnorm off).")
     critic_steps: int = knob(1, "Discriminator updates per generator update; the extra ones use the same real batch "
                                 "and fresh noise (WGAN-GP uses 5).")
     label_smoothing: float = knob(0.0, "One-sided label smoothing: real images' target is 1 - S, fakes' stays 0 "

@@ -107,11 +107,24 @@ def test_resume_continues_and_a_conflicting_architecture_is_refused(trained):
     (["--epochs", "many"], "argument --epochs: invalid int value: 'many'"),
     (["--colour", "red"], "unrecognized arguments: --colour red"),
     (["--device", "tpu"], "argument --device: invalid choice"),
+    (["--loss", "wasserstein"], "argument --loss: invalid choice: 'wasserstein'"),
+    (["--loss", "hinge", "--label-smoothing", "0.1"], "--label-smoothing applies to --loss non-saturating and least-squares"),
+    (["--clusters", "20"], "--clusters is for --conditional off"),
 ])
 def test_bad_train_flags(flags, message, tmp_path):
     result = gan_tf("train", "--checkpoint-dir", tmp_path / "c", "--output-dir", tmp_path / "o", *flags)
     assert message in error_line(result)
     assert not (tmp_path / "c").exists() and not (tmp_path / "o").exists()  # Nothing written.
+
+
+def test_more_clusters_than_images_and_unknown_compare_variants_are_refused(tmp_path, mnist_npz):
+    result = gan_tf("train", "--data", mnist_npz, "--conditional", "off", "--clusters", 41,
+                    "--checkpoint-dir", tmp_path / "c", "--output-dir", tmp_path / "o")
+    assert "--clusters 41 is more than the 40 training images" in error_line(result)
+    assert not (tmp_path / "c").exists() and not (tmp_path / "o").exists()
+    result = gan_tf("compare", "--variants", "conditional/hinges", "--output-dir", tmp_path / "o")
+    assert "unknown variant 'hinges'; known: default, least-squares" in error_line(result)
+    assert not (tmp_path / "o").exists()
 
 
 def test_missing_dataset(tmp_path):

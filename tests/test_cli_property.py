@@ -28,6 +28,7 @@ from gan_tf import __main__ as cli
 from gan_tf import evaluate
 from gan_tf import train
 from gan_tf.tools import bench
+from gan_tf.tools import compare
 from tests.conftest import write_mnist_npz
 
 EXAMPLES = int(os.environ.get("GAN_TF_PROPERTY_EXAMPLES", 400))  # More: GAN_TF_PROPERTY_EXAMPLES=3000 make test
@@ -43,7 +44,7 @@ def every_flag():
     return sorted(flags)
 
 
-COMMANDS = ["train", "sample", "gif", "reconstruct", "interpolate", "evaluate", "bench"]
+COMMANDS = ["train", "sample", "gif", "reconstruct", "interpolate", "evaluate", "bench", "compare"]
 WORDS = ["0", "1", "-1", "2", "3", "64", "100001", "2147483648", "nan", "inf", "-inf", "1e309", "0.5", "1e-9", "",
          " ", "on", "off", "auto", "yes", "ckpt-3", "ckpt-999", "tiny", "default", "tutorial", "mirrored",
          "multiworker", "cpu", "gpu", "bfloat16", "float16", "--", "-"]
@@ -93,6 +94,7 @@ def tried():
 def test_any_command_line_succeeds_or_gets_one_line_and_exit_status_2(template, tried, monkeypatch, argv):
     monkeypatch.setattr(train, "train", lambda *args, **kwargs: None)
     monkeypatch.setattr(bench, "run", lambda *args, **kwargs: None)
+    monkeypatch.setattr(compare, "run", lambda *args, **kwargs: None)
     monkeypatch.setattr(evaluate, "load_or_train_judge", lambda *args, **kwargs: (None, 1.0))
     monkeypatch.setattr(evaluate, "evaluate", lambda *args, **kwargs: {"stub": True})
     monkeypatch.setattr(evaluate, "report", lambda *args, **kwargs: "stub report")

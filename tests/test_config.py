@@ -51,3 +51,30 @@ def test_load_refuses_a_foreign_config(tmp_path):
     (tmp_path / config_lib.CONFIG_FILENAME).write_text(json.dumps({"learning_rate": 0.1}))
     with pytest.raises(errors.UserError, match="not a gan_tf config"):
         config_lib.load(tmp_path)
+
+
+def test_the_gan_labs_flags_that_do_not_fit_together_are_refused():
+    with pytest.raises(errors.UserError, match="--label-smoothing applies to --loss non-saturating and least-squares"):
+        config_lib.resolve({"loss": "hinge", "label_smoothing": 0.1})
+    with pytest.raises(errors.UserError, match="--clusters is for --conditional off"):
+        config_lib.resolve({"clusters": 10})
+    with pytest.raises(errors.UserError, match="--loss must be one of"):
+        config_lib.resolve({"loss": "wasserstein"})
+    with pytest.raises(errors.UserError, match="--critic-steps must be a whole number from 1"):
+        config_lib.resolve({"critic_steps": 0})
+
+
+def test_an_unconditional_run_starts_from_the_unconditional_defaults_and_flags_still_win():
+    unconditional = config_lib.resolve({"conditional": "off"})
+    assert {name: getattr(unconditional, name) for name in config_lib.UNCONDITIONAL_DEFAULTS} == \
+        config_lib.UNCONDITIONAL_DEFAULTS
+    assert config_lib.resolve({"conditional": "off", "clusters": 0}).clusters == 0
+    assert config_lib.resolve({}).clusters == 0  # The conditional default has its digits.
+    assert config_lib.resolve({"conditional": "off"}, preset="tiny").clusters == 0  # Presets are kept as they are.
+
+
+@pytest.mark.parametrize("name, value", [("architecture", "mlp"), ("spectral_norm", "on"), ("generator_average", 0.9)])
+def test_the_gan_labs_architecture_flags_are_fixed_once_saved(name, value):
+    with pytest.raises(errors.UserError, match="drop the flag to resume"):
+        config_lib.resolve({name: value}, saved=config_lib.Config())
+    assert config_lib.resolve({"loss": "hinge", "augment": "on"}, saved=config_lib.Config()).loss == "hinge"

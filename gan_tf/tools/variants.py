@@ -11,7 +11,9 @@ VARIANTS = {
     "default": {},
     "least-squares": {"loss": "least-squares"},
     "hinge": {"loss": "hinge"},
-    "wasserstein-gp": {"loss": "wasserstein-gp", "critic_steps": 5},
+    # As in the paper: five critic updates per G update, and no batch normalisation in the critic, whose
+    # gradient penalty is taken image by image.
+    "wasserstein-gp": {"loss": "wasserstein-gp", "critic_steps": 5, "discriminator_batchnorm": "off"},
     "spectral-norm": {"spectral_norm": "on"},
     "label-smoothing": {"label_smoothing": 0.1},
     "feature-matching": {"feature_matching": 1.0},
