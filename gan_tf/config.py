@@ -37,7 +37,8 @@ class Config:
     # --- Architecture: fixed once a run has saved a checkpoint. ---
     conditional: str = knob("on", "on: the generator is told which digit to draw and the discriminator which digit an "
                                   "image claims to be (MNIST score 9.685 after the default 5 epochs, against 6.500 "
-                                  "without). off: G learns all ten digits from noise alone.", ON_OFF)
+                                  "for a plain unconditional GAN). off: no digit labels; G learns from the images "
+                                  "alone (see --clusters for the unconditional defaults).", ON_OFF)
     latent_dim: int = knob(64, "Length of the noise vector z: enough for ten digits and their styles, small enough for the encoder to invert.")
     generator_filters: int = knob(64, "Generator channels at 14x14 (twice as many at 7x7): 0.62 M weights, quick on a laptop CPU.")
     discriminator_filters: int = knob(64, "Discriminator channels at 14x14 (twice as many at 7x7): 0.15 M weights, a match for the generator.")
@@ -188,7 +189,7 @@ PRESETS = {
 
 # The defaults of --conditional off where they differ from the conditional ones: the best unconditional
 # combination that make compare measured (docs/experiments.md). A flag given explicitly still wins.
-UNCONDITIONAL_DEFAULTS = {"clusters": 50, "generator_average": 0.999}
+UNCONDITIONAL_DEFAULTS = {"clusters": 100, "spectral_norm": "on", "generator_average": 0.999}
 
 
 def flag(field_name):
