@@ -210,8 +210,7 @@ def make_evaluation(config, args, digits):
     print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
 
     def evaluation(state):
-        return evaluate.headline(evaluate.evaluate(config, state.drawing_generator(), state.encoder, judge, digits, test,
-                                                   config.eval_samples, config.seed))
+        return evaluate.headline_of_state(config, state, judge, digits, test, config.eval_samples)
 
     return evaluation
 

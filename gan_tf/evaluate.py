@@ -204,6 +204,11 @@ def report(results, judge_accuracy):
     return "\n".join(lines)
 
 
+def headline_of_state(config, state, judge, train, test, num):
+    """headline() of a run while it trains (train.TrainingState), with its picture-drawing generator."""
+    return headline(evaluate(config, state.drawing_generator(), state.encoder, judge, train, test, num, config.seed))
+
+
 def headline(results):
     """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
     generated = results["generated"]

@@ -61,7 +61,7 @@ def new_inputs(config, num, seed, stream, digit=None):
         raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
                                "drop --digit, or train a run with --conditional on (the default).")
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
-    labels = asked_digits(num, digit) if models.conditional(config) else labels_in_turn(config, num)
+    labels = labels_in_turn(config, num) if digit is None else asked_digits(num, digit)
     return models.generator_inputs(config, latent_vectors, labels)
 
 

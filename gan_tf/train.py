@@ -15,7 +15,6 @@ import math
 import time
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from gan_tf import clusters
@@ -117,7 +116,7 @@ def build_state(config, mixed_precision="off"):
                          if config.clusters else None)
 
 
-def with_cluster_labels(state, config, train_digits, log=print):
+def with_cluster_labels(state, config, train_digits, new_run, log=print):
     """train_digits labelled by their clusters, for a run with --clusters K; else train_digits itself.
 
     A new run finds the clusters (clusters.fit) and keeps their centroids in the state; a resumed run
@@ -128,7 +127,7 @@ def with_cluster_labels(state, config, train_digits, log=print):
     if config.clusters > len(train_digits.images):
         raise errors.UserError(f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
                                f"images: ask for fewer clusters.")
-    if not np.any(state.cluster_centroids.numpy()):  # A new run: no centroids restored.
+    if new_run:  # A resumed run has its centroids from the checkpoint.
         start = time.perf_counter()
         state.cluster_centroids.assign(clusters.fit(train_digits.images, config.clusters, config.seed))
         log(f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
@@ -188,7 +187,7 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
         run.restore(state)
         train_steps = compiled.compile_train_step(state, config, speed, strategy)
     log(f"speed: {speed.describe()}; strategy: {distribute.describe(strategy)}")
-    train_digits = with_cluster_labels(state, config, train_digits, log)
+    train_digits = with_cluster_labels(state, config, train_digits, new_run=run.resume_path is None, log=log)
     run.start()
 
     inputs_of_frames = frame_inputs(config)

@@ -197,8 +197,7 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
     def evaluation(state):
         nonlocal evaluation_seconds
         evaluation_start = time.perf_counter()
-        figures = evaluate.headline(evaluate.evaluate(config, state.drawing_generator(), state.encoder, judge, train_digits,
-                                                      test_digits, config.eval_samples, config.seed))
+        figures = evaluate.headline_of_state(config, state, judge, train_digits, test_digits, config.eval_samples)
         evaluation_seconds += time.perf_counter() - evaluation_start
         training_seconds = time.perf_counter() - start - evaluation_seconds
         # train.train evaluates an epoch before its counters say it is done: this is epoch state.epoch + 1.

@@ -57,9 +57,8 @@ class Timeline:
     def __call__(self, state):
         seconds = self.training_seconds()
         started = time.perf_counter()
-        figures = evaluate.headline(evaluate.evaluate(self.config, state.drawing_generator(), state.encoder, self.judge,
-                                                      self.train_digits, self.test_digits, EVALUATION_SAMPLES,
-                                                      self.config.seed))
+        figures = evaluate.headline_of_state(self.config, state, self.judge, self.train_digits, self.test_digits,
+                                             EVALUATION_SAMPLES)
         self.evaluation_seconds += time.perf_counter() - started
         self.points.append({"seconds": seconds, "step": int(state.step.numpy()), **figures})
         return figures
@@ -67,6 +66,8 @@ class Timeline:
 
 def run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu=False, log=print):
     """Trains one variant for `minutes` of training and returns its result (also written as result.json)."""
+    variant_flags = flags(variant_config(variant))
+    log(f"  {minutes:g} min of training ({variant_flags or 'the defaults'})")
     config = dataclasses.replace(variant_config(variant), epochs=10_000, eval_every=1,
                                  checkpoint_every_seconds=0.0)
     directory = root / "runs" / variant.replace("/", "-")
@@ -81,7 +82,7 @@ def run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu
         log("  quality: " + train.describe_figures(figures))
     final = timeline.points[-1]
     reached = [point["seconds"] for point in timeline.points if point["mnist_score"] >= TARGET_SCORE]
-    result = {"variant": variant, "flags": flags(variant_config(variant)), **{name: final[name] for name in COLUMNS if name in final},
+    result = {"variant": variant, "flags": variant_flags, **{name: final[name] for name in COLUMNS if name in final},
               "seconds_to_9": reached[0] if reached else None,
               "images_per_second": int(state.step.numpy()) * config.batch_size / seconds,
               "training_seconds": seconds, "steps": int(state.step.numpy()), "timeline": timeline.points}
@@ -104,7 +105,7 @@ def run(variants, train_digits, test_digits, judge_directory, output_dir, minute
             log(f"[{number}/{len(variants)}] {variant}: done before, kept ({done})")
             results.append(json.loads(done.read_text()))
             continue
-        log(f"[{number}/{len(variants)}] {variant}: {minutes:g} min of training ({flags(variant_config(variant)) or 'the defaults'})")
+        log(f"[{number}/{len(variants)}] {variant}")
         results.append(run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu, log))
     write_tables(results, root)
     plot(results, root / "score.png")
