@@ -49,11 +49,10 @@ def fit(images, count, seed, iterations=ITERATIONS):
     centroids = np.stack(centroids)
     # Lloyd: move each centroid to the mean of the images nearest to it; a centroid left with none stays.
     for _ in range(iterations):
-        nearest_centroid = squared_distances(points, centroids).argmin(axis=1)
-        for cluster in range(count):
-            members = points[nearest_centroid == cluster]
-            if len(members):
-                centroids[cluster] = members.mean(axis=0)
+        membership = np.eye(count, dtype=np.float32)[squared_distances(points, centroids).argmin(axis=1)]  # (N, K)
+        sizes = membership.sum(axis=0)
+        sums = membership.T @ points  # (K, 784): every cluster's sum in one matrix product.
+        centroids = np.where(sizes[:, np.newaxis] > 0, sums / np.maximum(sizes, 1.0)[:, np.newaxis], centroids)
     return centroids
 
 

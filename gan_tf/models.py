@@ -21,6 +21,7 @@ same convolutional network in both.
 """
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 IMAGE_SHAPE = (28, 28, 1)
@@ -52,25 +53,54 @@ def generator_inputs(config, latent_vectors, labels):
 
 
 def discriminator_inputs(config, images, labels):
-    """What the discriminator reads: the images, and with labels, the one-hot label beside them.
+    """What the discriminator reads: the images, and with labels, the label beside them (label_code()).
 
-    The convolutional D gets it as more channels, the one-hot at every pixel, so its first
-    convolution can match strokes to the claimed digit; the MLP gets the flattened image with the
-    one-hot appended.
+    The convolutional D gets the code as more channels, the same at every pixel, so its first
+    convolution can match strokes to the claimed label; the MLP gets the flattened image with the
+    code appended.
 
     Args:
       images: float (B, 28, 28, 1); labels: int (B,).
     Returns:
-      dcgan: float (B, 28, 28, 1 + L); mlp: float (B, 784 + L), where L = num_labels(config).
+      dcgan: float (B, 28, 28, 1 + C); mlp: float (B, 784 + C), where C = label_code_size(config).
+    """
+    flat = config.architecture == "mlp"
+    if flat:
+        images = tf.reshape(images, (-1, IMAGE_SIZE))
+    if not num_labels(config):
+        return images
+    code = label_code(config, labels, images.dtype)
+    if flat:
+        return tf.concat([images, code], axis=-1)
+    code = code[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, C)
+    return tf.concat([images, tf.ones_like(images) * code], axis=-1)  # Broadcast over the 28x28 pixels.
+
+
+# Beyond this many labels, D reads a code of this many channels instead of a one-hot.
+LABEL_CODE_SIZE = 16
+
+
+def label_code_size(config):
+    """How many numbers D reads for a label: one-hot up to LABEL_CODE_SIZE labels, else a code of that many."""
+    return min(num_labels(config), LABEL_CODE_SIZE)
+
+
+def label_code(config, labels, dtype):
+    """The label as the discriminator reads it: float (B, label_code_size(config)).
+
+    The ten digits are one-hot. The --clusters K of an unconditional run (100 by default) would make a
+    one-hot of 100 channels at each of 28x28 pixels, and D's first convolution costs in proportion to
+    its channels (a D step with 100 takes nearly twice as long as one with ten), so each cluster gets a
+    code of LABEL_CODE_SIZE signs instead, +1 or -1: the bits of a number of its own, drawn without
+    replacement, so no two clusters share a code. D's layers learn to tell the codes apart as they
+    would the one-hot labels.
     """
     count = num_labels(config)
-    if config.architecture == "mlp":
-        flat = tf.reshape(images, (-1, IMAGE_SIZE))
-        return flat if not count else tf.concat([flat, tf.one_hot(labels, count, dtype=images.dtype)], axis=-1)
-    if not count:
-        return images
-    one_hot = tf.one_hot(labels, count, dtype=images.dtype)[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, L)
-    return tf.concat([images, tf.ones_like(images) * one_hot], axis=-1)  # Broadcast over the 28x28 pixels.
+    if count <= LABEL_CODE_SIZE:
+        return tf.one_hot(labels, count, dtype=dtype)
+    numbers = np.random.default_rng(count).choice(2 ** LABEL_CODE_SIZE, size=count, replace=False)
+    codes = 2.0 * ((numbers[:, np.newaxis] >> np.arange(LABEL_CODE_SIZE)) & 1) - 1.0  # (count, LABEL_CODE_SIZE)
+    return tf.gather(tf.constant(codes, dtype), labels)
 
 
 def encoder_outputs(config, codes):
@@ -180,7 +210,7 @@ def build_discriminator(config):
     if config.architecture == "mlp":
         return build_mlp_discriminator(config)
     model = keras.Sequential(name="discriminator")
-    model.add(keras.Input(shape=IMAGE_SHAPE[:2] + (1 + num_labels(config),)))
+    model.add(keras.Input(shape=IMAGE_SHAPE[:2] + (1 + label_code_size(config),)))
     add_downsampling_blocks(model, config.discriminator_filters, config, dropout=config.discriminator_dropout,
                             batchnorm=config.discriminator_batchnorm == "on",
                             spectral_norm=config.spectral_norm == "on")
@@ -197,7 +227,7 @@ def build_mlp_discriminator(config):
     and --spectral-norm apply to it as to the convolutional one.
     """
     model = keras.Sequential(name="discriminator")
-    model.add(keras.Input(shape=(IMAGE_SIZE + num_labels(config),)))
+    model.add(keras.Input(shape=(IMAGE_SIZE + label_code_size(config),)))
     for units in MLP_DISCRIMINATOR_UNITS:
         model.add(normalized(keras.layers.Dense(units), config.spectral_norm == "on"))
         model.add(keras.layers.LeakyReLU(negative_slope=0.2))

@@ -88,6 +88,21 @@ def test_clusters_are_labels_like_the_digits():
     assert latent_vectors.shape == (2, config.latent_dim) and cluster_logits.shape == (2, 7)
 
 
+def test_many_clusters_reach_the_discriminator_as_distinct_codes_of_sixteen_signs():
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off", clusters=100)
+    codes = models.label_code(config, tf.range(100), tf.float32).numpy()
+    assert codes.shape == (100, 16) and set(np.unique(codes)) == {-1.0, 1.0}
+    assert len({tuple(code) for code in codes}) == 100  # No two clusters share a code.
+    inputs = models.discriminator_inputs(config, tf.zeros((2, 28, 28, 1)), tf.constant([42, 7])).numpy()
+    assert inputs.shape == (2, 28, 28, 17)
+    np.testing.assert_array_equal(inputs[:, 13, 5, 1:], codes[[42, 7]])  # The same code at every pixel.
+    assert models.build_discriminator(config).input_shape == (None, 28, 28, 17)
+    mlp = dataclasses.replace(config, architecture="mlp")
+    assert models.discriminator_inputs(mlp, tf.zeros((2, 28, 28, 1)), tf.constant([42, 7])).shape == (2, 784 + 16)
+    # G still reads the one-hot cluster: a Dense layer costs no more for it.
+    assert models.build_generator(config).input_shape == (None, config.latent_dim + 100)
+
+
 @pytest.mark.parametrize("architecture", ["dcgan", "mlp"])
 def test_spectral_norm_divides_each_discriminator_weight_by_its_largest_singular_value(architecture):
     config = dataclasses.replace(config_lib.PRESETS["tiny"], spectral_norm="on", architecture=architecture)
