@@ -182,8 +182,9 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
     strategy = strategy or tf.distribute.get_strategy()
     speed = speed_lib.resolve(config, on_gpu)
     # Keras numbers layer names in the order layers are made (conv2d, conv2d_1, ...); the names reach
-    # the graph's ops, and TensorFlow's graph optimiser (Grappler) orders some float sums by them. From
-    # Keras's blank state every run has the same names, so it trains bitwise the same in any process.
+    # the graph's ops, and how TensorFlow's graph optimiser (Grappler) rewrites the graph, down to the
+    # last bits of the weights, depends on them. From Keras's blank state every run has the same
+    # names, so it trains bitwise the same in any process (docs/guarantees.md).
     keras.backend.clear_session(free_memory=False)
     run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
     with strategy.scope():
