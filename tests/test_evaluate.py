@@ -15,9 +15,11 @@ from gan_tf.runtime import errors
 from tests.conftest import synthetic_digits
 
 
-def test_a_judge_that_cannot_reach_99_percent_is_refused(tmp_path):
+def test_a_judge_that_cannot_reach_99_percent_trains_longer_then_is_refused(tmp_path):
+    lines = []
     with pytest.raises(errors.UserError, match="judge reached only"):
-        evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2), log=lambda line: None)
+        evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2), log=lines.append)
+    assert lines[0].startswith("judge: trained for 6 epochs")  # 3, then one at a time up to 6.
     assert not (tmp_path / evaluate.JUDGE_FILENAME).exists()
 
 
@@ -35,7 +37,7 @@ def test_a_saved_judge_is_reused_and_a_corrupt_one_refused(tmp_path):
 def test_evaluate_measures_the_real_digits_with_the_judge(tiny_run):
     """The "real" column is the judge's view of the test digits, and a conditional run's encoder reads digits."""
     config, root = tiny_run
-    config, generator, encoder = generate.restore_models(root / "checkpoints")
+    config, generator, encoder, _ = generate.restore_models(root / "checkpoints")
     judge, train_digits, test_digits = evaluate.build_judge(), synthetic_digits(40, 1), synthetic_digits(20, 2)
     results = evaluate.evaluate(config, generator, encoder, judge, train_digits, test_digits, num=30, seed=0)
     probabilities, _ = evaluate.judge_outputs(judge, test_digits.images)
