@@ -220,8 +220,8 @@ def run_sample(args):
     from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
-    config, generator, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    generate.sample(config, generator, args.num, args.seed, args.out, digit=args.digit)
+    config, generator, _, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    generate.sample(config, generator, args.num, args.seed, args.out, digit=args.digit, label_shares=label_shares)
     print(f"wrote {args.num} digits to {args.out}")
 
 
@@ -251,7 +251,7 @@ def run_reconstruct(args):
     from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
-    config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     error = generate.reconstruct(config, generator, encoder, load_test_images(args), args.num, args.seed, args.out)
     print(f"wrote {args.out}: {args.num} test digits and their reconstructions, mean squared error {error:.4f}")
 
@@ -261,7 +261,7 @@ def run_interpolate(args):
     from gan_tf.runtime import device
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
-    config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     frames = generate.interpolate(config, generator, encoder, load_test_images(args), args.seed, args.steps, args.out)
     print(f"wrote {args.out} ({frames} frames)")
 
@@ -272,12 +272,12 @@ def run_evaluate(args):
 
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     out = generate.output_path(args.out, (".json",))
-    config, generator, encoder = generate.restore_models(args.checkpoint_dir, args.checkpoint)
+    config, generator, encoder, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     log = lambda line: print(line, file=sys.stderr)  # noqa: E731
     train = data.load_mnist("train", npz_path=args.data, log=log)
     test = data.load_mnist("test", npz_path=args.data, log=log)
     judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, train, test, log=log)
-    results = evaluate.evaluate(config, generator, encoder, judge, train, test, args.num, args.seed)
+    results = evaluate.evaluate(config, generator, encoder, judge, train, test, args.num, args.seed, label_shares)
     results["judge_test_accuracy"] = judge_accuracy
     evaluate.write_json(results, out)
     print(evaluate.report(results, judge_accuracy))

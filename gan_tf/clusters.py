@@ -1,4 +1,4 @@
-"""Labels an unconditional run finds for itself: equal-sized k-means clusters of the training images.
+"""Labels an unconditional run finds for itself: k-means clusters of the training digits, deskewed.
 
 A GAN told which digit to draw learns much faster than one that must find the ten digits in the
 noise (docs/experiments.md), but --conditional off trains without the digits' labels. It can still
@@ -6,21 +6,62 @@ train conditioned on labels of its own: the clusters of the training images, whi
 find. This is the idea of self-conditioned GANs (Liu et al. 2020, who cluster the discriminator's
 features; here the pixels, once, before training) and of Logo-GAN (Sage et al. 2018).
 
-The clusters are made equal in size: then drawing the clusters in turn draws the training data's
-own mix of images, so sampling needs nothing but the generator.
+The clusters are found among *deskewed* digits: each is sheared upright and centred by its own
+moments first (deskew), so that a slanted 1 and an upright one fall in the same cluster, and a
+cluster holds one digit more often. Measured on MNIST's 60,000 training digits with their labels
+(used only to measure): in 100 clusters of the raw pixels, 86.2% of the digits share their cluster's
+most common digit; of the deskewed pixels, 92.8%. The network still learns the digits as written:
+deskewing only decides which cluster a digit belongs to.
 
-Pure NumPy: k-means++ seeding (Arthur & Vassilvitskii 2007), Lloyd's iterations, then a greedy
-assignment that fills each cluster up to N / K images, nearest pairs first.
+A cluster holds as many digits as are nearest to it, so the clusters differ in size; shares() says
+how often each should be drawn to draw the training data's own mix of digits.
+
+Pure NumPy: k-means++ seeding (Arthur & Vassilvitskii 2007), then Lloyd's iterations.
 """
 
 import numpy as np
 
-ITERATIONS = 20  # Lloyd's iterations: the assignments of MNIST's pixels barely change after 15.
+ITERATIONS = 20  # Lloyd's iterations: the assignments of MNIST's digits barely change after 15.
+SIZE = 28
+CHUNK = 5000  # Digits deskewed at a time, which bounds the memory of the index arithmetic.
 
 
-def pixels(images):
-    """uint8 digits (N, 28, 28) -> float32 (N, 784) in [-1, 1], the space the clusters live in."""
-    return np.asarray(images, np.float32).reshape(len(images), -1) / 127.5 - 1.0
+def deskew(images):
+    """uint8 digits (N, 28, 28) -> float32 (N, 28, 28) in 0..255, each sheared upright.
+
+    Each row of a digit moves sideways by slant * (row - the ink's centre row), with the slant that
+    makes the ink's rows and columns uncorrelated (its second moments): the preprocessing that LeCun
+    et al. (1998) call deskewing. The centre of the ink stays where it is (MNIST centres it already).
+    Pixels are read between columns by linear interpolation, with black beyond the edges.
+    """
+    images = np.asarray(images, np.float32)
+    return np.concatenate([deskew_chunk(images[start:start + CHUNK]) for start in range(0, len(images), CHUNK)]
+                          or [np.zeros((0, SIZE, SIZE), np.float32)])
+
+
+def deskew_chunk(images):
+    grid = np.arange(SIZE, dtype=np.float32)
+    ink = np.maximum(images.sum(axis=(1, 2)), 1e-6)  # A blank image stays blank.
+    rows = grid[np.newaxis, :, np.newaxis] - (images.sum(axis=2) @ grid / ink)[:, np.newaxis, np.newaxis]  # (N, 28, 1)
+    columns = grid[np.newaxis, np.newaxis, :] - (images.sum(axis=1) @ grid / ink)[:, np.newaxis, np.newaxis]  # (N, 1, 28)
+    row_variance = (images * rows ** 2).sum(axis=(1, 2))
+    covariance = (images * rows * columns).sum(axis=(1, 2))
+    slant = np.where(row_variance > 0, covariance / np.maximum(row_variance, 1e-6), 0.0)  # Columns per row.
+    # Output pixel (r, c) reads the input at (r, c + slant (r - centre row)).
+    source = grid[np.newaxis, np.newaxis, :] + slant[:, np.newaxis, np.newaxis] * rows  # (N, 28, 28)
+    left = np.floor(source)
+    right_weight = source - left
+    padded = np.pad(images, ((0, 0), (0, 0), (1, 1)))  # A black column each side: positions beyond read it.
+
+    def at(column):
+        return np.take_along_axis(padded, np.clip(column.astype(np.int64) + 1, 0, SIZE + 1), axis=2)
+
+    return (1 - right_weight) * at(left) + right_weight * at(left + 1)
+
+
+def features(images):
+    """uint8 digits (N, 28, 28) -> float32 (N, 784) in [-1, 1]: the deskewed pixels, the space the clusters live in."""
+    return deskew(images).reshape(len(images), -1) / 127.5 - 1.0
 
 
 def squared_distances(points, centroids):
@@ -34,7 +75,7 @@ def fit(images, count, seed, iterations=ITERATIONS):
 
     The same images and seed give the same centroids.
     """
-    points = pixels(images)
+    points = features(images)
     if count > len(points):
         raise ValueError(f"cannot make {count} clusters of {len(points)} images")
     random = np.random.default_rng(seed)
@@ -44,36 +85,29 @@ def fit(images, count, seed, iterations=ITERATIONS):
     nearest = squared_distances(points, centroids[0][np.newaxis])[:, 0]
     for _ in range(count - 1):
         weights = np.maximum(nearest, 0.0).astype(np.float64)
-        centroids.append(points[random.choice(len(points), p=weights / weights.sum())])
+        # When every image already sits on a centroid (repeated images), any image will do.
+        chances = weights / weights.sum() if weights.sum() > 0 else None
+        centroids.append(points[random.choice(len(points), p=chances)])
         nearest = np.minimum(nearest, squared_distances(points, centroids[-1][np.newaxis])[:, 0])
     centroids = np.stack(centroids)
     # Lloyd: move each centroid to the mean of the images nearest to it; a centroid left with none stays.
     for _ in range(iterations):
-        membership = np.eye(count, dtype=np.float32)[squared_distances(points, centroids).argmin(axis=1)]  # (N, K)
+        membership = np.eye(count, dtype=np.float32)[nearest_centroids(points, centroids)]  # (N, K)
         sizes = membership.sum(axis=0)
         sums = membership.T @ points  # (K, 784): every cluster's sum in one matrix product.
         centroids = np.where(sizes[:, np.newaxis] > 0, sums / np.maximum(sizes, 1.0)[:, np.newaxis], centroids)
     return centroids
 
 
-def assign(images, centroids):
-    """Equal-sized clusters: int32 (N,), each image's cluster, each holding ceil(N / K) images or fewer.
+def nearest_centroids(points, centroids):
+    return squared_distances(points, centroids).argmin(axis=1).astype(np.int32)
 
-    Greedy: over all (image, centroid) pairs from the nearest to the farthest, an image joins the
-    centroid's cluster if it has none yet and the cluster is not full. Most images get their nearest
-    centroid; those of a crowded cluster go to the nearest one with room.
-    """
-    distances = squared_distances(pixels(images), np.asarray(centroids, np.float32))
-    count, capacity = distances.shape[1], -(-len(distances) // distances.shape[1])
-    labels = np.full(len(distances), -1, np.int32)
-    sizes = np.zeros(count, np.int64)
-    unassigned = len(distances)
-    for pair in np.argsort(distances, axis=None, kind="stable"):
-        image, cluster = divmod(int(pair), count)
-        if labels[image] < 0 and sizes[cluster] < capacity:
-            labels[image] = cluster
-            sizes[cluster] += 1
-            unassigned -= 1
-            if not unassigned:
-                break
-    return labels
+
+def assign(images, centroids):
+    """Each image's cluster, the one with the nearest centroid: int32 (N,)."""
+    return nearest_centroids(features(images), np.asarray(centroids, np.float32))
+
+
+def shares(labels, count):
+    """How often each of `count` clusters holds an image: float32 (count,), summing to 1."""
+    return (np.bincount(labels, minlength=count) / len(labels)).astype(np.float32)

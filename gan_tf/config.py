@@ -60,8 +60,9 @@ class Config:
                                      "fast D's verdict can change (Miyato et al. 2018).", ON_OFF)
     generator_average: float = knob(0.0, "Also keep an exponential moving average of G's weights with this decay, "
                                          "and draw every picture with it (Yazici et al. 2019); 0: none.")
-    clusters: int = knob(0, "With --conditional off: find this many clusters of the training images (k-means, no "
-                            "labels) and train conditioned on them, drawing each as often as the data has it; 0: none.")
+    clusters: int = knob(0, "With --conditional off: find this many clusters of the training images (k-means on "
+                            "deskewed pixels, no labels) and train conditioned on them, drawing each as often as "
+                            "the data fills it; 0: none.")
 
     # --- Training: may change when a run resumes. ---
     epochs: int = knob(5, "Total epochs of the run (a resumed run trains up to this many), each 60,000 digits: "
@@ -187,8 +188,8 @@ PRESETS = {
 }
 
 
-# The defaults of --conditional off where they differ from the conditional ones: the best unconditional
-# combination that make compare measured (docs/experiments.md). A flag given explicitly still wins.
+# The defaults of --conditional off where they differ from the conditional ones; what they reach is
+# measured in docs/experiments.md ("The unconditional defaults"). A flag given explicitly still wins.
 UNCONDITIONAL_DEFAULTS = {"clusters": 100, "spectral_norm": "on", "generator_average": 0.999}
 
 

@@ -39,21 +39,31 @@ def asked_digits(num, digit=None):
     return np.arange(num, dtype=np.int32) % models.NUM_CLASSES if digit is None else np.full(num, digit, np.int32)
 
 
-def labels_in_turn(config, num):
-    """The labels of `num` new digits: 0, 1, ..., num_labels - 1, 0, ... (zeros for a run without labels).
+def labels_to_draw(config, num, label_shares=None):
+    """The labels of `num` new digits, int32 (num,).
 
-    A run with --clusters made its clusters equal in size, so drawing them in turn draws the mix of
-    the training data.
+    A conditional run: the digits 0, 1, ..., 9, 0, ... in turn. A run with --clusters: each cluster
+    in proportion to label_shares, the share of the training digits it holds, so that together the
+    clusters draw the training data's own mix; digit i gets the cluster at the quantile
+    (i + 1/2) / num of the shares, so the labels come sorted. A run without labels: zeros, unread.
+
+    Args:
+      label_shares: float (K,) summing to 1, for a run with --clusters K (restore_models gives them).
     """
-    return np.arange(num, dtype=np.int32) % max(models.num_labels(config), 1)
+    if not config.clusters:
+        return np.arange(num, dtype=np.int32) % max(models.num_labels(config), 1)
+    assert label_shares is not None and len(label_shares) == config.clusters, "a --clusters run needs its label_shares"
+    quantiles = (np.arange(num) + 0.5) / num
+    return np.minimum(np.searchsorted(np.cumsum(label_shares), quantiles), config.clusters - 1).astype(np.int32)
 
 
-def new_inputs(config, num, seed, stream, digit=None):
+def new_inputs(config, num, seed, stream, digit=None, label_shares=None):
     """Generator inputs for `num` new digits, a function of (seed, stream) only.
 
     Args:
       stream: keeps the noise of different uses apart (sample 1, evaluate 2).
       digit: in a conditional run, draw only this digit; None: the digits 0..9 in turn.
+      label_shares: how often to draw each cluster, for a run with --clusters (see labels_to_draw).
     Raises:
       UserError: a digit asked of a run trained with --conditional off.
     """
@@ -61,26 +71,32 @@ def new_inputs(config, num, seed, stream, digit=None):
         raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
                                "drop --digit, or train a run with --conditional on (the default).")
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
-    labels = labels_in_turn(config, num) if digit is None else asked_digits(num, digit)
+    labels = labels_to_draw(config, num, label_shares) if digit is None else asked_digits(num, digit)
     return models.generator_inputs(config, latent_vectors, labels)
 
 
 def restore_models(checkpoint_dir, checkpoint_name=None):
-    """The generator and encoder of a saved run.
+    """The generator and encoder of a saved run, and how often its generator draws each label.
 
     Args:
       checkpoint_name: a checkpoint such as "ckpt-4690"; None for the latest.
     Returns:
-      (config, generator, encoder): generator is the one that draws the run's pictures (the average of
-      G's weights, with --generator-average); encoder is None for a run trained with --encoder off.
+      (config, generator, encoder, label_shares): generator is the one that draws the run's pictures
+      (the average of G's weights, with --generator-average); encoder is None for a run trained with
+      --encoder off; label_shares, float32 (K,), is the share of the training digits in each of the
+      --clusters K (None for a run without clusters), for new_inputs().
     """
     config = checkpoints.require_run(checkpoint_dir)
     path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
     generator, encoder = models.build_generator(config), models.build_encoder(config)
     # A run that keeps the average of G's weights draws with it (train.TrainingState.drawing_generator).
-    saved_generator = {"average_generator" if config.generator_average else "generator": generator}
-    checkpoints.restore(tf.train.Checkpoint(encoder=encoder, **saved_generator), path, partial=True)
-    return config, generator, (encoder if config.encoder == "on" else None)
+    saved = {"encoder": encoder, "average_generator" if config.generator_average else "generator": generator}
+    label_shares = tf.Variable(tf.zeros(config.clusters), trainable=False) if config.clusters else None
+    if label_shares is not None:
+        saved["cluster_shares"] = label_shares
+    checkpoints.restore(tf.train.Checkpoint(**saved), path, partial=True)
+    return (config, generator, encoder if config.encoder == "on" else None,
+            None if label_shares is None else label_shares.numpy())
 
 
 def require_encoder(encoder):
@@ -108,11 +124,12 @@ def require_count(num, name="--num"):
         raise errors.UserError(f"{name} must be a positive whole number, got {num!r}.")
 
 
-def sample(config, generator, num, seed, out, digit=None):
+def sample(config, generator, num, seed, out, digit=None, label_shares=None):
     """Writes `num` new digits to `out`: a PNG grid, or a uint8 array (num, 28, 28) when it ends in .npy.
 
     The latent vectors depend only on `seed`, so the same seed gives the same digits. A conditional
-    run draws the digits 0..9 in turn (in a PNG, ten columns: one per digit), or only `digit`.
+    run draws the digits 0..9 in turn (in a PNG, ten columns: one per digit), or only `digit`; a run
+    with --clusters draws its clusters in proportion to label_shares.
     Returns the digits, uint8 (num, 28, 28).
     """
     require_count(num)
@@ -120,7 +137,7 @@ def sample(config, generator, num, seed, out, digit=None):
     if out.suffix.lower() == ".png" and num > MAX_GRID_DIGITS:
         raise errors.UserError(f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy "
                                f"file for more.")
-    digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, digit=digit))
+    digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, digit=digit, label_shares=label_shares))
     if out.suffix.lower() == ".npy":
         with files.atomic_path(out) as temporary, open(temporary, "wb") as file:
             np.save(file, digits, allow_pickle=False)

@@ -53,8 +53,10 @@ class TrainingState:
     epoch_loss_sums: dict
     # With --generator-average: the moving average of the generator's weights, which draws the pictures.
     average_generator: keras.Sequential = None
-    # With --clusters K: the centroids of the clusters that label the training images, float32 (K, 784).
+    # With --clusters K: the centroids of the clusters that label the training images, float32 (K, 784),
+    # and the share of the training images each holds, float32 (K,): how often G draws each cluster.
     cluster_centroids: tf.Variable = None
+    cluster_shares: tf.Variable = None
 
     def trackables(self):
         """name -> object, for tf.train.Checkpoint.
@@ -69,6 +71,10 @@ class TrainingState:
         if seed_states:
             trackables["seed_states"] = seed_states
         return trackables
+
+    def label_shares(self):
+        """How often G draws each label, float32 (K,), for a run with --clusters; None otherwise."""
+        return None if self.cluster_shares is None else self.cluster_shares.numpy()
 
     def drawing_generator(self):
         """The generator that draws the run's pictures: the average of G's weights, when the run keeps one."""
@@ -113,14 +119,16 @@ def build_state(config, mixed_precision="off"):
                                           for name in loss_names},
                          average_generator=average_generator,
                          cluster_centroids=tf.Variable(tf.zeros((config.clusters, models.IMAGE_SIZE)), trainable=False)
+                         if config.clusters else None,
+                         cluster_shares=tf.Variable(tf.zeros(config.clusters), trainable=False)
                          if config.clusters else None)
 
 
 def with_cluster_labels(state, config, train_digits, new_run, log=print):
     """train_digits labelled by their clusters, for a run with --clusters K; else train_digits itself.
 
-    A new run finds the clusters (clusters.fit) and keeps their centroids in the state; a resumed run
-    has them from its checkpoint. Either way each image gets its cluster by clusters.assign.
+    A new run finds the clusters (clusters.fit) and keeps their centroids and shares in the state; a
+    resumed run has them from its checkpoint. Either way each image gets its cluster by clusters.assign.
     """
     if not config.clusters:
         return train_digits
@@ -133,20 +141,23 @@ def with_cluster_labels(state, config, train_digits, new_run, log=print):
         log(f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
             f"({time.perf_counter() - start:.1f} s)")
     labels = clusters.assign(train_digits.images, state.cluster_centroids.numpy())
+    if new_run:
+        state.cluster_shares.assign(clusters.shares(labels, config.clusters))
     return train_digits._replace(labels=labels)
 
 
-def frame_inputs(config):
+def frame_inputs(config, label_shares=None):
     """The generator's inputs for every progress frame: the same for the whole run, drawn from config.seed.
 
     In a conditional run each row is one z, one handwriting style, and column c draws the digit
     c mod 10: with the default grid of ten, every row writes 0 to 9 in its own style. A run with
-    --clusters draws its clusters in turn, each digit with a z of its own.
+    --clusters draws its clusters in proportion to label_shares, each digit with a z of its own.
     """
     grid = config.frame_grid
     if not models.conditional(config):
         latent_vectors = tf.random.stateless_normal((grid * grid, config.latent_dim), seed=(config.seed, 0))
-        return models.generator_inputs(config, latent_vectors, generate.labels_in_turn(config, grid * grid))
+        return models.generator_inputs(config, latent_vectors,
+                                       generate.labels_to_draw(config, grid * grid, label_shares))
     styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
     digits = tf.range(grid * grid) % grid % models.NUM_CLASSES
     return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)
@@ -195,7 +206,7 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
     train_digits = with_cluster_labels(state, config, train_digits, new_run=run.resume_path is None, log=log)
     run.start()
 
-    inputs_of_frames = frame_inputs(config)
+    inputs_of_frames = frame_inputs(config, state.label_shares())
     digit_dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
     with run.saving_on_interrupt():
         for epoch in range(run.epoch + 1, config.epochs + 1):

@@ -1,4 +1,4 @@
-"""The clusters an unconditional run labels its images with: found without labels, equal in size."""
+"""The clusters an unconditional run labels its images with: found without labels, among deskewed digits."""
 
 import numpy as np
 import pytest
@@ -28,13 +28,53 @@ def test_k_means_finds_the_two_kinds_of_image():
     assert bottom[23, 8:14].min() == 1.0 and bottom[3].max() == -1.0
 
 
-def test_clusters_are_equal_in_size_even_when_the_data_is_not():
+def test_each_image_joins_its_nearest_cluster_and_the_shares_count_them():
     images = np.concatenate([two_kinds(40)[0::2][:15], two_kinds(40)[1::2][:5]])  # 15 of one kind, 5 of the other.
+    centroids = clusters.fit(images, 2, seed=0)
+    labels = clusters.assign(images, centroids)
+    assert len(set(labels[:15])) == 1 and len(set(labels[15:])) == 1 and labels[0] != labels[15]
+    shares = clusters.shares(labels, 2)
+    assert shares[labels[0]] == 0.75 and shares[labels[15]] == 0.25 and shares.dtype == np.float32
+
+
+def slanted_bar(slant, column=14, length=16):
+    """uint8 (28, 28): a vertical bar of `length` rows, each row `slant` columns right of the one above."""
+    image = np.zeros((28, 28), np.uint8)
+    for step, row in enumerate(range(14 - length // 2, 14 + length // 2)):
+        image[row, column + round(slant * (step - length / 2)) - 1:column + round(slant * (step - length / 2)) + 1] = 255
+    return image
+
+
+def ink_moments(image):
+    """The centre of an image's ink (row, column) and its row-column covariance."""
+    rows, columns = np.mgrid[:28, :28]
+    ink = image.sum()
+    row, column = (rows * image).sum() / ink, (columns * image).sum() / ink
+    return row, column, ((rows - row) * (columns - column) * image).sum() / ink
+
+
+def test_deskewing_stands_a_slanted_digit_upright_where_it_was():
+    slanted = slanted_bar(-0.5, column=9)  # Leans like a / and sits left of the middle.
+    row_before, column_before, covariance_before = ink_moments(slanted.astype(np.float32))
+    assert covariance_before < -5
+    upright = clusters.deskew(slanted[np.newaxis])[0]
+    row, column, covariance = ink_moments(upright)
+    assert abs(covariance) < 0.3 and abs(row - row_before) < 0.01 and abs(column - column_before) < 0.3, (
+        row, column, covariance)
+    assert abs(upright.sum() - slanted.sum()) < 0.02 * slanted.sum()  # The shear moves the ink; it keeps it.
+    # An upright digit in the middle stays as it is, and a blank picture stays blank.
+    straight = slanted_bar(0.0)
+    assert np.array_equal(clusters.deskew(straight[np.newaxis])[0], straight.astype(np.float32))
+    assert not clusters.deskew(np.zeros((2, 28, 28), np.uint8)).any()
+
+
+def test_two_slants_of_one_digit_share_a_cluster():
+    # Two bars leaning opposite ways, and a horizontal bar: by their raw pixels, the two slants are
+    # farther apart than one is from the horizontal bar; deskewed, they are one kind.
+    kinds = np.stack([slanted_bar(0.4), slanted_bar(-0.4), two_kinds(1)[0]])
+    images = np.repeat(kinds, 5, axis=0)
     labels = clusters.assign(images, clusters.fit(images, 2, seed=0))
-    assert np.bincount(labels).tolist() == [10, 10]
-    # With room for ceil(N / K) each, sizes differ by at most one when K does not divide N.
-    labels = clusters.assign(synthetic_images(23), clusters.fit(synthetic_images(23), 4, seed=0))
-    assert sorted(np.bincount(labels, minlength=4).tolist()) == [5, 6, 6, 6]
+    assert len(set(labels[:10])) == 1 and labels[10] != labels[0]
 
 
 def test_the_same_seed_gives_the_same_clusters():

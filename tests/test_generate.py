@@ -21,9 +21,9 @@ def trained_run(tiny_run):
 
 
 def test_same_seed_same_digits_and_npy_layout(trained_run, tmp_path):
-    config, generator, _ = generate.restore_models(trained_run)
+    config, generator, _, _ = generate.restore_models(trained_run)
     first = generate.sample(config, generator, 5, seed=7, out=tmp_path / "a.npy")
-    _, generator_again, _ = generate.restore_models(trained_run)
+    _, generator_again, _, _ = generate.restore_models(trained_run)
     second = generate.sample(config, generator_again, 5, seed=7, out=tmp_path / "b.npy")
     saved = np.load(tmp_path / "a.npy")
     assert saved.shape == (5, 28, 28) and saved.dtype == np.uint8
@@ -32,7 +32,7 @@ def test_same_seed_same_digits_and_npy_layout(trained_run, tmp_path):
 
 
 def test_a_conditional_run_draws_the_digits_in_turn_or_the_one_asked(trained_run, tmp_path):
-    config, generator, _ = generate.restore_models(trained_run)
+    config, generator, _, _ = generate.restore_models(trained_run)
     assert config.conditional == "on"
     inputs = generate.new_inputs(config, 12, seed=3, stream=1).numpy()
     assert inputs.shape == (12, config.latent_dim + 10)
@@ -53,8 +53,21 @@ def test_an_unconditional_run_refuses_a_digit(tmp_path):
     assert generate.new_inputs(config, 4, seed=0, stream=1).shape == (4, config.latent_dim)
 
 
+def test_a_cluster_run_draws_each_cluster_as_often_as_the_training_digits_fill_it():
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off", clusters=4)
+    shares = np.array([0.5, 0.25, 0.125, 0.125], np.float32)
+    assert generate.labels_to_draw(config, 8, shares).tolist() == [0, 0, 0, 0, 1, 1, 2, 3]
+    counts = np.bincount(generate.labels_to_draw(config, 1000, np.array([0.1, 0.2, 0.3, 0.4], np.float32)))
+    assert counts.tolist() == [100, 200, 300, 400]
+    inputs = generate.new_inputs(config, 8, seed=0, stream=1, label_shares=shares).numpy()
+    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(4)[[0, 0, 0, 0, 1, 1, 2, 3]])
+    # Without clusters: the digits in turn (conditional), or no labels at all.
+    assert generate.labels_to_draw(config_lib.PRESETS["tiny"], 12).tolist() == [*range(10), 0, 1]
+    assert generate.new_inputs(dataclasses.replace(config, clusters=0), 3, 0, 1).shape == (3, config.latent_dim)
+
+
 def test_png_grid(trained_run, tmp_path):
-    config, generator, _ = generate.restore_models(trained_run)
+    config, generator, _, _ = generate.restore_models(trained_run)
     generate.sample(config, generator, 4, seed=0, out=tmp_path / "grid.png", digit=1)  # One digit: a square grid.
     assert PIL.Image.open(tmp_path / "grid.png").size == (2 * 30 * 2 + 4, 2 * 30 * 2 + 4)
     generate.sample(config, generator, 25, seed=0, out=tmp_path / "columns.png")  # All digits: one column each.
@@ -62,7 +75,7 @@ def test_png_grid(trained_run, tmp_path):
 
 
 def test_sample_refuses_other_extensions(trained_run, tmp_path):
-    config, generator, _ = generate.restore_models(trained_run)
+    config, generator, _, _ = generate.restore_models(trained_run)
     with pytest.raises(errors.UserError, match=".png or .npy"):
         generate.sample(config, generator, 4, seed=0, out=tmp_path / "digits.jpg")
 
@@ -74,7 +87,7 @@ def test_named_checkpoint_and_unknown_name(trained_run):
 
 
 def test_reconstruct_and_interpolate_write_their_pictures(trained_run, tmp_path):
-    config, generator, encoder = generate.restore_models(trained_run)
+    config, generator, encoder, _ = generate.restore_models(trained_run)
     test_digits = synthetic_images(12, seed=5)
     error = generate.reconstruct(config, generator, encoder, test_digits, num=12, seed=0, out=tmp_path / "r.png")
     # The mean squared error of G(E(x)) against x, by hand from the same models and digits.
