@@ -168,9 +168,10 @@ def add_compare_command(commands):
     compare.add_argument("--output-dir", default="outputs", help="Gets compare/ (default: %(default)s).")
     compare.add_argument("--minutes", type=in_range(float, 0.05, 24 * 60), default=5.0,
                          help="Minutes of training for each variant, evaluation excluded (default: %(default)s).")
-    compare.add_argument("--variants", nargs="+", default=variants.DEFAULT_VARIANTS, metavar="MODE/NAME",
+    compare.add_argument("--variants", nargs="+", default=variants.default_variants(), metavar="MODE/NAME",
                          help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
-                              f"{', '.join(variants.VARIANTS)} (default: all, in both modes).")
+                              f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, "
+                              f"in both modes).")
 
 
 def run_train(args):

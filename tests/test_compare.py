@@ -21,7 +21,11 @@ def test_variant_names_give_flags_over_each_modes_defaults():
     assert hinge.clusters == config_lib.UNCONDITIONAL_DEFAULTS["clusters"]  # The mode's own defaults underneath.
     assert variants.flags(hinge) == "--loss hinge --augment on"
     assert variants.variant_config("conditional/default") == config_lib.Config()
-    assert len(variants.DEFAULT_VARIANTS) == 2 * len(variants.VARIANTS)
+    # The default list: every variant that changes its mode's defaults, and the defaults themselves.
+    listed = variants.default_variants()
+    assert "conditional/generator-average" in listed and "unconditional/no-clusters" in listed
+    assert "unconditional/spectral-norm" not in listed and "conditional/no-clusters" not in listed
+    assert len(listed) == 2 * len(variants.VARIANTS) - 2 and listed[0] == "conditional/default"
     for bad in ["hinge", "sideways/hinge", "conditional/hinges"]:
         with pytest.raises(errors.UserError, match="--variants"):
             variants.variant_config(bad)

@@ -19,9 +19,11 @@ VARIANTS = {
     "feature-matching": {"feature_matching": 1.0},
     "mlp": {"architecture": "mlp"},
     "augment": {"augment": "on"},
+    "generator-average": {"generator_average": 0.999},
+    # Unconditional only: the self-conditioning on clusters switched off, to show what it brings.
+    "no-clusters": {"clusters": 0},
 }
 MODES = {"on": "conditional", "off": "unconditional"}
-DEFAULT_VARIANTS = [f"{mode}/{name}" for mode in MODES.values() for name in VARIANTS]
 
 
 def variant_config(variant):
@@ -40,6 +42,17 @@ def variant_config(variant):
             raise errors.UserError(f"--variants {variant!r}: unknown variant {name!r}; known: {', '.join(VARIANTS)}.")
         changes.update(VARIANTS[name])
     return config_lib.resolve(changes)
+
+
+def default_variants():
+    """make compare's default list: in each mode, its defaults and every variant that changes them
+    (so unconditional/spectral-norm, already a default of that mode, and conditional/no-clusters are left out)."""
+    names = []
+    for mode in MODES.values():
+        default = variant_config(f"{mode}/default")
+        names += [f"{mode}/{name}" for name in VARIANTS
+                  if name == "default" or variant_config(f"{mode}/{name}") != default]
+    return names
 
 
 def flags(config):
