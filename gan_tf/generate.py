@@ -91,12 +91,11 @@ def restore_models(checkpoint_dir, checkpoint_name=None):
     generator, encoder = models.build_generator(config), models.build_encoder(config)
     # A run that keeps the average of G's weights draws with it (train.TrainingState.drawing_generator).
     saved = {"encoder": encoder, "average_generator" if config.generator_average else "generator": generator}
-    label_shares = tf.Variable(tf.zeros(config.clusters), trainable=False) if config.clusters else None
-    if label_shares is not None:
-        saved["cluster_shares"] = label_shares
+    if config.clusters:  # train.TrainingState.cluster_shares.
+        saved["cluster_shares"] = tf.Variable(tf.zeros(config.clusters), trainable=False)
     checkpoints.restore(tf.train.Checkpoint(**saved), path, partial=True)
-    return (config, generator, encoder if config.encoder == "on" else None,
-            None if label_shares is None else label_shares.numpy())
+    label_shares = saved["cluster_shares"].numpy() if config.clusters else None
+    return config, generator, (encoder if config.encoder == "on" else None), label_shares
 
 
 def require_encoder(encoder):

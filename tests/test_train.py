@@ -73,8 +73,9 @@ def test_one_plus_one_epochs_equal_two_epochs(tiny_config, digits, tmp_path):
     # With dropout in D: its masks come from Keras's seed generators, whose state the checkpoint keeps.
     # And with the GAN-lab flags that draw random numbers in the step or update D more than once:
     # WGAN-GP's interpolation weights and critic steps, spectral norm's power iteration, augmentation.
+    # Batches of 20 split the 40 digits evenly: one batch shape, so one trace a run.
     config = dataclasses.replace(tiny_config, discriminator_dropout=0.3, loss="wasserstein-gp", critic_steps=2,
-                                 spectral_norm="on", augment="on")
+                                 spectral_norm="on", augment="on", batch_size=20)
     straight = run(dataclasses.replace(config, epochs=2), digits, tmp_path / "straight")
     run(config, digits, tmp_path / "resumed")
     resumed = run(dataclasses.replace(config, epochs=2), digits, tmp_path / "resumed")
