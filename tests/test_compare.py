@@ -31,6 +31,18 @@ def test_variant_names_give_flags_over_each_modes_defaults():
             variants.variant_config(bad)
 
 
+def test_the_budget_clock_stops_when_the_budget_is_spent(monkeypatch):
+    clock = [100.0]
+    monkeypatch.setattr(compare.time, "perf_counter", lambda: clock[0])
+    timeline = compare.Timeline(config_lib.Config(), None, None, None, budget_seconds=60)
+    clock[0] = 130.0
+    assert not timeline.over() and timeline.training_seconds() == 30.0
+    clock[0] = 175.0
+    assert timeline.over() and timeline.training_seconds() == 75.0
+    clock[0] = 190.0  # Saving the last checkpoint after the stop is not training.
+    assert timeline.over() and timeline.training_seconds() == 75.0
+
+
 def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_what_is_done(tmp_path, monkeypatch):
     # Tiny networks instead of the default ones, and an untrained judge: the bookkeeping is under test here.
     monkeypatch.setitem(config_lib.PRESETS, "default", dataclasses.replace(config_lib.PRESETS["tiny"], frame_grid=2))

@@ -45,14 +45,20 @@ class Timeline:
         self.budget_seconds, self.log = budget_seconds, log
         self.start = time.perf_counter()
         self.evaluation_seconds = 0.0
+        self.stopped = None  # The training seconds at which over() first said the budget was spent.
         self.points = []  # Dicts: training seconds, step, and evaluate.headline()'s figures.
 
     def training_seconds(self):
+        """Seconds of training so far; once over() is True, the clock stops (saving is not training)."""
+        if self.stopped is not None:
+            return self.stopped
         return time.perf_counter() - self.start - self.evaluation_seconds
 
     def over(self):
         """Whether the budget is spent: train.train's `stop`."""
-        return self.training_seconds() >= self.budget_seconds
+        if self.stopped is None and self.training_seconds() >= self.budget_seconds:
+            self.stopped = self.training_seconds()
+        return self.stopped is not None
 
     def __call__(self, state):
         seconds = self.training_seconds()
