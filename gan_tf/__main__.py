@@ -1,4 +1,4 @@
-"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate|bench.
+"""The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate|bench|compare|export|play.
 
 A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
 stderr with exit status 2. TensorFlow is imported only after argparse has accepted the flags, so
@@ -151,6 +151,7 @@ def add_commands_that_use_a_run(commands):
     add_common_flags(bench, data=True)
     bench.add_argument("--target", type=in_range(float, 0.1, 10), default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
     add_compare_command(commands)
+    add_export_and_play_commands(commands)
     bench.add_argument("--trial-minutes", type=in_range(float, 0.1, 24 * 60), default=10.0,
                        help="Longest training time of the trial, evaluation excluded (default: %(default)s).")
 
@@ -172,6 +173,16 @@ def add_compare_command(commands):
                          help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
                               f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, "
                               f"in both modes).")
+
+
+def add_export_and_play_commands(commands):
+    """`export` (gan_tf/export.py) and `play` (gan_tf/play/)."""
+    export = commands.add_parser("export", help="Write the generator and encoder as a TensorFlow SavedModel.",
+                                 description="Write a run's generator and encoder as one TensorFlow SavedModel "
+                                             "(signatures generate and encode), the generator for LiteRT, and a "
+                                             "signature.json and README.md that say how to call them.")
+    add_common_flags(export, checkpoint=True)
+    export.add_argument("--out", default="outputs/export", help="A new or empty directory (default: %(default)s).")
 
 
 def run_train(args):
@@ -299,6 +310,17 @@ def run_bench(args):
               log=lambda line: print(line, flush=True))
 
 
+def run_export(args):
+    from gan_tf import export
+    from gan_tf.runtime import device
+
+    print(f"device: {device.use(args.device)}", file=sys.stderr)
+    description = export.export_run(args.checkpoint_dir, args.checkpoint, args.out)
+    print(f"wrote {args.out}: the SavedModel of {description['checkpoint']} (signatures "
+          f"{', '.join(name for name in ('generate', 'encode') if name in description)}), "
+          f"{export.LITE_FILE}, {export.SIGNATURE_FILE} and README.md")
+
+
 def run_compare(args):
     from gan_tf.tools import variants
 
@@ -318,7 +340,7 @@ def run_compare(args):
 
 
 COMMANDS = {"compare": run_compare, "train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
-            "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench}
+            "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench, "export": run_export}
 
 
 def one_line(message):

@@ -158,8 +158,13 @@ def to_unit_range(images):
 
 def to_uint8(images):
     """float images in [-1, 1] of shape (..., 28, 28, 1) -> numpy uint8 (..., 28, 28) in 0..255."""
-    pixels = np.asarray(images)[..., 0]
-    return np.clip(np.round((pixels + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return to_uint8_tensor(tf.convert_to_tensor(images, tf.float32)).numpy()
+
+
+def to_uint8_tensor(images):
+    """to_uint8 as TensorFlow operations, for graphs: the exported generator's signature uses it too."""
+    pixels = tf.cast(images[..., 0], tf.float32)
+    return tf.cast(tf.clip_by_value(tf.round((pixels + 1.0) * 127.5), 0.0, 255.0), tf.uint8)
 
 
 def digit_dataset(digits, cache=True):

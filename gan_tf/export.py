@@ -1,0 +1,252 @@
+"""A trained run outside gan_tf: its generator and encoder as a TensorFlow SavedModel.
+
+`python -m gan_tf export --out DIR` writes a new directory:
+  saved_model.pb, variables/  one SavedModel with two signatures, for tf.saved_model.load(DIR):
+      generate: latent float32 (N, latent_dim) [and digits, or clusters, int32 (N,)]
+                -> images uint8 (N, 28, 28), 0 the background and 255 the ink
+      encode:   images uint8 (N, 28, 28)
+                -> latent float32 (N, latent_dim) [and digit_logits, or cluster_logits, float32 (N, L)]
+  generator.tflite            generate alone, for LiteRT (tf.lite.Interpreter, or ai_edge_litert)
+  signature.json              the shapes, ranges and settings, for programs
+  README.md                   the same for people, with the few lines of TensorFlow that call it
+
+Serving holds the two functions of a restored run; `make play` calls the very same ones, or, through
+Loaded, those of an export.
+"""
+
+import dataclasses
+import json
+import pathlib
+import shutil
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from gan_tf import data
+from gan_tf import models
+from gan_tf.runtime import checkpoints
+from gan_tf.runtime import errors
+from gan_tf.runtime import files
+
+SIGNATURE_FILE = "signature.json"
+LITE_FILE = "generator.tflite"
+
+
+def label_name(config):
+    """What the generator's second input is called: "digits" (conditional), "clusters", or None (no labels)."""
+    if models.conditional(config):
+        return "digits"
+    return "clusters" if config.clusters else None
+
+
+LOGITS_NAMES = {"digits": "digit_logits", "clusters": "cluster_logits"}
+
+
+class Functions:
+    """The two functions of an export and what they need to be called; draw() and read() call them with numpy.
+
+    Attributes:
+      generate: latent float32 (N, latent_dim)[, labels int32 (N,)] -> {"images": uint8 (N, 28, 28)}.
+      encode: images uint8 (N, 28, 28) -> {"latent": ...[, LOGITS_NAMES[label_name]: ...]}, or None.
+      latent_dim, label_name (label_name(config)), num_labels, label_shares (float32 (K,) for clusters, else None).
+    """
+
+    def draw(self, latent, labels=None):
+        """uint8 (N, 28, 28) digits of float (N, latent_dim) latent vectors and int (N,) labels (unused without labels)."""
+        latent = tf.constant(latent, tf.float32)
+        if self.label_name:
+            return self.generate(latent, tf.constant(labels, tf.int32))["images"].numpy()
+        return self.generate(latent)["images"].numpy()
+
+    def read(self, images):
+        """E(x) of uint8 (N, 28, 28) images: (latent float32 (N, latent_dim), label logits float32 (N, L) or None)."""
+        outputs = self.encode(tf.constant(images, tf.uint8))
+        logits = outputs.get(LOGITS_NAMES.get(self.label_name))
+        return outputs["latent"].numpy(), None if logits is None else logits.numpy()
+
+
+class Serving(Functions):
+    """A restored run's generator and encoder as the export's functions: tf.functions of fixed signatures.
+
+    They run the networks in inference mode (BatchNormalization's moving statistics), so each digit
+    depends on its own inputs only, as in generate.sample().
+    """
+
+    def __init__(self, config, generator, encoder=None, label_shares=None):
+        self.config, self.generator, self.encoder = config, generator, encoder
+        self.latent_dim, self.label_name, self.num_labels = config.latent_dim, label_name(config), models.num_labels(config)
+        self.label_shares = None if label_shares is None else np.asarray(label_shares, np.float32)
+        latent = tf.TensorSpec((None, config.latent_dim), tf.float32, name="latent")
+        if self.label_name:
+            self.generate = tf.function(self.generate_labelled, input_signature=[
+                latent, tf.TensorSpec((None,), tf.int32, name=self.label_name)])
+        else:
+            self.generate = tf.function(self.generate_unlabelled, input_signature=[latent])
+        self.encode = None if encoder is None else tf.function(
+            self.encode_images, input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")])
+
+    def generate_labelled(self, latent, labels):
+        images = self.generator(models.generator_inputs(self.config, latent, labels), training=False)
+        return {"images": data.to_uint8_tensor(images)}
+
+    def generate_unlabelled(self, latent):
+        return {"images": data.to_uint8_tensor(self.generator(latent, training=False))}
+
+    def encode_images(self, images):
+        latent, logits = models.encoder_outputs(self.config, self.encoder(data.to_unit_range(images), training=False))
+        outputs = {"latent": tf.cast(latent, tf.float32)}
+        if logits is not None:
+            outputs[LOGITS_NAMES[self.label_name]] = tf.cast(logits, tf.float32)
+        return outputs
+
+
+class Loaded(Functions):
+    """The functions of an export directory, loaded with tf.saved_model.load: what `make play --export` uses."""
+
+    def __init__(self, directory):
+        description = read_signature_file(directory)
+        signatures = tf.saved_model.load(str(directory)).signatures
+        generate = description["generate"]
+        self.latent_dim, self.label_name, self.num_labels = generate["latent_dim"], generate["label"], generate["num_labels"]
+        shares = description.get("label_shares")
+        self.label_shares = None if shares is None else np.asarray(shares, np.float32)
+        self.signatures = signatures  # Keeps the loaded model alive.
+        if self.label_name:
+            self.generate = lambda latent, labels: signatures["generate"](latent=latent, **{self.label_name: labels})
+        else:
+            self.generate = lambda latent: signatures["generate"](latent=latent)
+        self.encode = (lambda images: signatures["encode"](images=images)) if "encode" in signatures else None
+
+
+def read_signature_file(directory):
+    """The signature.json of an export directory, or a UserError saying what is wrong."""
+    path = pathlib.Path(directory) / SIGNATURE_FILE
+    if not path.is_file() or not (pathlib.Path(directory) / "saved_model.pb").is_file():
+        raise errors.UserError(f"{directory} is not a gan_tf export (no {SIGNATURE_FILE} and saved_model.pb): make one "
+                               f"with 'make export', or pass the directory it wrote.")
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise errors.UserError(f"cannot read {path} ({error}): export the run again with 'make export'.") from None
+
+
+def check_out(out):
+    """Checks that `out` is a new or empty directory that can be written; creates nothing."""
+    out = pathlib.Path(out)
+    if out.exists() and not out.is_dir():
+        raise errors.UserError(f"--out {out} is a file: name a new directory for the export.")
+    if out.is_dir() and any(out.iterdir()):
+        raise errors.UserError(f"--out {out} already holds files: name a new directory, or delete that one first.")
+    checkpoints.check_directory(out)
+    return out
+
+
+def export(serving, out, checkpoint_name):
+    """Writes the export of `serving` (see the module's docstring) to the new or empty directory `out`.
+
+    Everything is written into a hidden directory beside `out` first and renamed to `out` when
+    complete, so a failure leaves no half export. Returns the description written as signature.json.
+    """
+    out = check_out(out)
+    description = describe(serving, checkpoint_name)
+    staging = out.with_name(f".{out.name}.partial")  # Left by a killed export: replaced.
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        staging.mkdir(parents=True)
+        archive = keras.export.ExportArchive()
+        archive.track(serving.generator)
+        archive.add_endpoint("generate", serving.generate)
+        if serving.encode is not None:
+            archive.track(serving.encoder)
+            archive.add_endpoint("encode", serving.encode)
+        archive.write_out(str(staging), verbose=False)
+        (staging / LITE_FILE).write_bytes(lite_generator(staging))
+        (staging / SIGNATURE_FILE).write_text(json.dumps(description, indent=2) + "\n")
+        (staging / "README.md").write_text(readme(description))
+        if out.is_dir():
+            out.rmdir()  # Empty (check_out): the complete export takes its place.
+        staging.rename(out)
+    except OSError as error:
+        raise checkpoints.unwritable(out, error) from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return description
+
+
+def lite_generator(saved_model_directory):
+    """The generate signature converted for LiteRT (TensorFlow's TFLiteConverter): the .tflite file's bytes."""
+    converter = tf.lite.TFLiteConverter.from_saved_model(str(saved_model_directory), signature_keys=["generate"])
+    return converter.convert()
+
+
+def describe(serving, checkpoint_name):
+    """signature.json: what each signature takes and gives, and the run it came from."""
+    config = serving.config
+    generate_inputs = {"latent": f"float32 (N, {config.latent_dim}): the latent vectors; the generator was trained "
+                                 f"on standard normal ones"}
+    if serving.label_name == "digits":
+        generate_inputs["digits"] = "int32 (N,): the digit to draw, 0 to 9"
+    elif serving.label_name == "clusters":
+        generate_inputs["clusters"] = (f"int32 (N,): a cluster of the training digits, 0 to {config.clusters - 1}; "
+                                       f"draw each in proportion to label_shares for the training data's mix")
+    description = {
+        "made_by": "gan_tf export", "checkpoint": checkpoint_name,
+        "generate": {"inputs": generate_inputs, "latent_dim": config.latent_dim, "label": serving.label_name,
+                     "num_labels": serving.num_labels,
+                     "outputs": {"images": "uint8 (N, 28, 28): 0 is the background, 255 the ink"}},
+        "config": dataclasses.asdict(config),
+    }
+    if serving.label_shares is not None:
+        description["label_shares"] = [float(share) for share in serving.label_shares]
+    if serving.encode is not None:
+        outputs = {"latent": f"float32 (N, {config.latent_dim}): what generate needs to redraw each image"}
+        if serving.label_name:
+            outputs[LOGITS_NAMES[serving.label_name]] = (f"float32 (N, {serving.num_labels}): which of the "
+                                                         f"{serving.label_name} the encoder reads (the argmax)")
+        description["encode"] = {"inputs": {"images": "uint8 (N, 28, 28): white digits on black, as MNIST's"},
+                                 "outputs": outputs}
+    return description
+
+
+def readme(description):
+    """The export's README.md: its files and how to call it from plain TensorFlow."""
+    generate = description["generate"]
+    label = generate["label"]
+    label_argument = f", {label}=tf.constant([7, 7, 7, 7], tf.int32)" if label == "digits" else (
+        f", {label}=tf.constant([0, 1, 2, 3], tf.int32)" if label else "")
+    lines = [
+        "# A gan_tf generator", "",
+        f"Exported by `python -m gan_tf export` from checkpoint {description['checkpoint']}. No gan_tf is needed "
+        "to use it: TensorFlow (2.21 or later) alone.", "",
+        "```python", "import tensorflow as tf", "",
+        "model = tf.saved_model.load(\"THIS_DIRECTORY\")",
+        f"latent = tf.random.normal((4, {generate['latent_dim']}))",
+        f"images = model.signatures[\"generate\"](latent=latent{label_argument})[\"images\"]  # uint8 (4, 28, 28)",
+    ]
+    if "encode" in description:
+        lines.append("codes = model.signatures[\"encode\"](images=images)  # the encoder: " +
+                     ", ".join(description["encode"]["outputs"]))
+    lines += ["```", "", "Inputs and outputs:", ""]
+    for name, signature in (("generate", generate), ("encode", description.get("encode"))):
+        if signature:
+            lines += [f"- `{name}`:"] + [f"  - in `{key}`: {text}" for key, text in signature["inputs"].items()] + [
+                f"  - out `{key}`: {text}" for key, text in signature["outputs"].items()]
+    lines += ["", f"`{LITE_FILE}` holds `generate` for LiteRT; `{SIGNATURE_FILE}` says all of this for programs, "
+                  "with the run's settings.", ""]
+    return "\n".join(lines)
+
+
+def export_run(checkpoint_dir, checkpoint_name, out):
+    """Exports the run in `checkpoint_dir` (its latest checkpoint, or `checkpoint_name`) to `out`; returns the description.
+
+    Raises:
+      UserError: no run there, a damaged or mismatched checkpoint, or an `out` that is a file, holds files
+        or cannot be written; all checked before anything is written.
+    """
+    from gan_tf import generate
+
+    check_out(out)
+    config, generator, encoder, label_shares = generate.restore_models(checkpoint_dir, checkpoint_name)
+    name = pathlib.Path(checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)).name
+    return export(Serving(config, generator, encoder, label_shares), out, name)
