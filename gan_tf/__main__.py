@@ -179,7 +179,7 @@ def add_export_and_play_commands(commands):
     """`export` (gan_tf/export.py) and `play` (gan_tf/play/)."""
     export = commands.add_parser("export", help="Write the generator and encoder as a TensorFlow SavedModel.",
                                  description="Write a run's generator and encoder as one TensorFlow SavedModel "
-                                             "(signatures generate and encode), the generator for LiteRT, and a "
+                                             "(signatures generate, blend and encode), the generator for LiteRT, and a "
                                              "signature.json and README.md that say how to call them.")
     add_common_flags(export, checkpoint=True)
     export.add_argument("--out", default="outputs/export", help="A new or empty directory (default: %(default)s).")
@@ -317,7 +317,7 @@ def run_export(args):
     print(f"device: {device.use(args.device)}", file=sys.stderr)
     description = export.export_run(args.checkpoint_dir, args.checkpoint, args.out)
     print(f"wrote {args.out}: the SavedModel of {description['checkpoint']} (signatures "
-          f"{', '.join(name for name in ('generate', 'encode') if name in description)}), "
+          f"{', '.join(name for name in ('generate', 'blend', 'encode') if name in description)}), "
           f"{export.LITE_FILE}, {export.SIGNATURE_FILE} and README.md")
 
 

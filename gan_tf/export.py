@@ -4,6 +4,8 @@
   saved_model.pb, variables/  one SavedModel with two signatures, for tf.saved_model.load(DIR):
       generate: latent float32 (N, latent_dim) [and digits, or clusters, int32 (N,)]
                 -> images uint8 (N, 28, 28), 0 the background and 255 the ink
+      blend:    (a run with labels) latent, and weights float32 (N, L) that mix the labels
+                -> images: generate with one_hot(digits) replaced by any mix, to morph one digit into another
       encode:   images uint8 (N, 28, 28)
                 -> latent float32 (N, latent_dim) [and digit_logits, or cluster_logits, float32 (N, L)]
   generator.tflite            generate alone, for LiteRT (tf.lite.Interpreter, or ai_edge_litert)
@@ -48,6 +50,7 @@ class Functions:
 
     Attributes:
       generate: latent float32 (N, latent_dim)[, labels int32 (N,)] -> {"images": uint8 (N, 28, 28)}.
+      blend: latent, label weights float32 (N, num_labels) -> {"images": ...}, or None (no labels).
       encode: images uint8 (N, 28, 28) -> {"latent": ...[, LOGITS_NAMES[label_name]: ...]}, or None.
       latent_dim, label_name (label_name(config)), num_labels, label_shares (float32 (K,) for clusters, else None).
     """
@@ -58,6 +61,10 @@ class Functions:
         if self.label_name:
             return self.generate(latent, tf.constant(labels, tf.int32))["images"].numpy()
         return self.generate(latent)["images"].numpy()
+
+    def draw_blend(self, latent, weights):
+        """uint8 (N, 28, 28) digits of latent vectors and label weights float (N, num_labels), e.g. 0.3 of a 1 and 0.7 of a 7."""
+        return self.blend(tf.constant(latent, tf.float32), tf.constant(weights, tf.float32))["images"].numpy()
 
     def read(self, images):
         """E(x) of uint8 (N, 28, 28) images: (latent float32 (N, latent_dim), label logits float32 (N, L) or None)."""
@@ -78,9 +85,12 @@ class Serving(Functions):
         self.latent_dim, self.label_name, self.num_labels = config.latent_dim, label_name(config), models.num_labels(config)
         self.label_shares = None if label_shares is None else np.asarray(label_shares, np.float32)
         latent = tf.TensorSpec((None, config.latent_dim), tf.float32, name="latent")
+        self.blend = None
         if self.label_name:
             self.generate = tf.function(self.generate_labelled, input_signature=[
                 latent, tf.TensorSpec((None,), tf.int32, name=self.label_name)])
+            self.blend = tf.function(self.generate_blended, input_signature=[
+                latent, tf.TensorSpec((None, self.num_labels), tf.float32, name="weights")])
         else:
             self.generate = tf.function(self.generate_unlabelled, input_signature=[latent])
         self.encode = None if encoder is None else tf.function(
@@ -88,6 +98,10 @@ class Serving(Functions):
 
     def generate_labelled(self, latent, labels):
         images = self.generator(models.generator_inputs(self.config, latent, labels), training=False)
+        return {"images": data.to_uint8_tensor(images)}
+
+    def generate_blended(self, latent, weights):
+        images = self.generator(tf.concat([latent, weights], axis=-1), training=False)  # models.generator_inputs, mixed.
         return {"images": data.to_uint8_tensor(images)}
 
     def generate_unlabelled(self, latent):
@@ -112,8 +126,10 @@ class Loaded(Functions):
         shares = description.get("label_shares")
         self.label_shares = None if shares is None else np.asarray(shares, np.float32)
         self.signatures = signatures  # Keeps the loaded model alive.
+        self.blend = None
         if self.label_name:
             self.generate = lambda latent, labels: signatures["generate"](latent=latent, **{self.label_name: labels})
+            self.blend = lambda latent, weights: signatures["blend"](latent=latent, weights=weights)
         else:
             self.generate = lambda latent: signatures["generate"](latent=latent)
         self.encode = (lambda images: signatures["encode"](images=images)) if "encode" in signatures else None
@@ -157,6 +173,8 @@ def export(serving, out, checkpoint_name):
         archive = keras.export.ExportArchive()
         archive.track(serving.generator)
         archive.add_endpoint("generate", serving.generate)
+        if serving.blend is not None:
+            archive.add_endpoint("blend", serving.blend)
         if serving.encode is not None:
             archive.track(serving.encoder)
             archive.add_endpoint("encode", serving.encode)
@@ -197,6 +215,12 @@ def describe(serving, checkpoint_name):
                      "outputs": {"images": "uint8 (N, 28, 28): 0 is the background, 255 the ink"}},
         "config": dataclasses.asdict(config),
     }
+    if serving.blend is not None:
+        description["blend"] = {
+            "inputs": {"latent": generate_inputs["latent"],
+                       "weights": f"float32 (N, {serving.num_labels}): how much of each of the {serving.label_name} to "
+                                  f"draw, summing to 1; generate is blend with one-hot weights"},
+            "outputs": description["generate"]["outputs"]}
     if serving.label_shares is not None:
         description["label_shares"] = [float(share) for share in serving.label_shares]
     if serving.encode is not None:
@@ -228,7 +252,8 @@ def readme(description):
         lines.append("codes = model.signatures[\"encode\"](images=images)  # the encoder: " +
                      ", ".join(description["encode"]["outputs"]))
     lines += ["```", "", "Inputs and outputs:", ""]
-    for name, signature in (("generate", generate), ("encode", description.get("encode"))):
+    for name, signature in (("generate", generate), ("blend", description.get("blend")),
+                            ("encode", description.get("encode"))):
         if signature:
             lines += [f"- `{name}`:"] + [f"  - in `{key}`: {text}" for key, text in signature["inputs"].items()] + [
                 f"  - out `{key}`: {text}" for key, text in signature["outputs"].items()]

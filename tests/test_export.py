@@ -51,7 +51,7 @@ def exported(tiny_run, tmp_path_factory):
     out = tmp_path_factory.mktemp("export") / "generator"
     result = gan_tf("export", "--checkpoint-dir", root / "checkpoints", "--out", out)
     assert result.returncode == 0, result.stderr
-    assert f"wrote {out}: the SavedModel of ckpt-6 (signatures generate, encode)" in result.stdout
+    assert f"wrote {out}: the SavedModel of ckpt-6 (signatures generate, blend, encode)" in result.stdout
     return config, root / "checkpoints", out
 
 
@@ -82,6 +82,7 @@ def test_the_export_says_how_to_call_it(exported):
     assert description["checkpoint"] == "ckpt-6" and description["config"] == dataclasses.asdict(config)
     assert set(description["generate"]["inputs"]) == {"latent", "digits"}
     assert set(description["encode"]["outputs"]) == {"latent", "digit_logits"}
+    assert set(description["blend"]["inputs"]) == {"latent", "weights"}
     readme = (out / "README.md").read_text()
     assert 'model.signatures["generate"](latent=latent, digits=' in readme and f"(4, {config.latent_dim})" in readme
     assert {path.name for path in out.iterdir()} >= {"saved_model.pb", "variables", "generator.tflite", "signature.json"}
@@ -97,6 +98,14 @@ def test_the_lite_generator_draws_the_same_digits_within_one_level(exported):
     saved = export.Loaded(out).draw(latent, digits)
     assert lite.dtype == np.uint8 and lite.shape == (10, 28, 28)
     assert np.abs(lite.astype(int) - saved).max() <= 1  # LiteRT's own float kernels may round a pixel the other way.
+
+
+def test_blend_with_one_hot_weights_is_generate(exported):
+    config, _, out = exported
+    loaded = export.Loaded(out)
+    latent = tf.random.stateless_normal((10, config.latent_dim), seed=(5, 1)).numpy()
+    digits = np.arange(10, dtype=np.int32)
+    assert np.array_equal(loaded.draw_blend(latent, np.eye(10, dtype=np.float32)[digits]), loaded.draw(latent, digits))
 
 
 def test_a_run_with_clusters_exports_its_clusters_and_their_shares(tmp_path):
