@@ -184,6 +184,15 @@ def add_export_and_play_commands(commands):
     add_common_flags(export, checkpoint=True)
     export.add_argument("--out", default="outputs/export", help="A new or empty directory (default: %(default)s).")
 
+    play = commands.add_parser("play", help="A page in the browser to play with the digits.",
+                               description="Serve a page where you can draw new digits, keep a style and move it, "
+                                           "morph one digit into another, and draw a digit for the encoder to read "
+                                           "and the generator to redraw. Ctrl-C stops.")
+    add_common_flags(play, checkpoint=True)
+    play.add_argument("--export", default=None, metavar="DIR", help="Play with an export (make export) instead of a run's checkpoint.")
+    play.add_argument("--host", default="127.0.0.1", help="The address to serve on; 0.0.0.0 for every network (default: %(default)s, this machine only).")
+    play.add_argument("--port", type=whole_number(0, 65535), default=8000, help="The port; 0 for any free one (default: %(default)s).")
+
 
 def run_train(args):
     from gan_tf import data, train  # TensorFlow loads here.
@@ -321,6 +330,16 @@ def run_export(args):
           f"{export.LITE_FILE}, {export.SIGNATURE_FILE} and README.md")
 
 
+def run_play(args):
+    from gan_tf import export
+    from gan_tf.play import server
+    from gan_tf.runtime import device
+
+    print(f"device: {device.use(args.device)}", file=sys.stderr)
+    functions, source = export.open_functions(args.checkpoint_dir, args.checkpoint, args.export)
+    server.serve(functions, args.host, args.port, source, log=lambda line: print(line, flush=True))
+
+
 def run_compare(args):
     from gan_tf.tools import variants
 
@@ -340,7 +359,8 @@ def run_compare(args):
 
 
 COMMANDS = {"compare": run_compare, "train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
-            "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench, "export": run_export}
+            "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench, "export": run_export,
+            "play": run_play}
 
 
 def one_line(message):

@@ -275,3 +275,18 @@ def export_run(checkpoint_dir, checkpoint_name, out):
     config, generator, encoder, label_shares = generate.restore_models(checkpoint_dir, checkpoint_name)
     name = pathlib.Path(checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)).name
     return export(Serving(config, generator, encoder, label_shares), out, name)
+
+
+def open_functions(checkpoint_dir, checkpoint_name=None, export_dir=None):
+    """The functions to draw with, of an export directory or else of a run's checkpoint: (Functions, what they are).
+
+    Raises:
+      UserError: no export or run there, or a damaged checkpoint.
+    """
+    if export_dir is not None:
+        return Loaded(export_dir), f"the export in {export_dir}"
+    from gan_tf import generate
+
+    config, generator, encoder, label_shares = generate.restore_models(checkpoint_dir, checkpoint_name)
+    name = pathlib.Path(checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)).name
+    return Serving(config, generator, encoder, label_shares), f"{name} of {checkpoint_dir}"

@@ -53,8 +53,13 @@ def labels_to_draw(config, num, label_shares=None):
     if not config.clusters:
         return np.arange(num, dtype=np.int32) % max(models.num_labels(config), 1)
     assert label_shares is not None and len(label_shares) == config.clusters, "a --clusters run needs its label_shares"
+    return labels_by_share(num, label_shares)
+
+
+def labels_by_share(num, label_shares):
+    """`num` labels, each label in proportion to label_shares (K,): label i at the quantile (i + 1/2) / num. int32 (num,)."""
     quantiles = (np.arange(num) + 0.5) / num
-    return np.minimum(np.searchsorted(np.cumsum(label_shares), quantiles), config.clusters - 1).astype(np.int32)
+    return np.minimum(np.searchsorted(np.cumsum(label_shares), quantiles), len(label_shares) - 1).astype(np.int32)
 
 
 def new_inputs(config, num, seed, stream, digit=None, label_shares=None):
