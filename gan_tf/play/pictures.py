@@ -101,15 +101,19 @@ def decode_picture(content):
     """
     if not content:
         raise errors.UserError("the picture is empty: draw a digit or choose a picture file.")
+    not_a_picture = errors.UserError("that is not a picture this page can read: upload a PNG, JPEG, GIF or BMP.")
     try:
-        picture = PIL.Image.open(io.BytesIO(content))
-        width, height = picture.size
-        if width * height > MAX_UPLOAD_PIXELS:
-            raise errors.UserError(f"the picture is {width} x {height} pixels, too big: use one of at most "
-                                   f"{MAX_UPLOAD_PIXELS:,} pixels (a photo of one digit can be much smaller).")
+        picture = PIL.Image.open(io.BytesIO(content))  # Reads the header only.
+    except (PIL.UnidentifiedImageError, OSError, ValueError):
+        raise not_a_picture from None
+    width, height = picture.size
+    if width * height > MAX_UPLOAD_PIXELS:
+        raise errors.UserError(f"the picture is {width} x {height} pixels, too big: use one of at most "
+                               f"{MAX_UPLOAD_PIXELS:,} pixels (a photo of one digit can be much smaller).")
+    try:
         picture.load()
-    except (PIL.UnidentifiedImageError, OSError, ValueError, PIL.Image.DecompressionBombError):
-        raise errors.UserError("that is not a picture this page can read: upload a PNG, JPEG, GIF or BMP.") from None
+    except (OSError, ValueError, SyntaxError):  # Truncated or damaged data; PIL raises SyntaxError for some.
+        raise not_a_picture from None
     if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:  # Transparent: on black, as drawn.
         background = PIL.Image.new("RGBA", picture.size, (0, 0, 0, 255))
         picture = PIL.Image.alpha_composite(background, picture.convert("RGBA"))
