@@ -1,0 +1,56 @@
+"""How long a page update of make play takes, measured in headless Chromium; and the README's screenshot.
+
+    python -m tests.play_timing --checkpoint-dir checkpoints [--clicks 10] [--screenshot docs/play.png]
+
+(`make play-timing`.) Serves the run as make play does, opens the page, clicks the digits 0 to 9 in
+turn, then reads a drawn 7 a few times, and prints each update's time as the page measures it, from the
+click to the new picture on screen, with the medians.
+"""
+
+import argparse
+import statistics
+import sys
+
+from gan_tf import export
+from tests import browser
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m tests.play_timing", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--checkpoint-dir", default="checkpoints")
+    parser.add_argument("--export", default=None, metavar="DIR")
+    parser.add_argument("--clicks", type=int, default=10, help="Digit clicks to time (default: %(default)s).")
+    parser.add_argument("--screenshot", default=None, metavar="PNG", help="Also save a screenshot of the page.")
+    args = parser.parse_args(argv)
+    functions, source = export.open_functions(args.checkpoint_dir, export_dir=args.export)
+    with browser.serving(functions, source) as url, browser.chromium() as chromium:
+        page = browser.Page(chromium, url)
+        clicks = []
+        for click in range(args.clicks):
+            page.act(lambda tab: tab.click(f"#digit-{click % 10}"))
+            clicks.append(page.last_update_milliseconds())
+        readings = []
+        for _ in range(max(3, args.clicks // 2)):
+            page.page.click("#clear")  # Not an update: no server call.
+            page.draw(browser.SEVEN)
+            page.act(lambda tab: tab.click("#read"))
+            readings.append(page.last_update_milliseconds())
+        if args.screenshot:
+            page.act(lambda tab: tab.click("#digit-7"))
+            page.act(lambda tab: tab.click("#morph-button"))
+            page.page.screenshot(path=args.screenshot, full_page=True)
+        errors = page.console_errors
+    print(f"{source}, headless Chromium on 127.0.0.1")
+    print("a digit's grid of 16 (with its row of ten), ms: " + ", ".join(f"{value:.0f}" for value in clicks))
+    print("a drawn digit read and redrawn, ms: " + ", ".join(f"{value:.0f}" for value in readings))
+    print(f"median: {statistics.median(clicks):.0f} ms a digit click, {statistics.median(readings):.0f} ms a reading")
+    if args.screenshot:
+        print(f"wrote {args.screenshot}")
+    if errors:
+        print(f"console errors: {errors}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

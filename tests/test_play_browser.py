@@ -1,0 +1,76 @@
+"""make play in a real browser (headless Chromium): what a student clicks shows what the generator draws."""
+
+import numpy as np
+import pytest
+
+from gan_tf import export
+from gan_tf.play import pictures
+from tests import browser
+
+pytestmark = pytest.mark.slow  # A browser and a server: seconds, not milliseconds.
+
+
+@pytest.fixture(scope="module")
+def functions(tiny_run):
+    _, root = tiny_run
+    return export.open_functions(root / "checkpoints")[0]
+
+
+@pytest.fixture(scope="module")
+def page(functions):
+    """The play page over tiny_run, open in headless Chromium, for the module's tests in order."""
+    with browser.serving(functions, "tiny run") as url, browser.chromium() as chromium:
+        yield browser.Page(chromium, url)
+
+
+def test_the_page_loads_without_console_errors_and_shows_new_digits(page, functions):
+    assert page.console_errors == []
+    assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 0))  # 0..9 in turn, seed 0.
+    assert page.page.locator("#digit-buttons button").count() == 10
+
+
+def test_clicking_7_shows_the_generators_sevens_of_that_seed(page, functions):
+    page.act(lambda tab: tab.click("#digit-7"))
+    assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 0, digit=7))
+    page.act(lambda tab: tab.click("#new-styles"))  # Seed 1: new styles of the same digit.
+    assert page.page.input_value("#seed") == "1"
+    assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 1, digit=7))
+    assert page.console_errors == []
+
+
+def test_a_style_kept_writes_every_digit_and_a_slider_moves_it(page, functions):
+    box = page.page.locator("#grid").bounding_box()
+    # The cell of row 1, column 2: style 6.
+    page.act(lambda tab: tab.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] * 1.5 / 4))
+    assert np.array_equal(page.pixels("#every-digit"), pictures.every_digit(functions, 1, 6))
+    page.act(lambda tab: tab.fill("#slider-0", "2"))
+    assert np.array_equal(page.pixels("#every-digit"), pictures.every_digit(functions, 1, 6, [2.0, 0, 0, 0]))
+
+
+def test_a_morph_goes_from_one_digit_to_another(page, functions):
+    page.page.fill("#digit-from", "1")
+    page.page.fill("#digit-to", "7")
+    page.page.fill("#morph-to", "3")
+    page.act(lambda tab: tab.click("#morph-button"))
+    assert np.array_equal(page.pixels("#morph"), pictures.morph(functions, 1, 6, 3, digit_from=1, digit_to=7))
+
+
+def test_drawing_a_digit_shows_the_encoders_reading_and_its_redrawing(page, functions):
+    page.draw(browser.SEVEN)
+    page.act(lambda tab: tab.click("#read"))
+    seen = page.pixels("#read-digit")
+    assert seen.shape == (28, 28) and seen.max() > 200 and seen[0, 0] == 0
+    latent, logits = functions.read(seen[np.newaxis])
+    label = int(np.argmax(logits[0]))
+    assert np.array_equal(page.pixels("#redrawn"), functions.draw(latent, [label])[0])
+    assert f"The encoder reads a {label}" in page.page.inner_text("#reading")
+    assert page.message() == "" and page.console_errors == []
+
+
+def test_an_upload_that_is_not_a_picture_gets_a_message_and_the_page_goes_on(page, functions, tmp_path):
+    (tmp_path / "notes.png").write_text("these are notes, not a picture")
+    page.act(lambda tab: tab.set_input_files("#upload", str(tmp_path / "notes.png")))
+    assert "not a picture this page can read" in page.message()
+    page.act(lambda tab: tab.click("#digit-3"))
+    assert page.message() == ""
+    assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 1, digit=3))
