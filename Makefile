@@ -14,7 +14,8 @@ train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(P
 data_flag = $(if $(DATA),--data $(DATA))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
-.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench compare notebook test quick-test clean
+.PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench compare export play play-timing notebook \
+        test quick-test clean
 
 # The virtual environment is rebuilt whenever requirements.txt changes.
 $(VENV)/installed: requirements.txt
@@ -56,6 +57,27 @@ compare: $(VENV)/installed
 	$(PY) -m gan_tf compare --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(data_flag) \
 	  $(if $(MINUTES),--minutes $(MINUTES)) $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)
 
+# make export OUT=outputs/export: the generator and encoder as a SavedModel (a new or empty directory).
+export: $(VENV)/installed
+	$(PY) -m gan_tf export --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --out $(or $(OUT),$(OUTPUT_DIR)/export) $(ARGS)
+
+# make play [PORT=8000] [HOST=127.0.0.1] [EXPORT=outputs/export]: the page, at the address it prints.
+play: $(VENV)/installed
+	$(PY) -m gan_tf play --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(if $(EXPORT),--export $(EXPORT)) \
+	  $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(ARGS)
+
+# The browser tests' Chromium, from Debian's packages (Playwright's own download cannot reach its servers).
+CHROMIUM := /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+
+# How long a page update takes, timed in headless Chromium; SCREENSHOT=docs/play.png also saves the page.
+play-timing: $(VENV)/installed $(CHROMIUM)
+	PYTHONPATH=$(CURDIR) $(PY) -m tests.play_timing --checkpoint-dir $(CHECKPOINT_DIR) \
+	  $(if $(EXPORT),--export $(EXPORT)) $(if $(SCREENSHOT),--screenshot $(SCREENSHOT))
+
 # Jupyter, only for `make notebook`: the tests run the notebook without it.
 $(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt
 	$(PY) -m pip install --quiet -r requirements-notebook.txt
@@ -66,7 +88,7 @@ notebook: $(VENV)/notebook-installed
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter notebook notebooks/walkthrough.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # The whole suite; --durations lists the slowest tests (the notebook's run among them).
-test: $(VENV)/installed
+test: $(VENV)/installed $(CHROMIUM)
 	$(PY) -m pytest -q --durations=8 tests
 
 # The suite without the tests marked slow (real processes, the notebook, kills): a minute or two.

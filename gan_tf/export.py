@@ -1,7 +1,7 @@
 """A trained run outside gan_tf: its generator and encoder as a TensorFlow SavedModel.
 
 `python -m gan_tf export --out DIR` writes a new directory:
-  saved_model.pb, variables/  one SavedModel with two signatures, for tf.saved_model.load(DIR):
+  saved_model.pb, variables/  one SavedModel with these signatures, for tf.saved_model.load(DIR):
       generate: latent float32 (N, latent_dim) [and digits, or clusters, int32 (N,)]
                 -> images uint8 (N, 28, 28), 0 the background and 255 the ink
       blend:    (a run with labels) latent, and weights float32 (N, L) that mix the labels
@@ -12,8 +12,8 @@
   signature.json              the shapes, ranges and settings, for programs
   README.md                   the same for people, with the few lines of TensorFlow that call it
 
-Serving holds the two functions of a restored run; `make play` calls the very same ones, or, through
-Loaded, those of an export.
+Serving holds these functions for a restored run, Loaded for an export directory: `make play` draws
+with one or the other, so the page shows what the export computes.
 """
 
 import dataclasses
@@ -29,7 +29,6 @@ from gan_tf import data
 from gan_tf import models
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
-from gan_tf.runtime import files
 
 SIGNATURE_FILE = "signature.json"
 LITE_FILE = "generator.tflite"
@@ -46,7 +45,7 @@ LOGITS_NAMES = {"digits": "digit_logits", "clusters": "cluster_logits"}
 
 
 class Functions:
-    """The two functions of an export and what they need to be called; draw() and read() call them with numpy.
+    """The functions of an export and what they need to be called; draw(), draw_blend() and read() take numpy.
 
     Attributes:
       generate: latent float32 (N, latent_dim)[, labels int32 (N,)] -> {"images": uint8 (N, 28, 28)}.

@@ -26,7 +26,9 @@ from hypothesis import strategies as st
 
 from gan_tf import __main__ as cli
 from gan_tf import evaluate
+from gan_tf import export
 from gan_tf import train
+from gan_tf.play import server
 from gan_tf.tools import bench
 from gan_tf.tools import compare
 from tests.conftest import write_mnist_npz
@@ -44,7 +46,7 @@ def every_flag():
     return sorted(flags)
 
 
-COMMANDS = ["train", "sample", "gif", "reconstruct", "interpolate", "evaluate", "bench", "compare"]
+COMMANDS = ["train", "sample", "gif", "reconstruct", "interpolate", "evaluate", "bench", "compare", "export", "play"]
 WORDS = ["0", "1", "-1", "2", "3", "64", "100001", "2147483648", "nan", "inf", "-inf", "1e309", "0.5", "1e-9", "",
          " ", "on", "off", "auto", "yes", "ckpt-3", "ckpt-999", "tiny", "default", "tutorial", "mirrored",
          "multiworker", "cpu", "gpu", "bfloat16", "float16", "--", "-"]
@@ -98,6 +100,8 @@ def test_any_command_line_succeeds_or_gets_one_line_and_exit_status_2(template, 
     monkeypatch.setattr(evaluate, "load_or_train_judge", lambda *args, **kwargs: (None, 1.0))
     monkeypatch.setattr(evaluate, "evaluate", lambda *args, **kwargs: {"stub": True})
     monkeypatch.setattr(evaluate, "report", lambda *args, **kwargs: "stub report")
+    monkeypatch.setattr(export, "export", lambda serving, out, name: {"checkpoint": name})  # After every check.
+    monkeypatch.setattr(server, "serve", lambda *args, **kwargs: None)  # It would serve until Ctrl-C.
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch) / "work"
         shutil.copytree(template, scratch)

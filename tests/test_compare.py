@@ -69,7 +69,7 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     assert [row["variant"] for row in rows] == names and list(rows[0]) == compare.COLUMNS
     table = (root / "results.md").read_text().splitlines()
     assert table[0].startswith("| variant | MNIST score") and len(table) == 2 + len(names)
-    assert PIL.Image.open(root / "score.png").size == (900, 550)
+    assert PIL.Image.open(root / "score.png").size == (1100, 550)
 
     lines.clear()
     again = compare.run(names, synthetic_digits(40), synthetic_digits(20, 2), tmp_path, tmp_path / "outputs",

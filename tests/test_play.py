@@ -12,14 +12,13 @@ import PIL.Image
 import pytest
 import tensorflow as tf
 
+from gan_tf import __main__ as cli
 from gan_tf import export
 from gan_tf import generate
 from gan_tf import images
 from gan_tf.play import pictures
 from gan_tf.play import server
 from gan_tf.runtime import errors
-from tests.test_cli import error_line
-from tests.test_cli import gan_tf
 
 
 @pytest.fixture(scope="module")
@@ -149,15 +148,22 @@ def test_an_upload_too_big_or_not_a_picture_gets_a_message(url):
     assert get(url + "api/info")[0] == 200
 
 
-@pytest.mark.slow
-def test_the_command_line_refuses_a_missing_run_a_port_in_use_and_a_bad_flag(tiny_run, tmp_path):
+def test_the_command_line_refuses_a_missing_run_a_port_in_use_and_a_bad_flag(tiny_run, tmp_path, capsys):
     _, root = tiny_run
-    assert "does not exist: train first" in error_line(gan_tf("play", "--checkpoint-dir", tmp_path / "none"))
-    assert "is not a gan_tf export" in error_line(gan_tf("play", "--export", tmp_path))
-    assert "--port: must be from 0 to 65,535, got 70000" in error_line(gan_tf("play", "--port", "70000"))
+
+    def error_of(*argv):
+        assert cli.main(["play", *map(str, argv)]) == 2
+        last_line = capsys.readouterr().err.strip().splitlines()[-1]
+        assert last_line.startswith("error: ")
+        return last_line
+
+    assert "does not exist: train first" in error_of("--checkpoint-dir", tmp_path / "none")
+    assert "is not a gan_tf export" in error_of("--export", tmp_path)
+    assert "--port: must be from 0 to 65,535, got 70000" in error_of("--port", "70000")
+    assert "--host 192.0.2.1 is not an address of this machine" in error_of(  # A documentation-only address.
+        "--checkpoint-dir", root / "checkpoints", "--host", "192.0.2.1", "--port", 0)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        message = error_line(gan_tf("play", "--checkpoint-dir", root / "checkpoints", "--port", port))
-    assert f"port {port} on 127.0.0.1 is in use" in message
+        assert f"port {port} on 127.0.0.1 is in use" in error_of("--checkpoint-dir", root / "checkpoints", "--port", port)

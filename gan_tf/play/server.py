@@ -37,12 +37,15 @@ class PlayServer(http.server.ThreadingHTTPServer):
     def __init__(self, functions, host="127.0.0.1", port=8000, source=""):
         self.functions, self.source = functions, source
         self.lock = threading.Lock()  # TensorFlow calls one after the other: a student's page, not a service.
+        not_here = errors.UserError(f"--host {host} is not an address of this machine: use 127.0.0.1 (this machine "
+                                    f"only) or 0.0.0.0 (every network it is on).")
         try:
             super().__init__((host, port), Handler)
         except socket.gaierror:
-            raise errors.UserError(f"--host {host} is not an address of this machine: use 127.0.0.1 (this machine "
-                                   f"only) or 0.0.0.0 (every network it is on).") from None
+            raise not_here from None
         except OSError as error:
+            if error.errno == errno.EADDRNOTAVAIL:
+                raise not_here from None
             if error.errno == errno.EADDRINUSE:
                 raise errors.UserError(f"port {port} on {host} is in use (is make play already running?): stop that "
                                        f"program, or pass another --port.") from None

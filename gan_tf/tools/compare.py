@@ -150,7 +150,7 @@ def plot(results, path):
     matplotlib.use("Agg")  # No screen needed.
     from matplotlib import pyplot
 
-    figure, axes = pyplot.subplots(figsize=(9, 5.5), dpi=100)
+    figure, axes = pyplot.subplots(figsize=(11, 5.5), dpi=100)
     for result in results:
         points = result["timeline"]
         style = "-" if result["variant"].startswith("conditional") else "--"
@@ -161,7 +161,7 @@ def plot(results, path):
     axes.set_ylabel("MNIST score (judge, 10,000 samples)")
     axes.set_ylim(1, 10)
     axes.grid(alpha=0.3)
-    axes.legend(fontsize=7, ncol=2, loc="lower right")
+    axes.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))  # Beside the plot: points stay visible.
     figure.tight_layout()
     with files.atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")
