@@ -76,6 +76,14 @@ def tiny_run(tmp_path_factory):
     return config, root
 
 
+@pytest.fixture(scope="session")
+def tiny_functions(tiny_run):
+    """tiny_run's latest checkpoint as the export's functions (export.Serving), as make play draws with them."""
+    from gan_tf import export
+
+    return export.open_functions(tiny_run[1] / "checkpoints")[0]
+
+
 @pytest.fixture
 def copy_of_tiny_run(tiny_run, tmp_path):
     """A copy of tiny_run's checkpoints/ and outputs/ in tmp_path, to change or damage; returns its config."""

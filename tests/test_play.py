@@ -3,7 +3,6 @@
 import io
 import json
 import socket
-import threading
 import urllib.error
 import urllib.request
 
@@ -13,29 +12,24 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import __main__ as cli
-from gan_tf import export
 from gan_tf import generate
 from gan_tf import images
 from gan_tf.play import pictures
 from gan_tf.play import server
 from gan_tf.runtime import errors
+from tests import browser
+
+
+@pytest.fixture
+def functions(tiny_functions):
+    return tiny_functions
 
 
 @pytest.fixture(scope="module")
-def functions(tiny_run):
-    _, root = tiny_run
-    return export.open_functions(root / "checkpoints")[0]
-
-
-@pytest.fixture(scope="module")
-def url(functions):
+def url(tiny_functions):
     """A play server over tiny_run on a free port, for the module's tests; its address."""
-    play = server.PlayServer(functions, "127.0.0.1", 0, source="tiny run")
-    thread = threading.Thread(target=play.serve_forever, daemon=True)
-    thread.start()
-    yield play.url
-    play.shutdown()
-    play.server_close()
+    with browser.serving(tiny_functions, "tiny run") as address:
+        yield address
 
 
 def get(url, data=None, headers=None):

@@ -3,23 +3,21 @@
 import numpy as np
 import pytest
 
-from gan_tf import export
 from gan_tf.play import pictures
 from tests import browser
 
 pytestmark = pytest.mark.slow  # A browser and a server: seconds, not milliseconds.
 
 
-@pytest.fixture(scope="module")
-def functions(tiny_run):
-    _, root = tiny_run
-    return export.open_functions(root / "checkpoints")[0]
+@pytest.fixture
+def functions(tiny_functions):
+    return tiny_functions
 
 
 @pytest.fixture(scope="module")
-def page(functions):
+def page(tiny_functions):
     """The play page over tiny_run, open in headless Chromium, for the module's tests in order."""
-    with browser.serving(functions, "tiny run") as url, browser.chromium() as chromium:
+    with browser.serving(tiny_functions, "tiny run") as url, browser.chromium() as chromium:
         yield browser.Page(chromium, url)
 
 
