@@ -77,6 +77,22 @@ def tiny_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_cluster_run(tmp_path_factory):
+    """A tiny unconditional run with 3 clusters (1 epoch on synthetic_digits(40)) and its export: (root, description).
+
+    root/checkpoints holds the run, root/export what export.export_run wrote, described by `description`.
+    """
+    from gan_tf import export
+    from gan_tf import train
+
+    root = tmp_path_factory.mktemp("tiny_cluster_run")
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, conditional="off", clusters=3)
+    train.train(config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None,
+                progress=False)
+    return root, export.export_run(root / "checkpoints", None, root / "export")
+
+
+@pytest.fixture(scope="session")
 def tiny_functions(tiny_run):
     """tiny_run's latest checkpoint as the export's functions (export.Serving), as make play draws with them."""
     from gan_tf import export

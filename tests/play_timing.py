@@ -3,7 +3,7 @@
     python -m tests.play_timing --checkpoint-dir checkpoints [--clicks 10] [--screenshot docs/play.png]
 
 (`make play-timing`.) Serves the run as make play does, opens the page, clicks the digits 0 to 9 in
-turn, then reads a drawn 7 a few times, and prints each update's time as the page measures it, from the
+turn (New styles, in a run without digit labels), then reads a drawn 7 a few times, and prints each update's time as the page measures it, from the
 click to the new picture on screen, with the medians.
 """
 
@@ -25,9 +25,11 @@ def main(argv=None):
     functions, source = export.open_functions(args.checkpoint_dir, export_dir=args.export)
     with browser.serving(functions, source) as url, browser.chromium() as chromium:
         page = browser.Page(chromium, url)
+        # A run without digit labels has no digit buttons: its clicks ask for new styles.
+        button = (lambda click: f"#digit-{click % 10}") if functions.label_name == "digits" else (lambda click: "#new-styles")
         clicks = []
         for click in range(args.clicks):
-            page.act(lambda tab: tab.click(f"#digit-{click % 10}"))
+            page.act(lambda tab: tab.click(button(click)))
             clicks.append(page.last_update_milliseconds())
         readings = []
         for _ in range(max(3, args.clicks // 2)):
@@ -36,14 +38,14 @@ def main(argv=None):
             page.act(lambda tab: tab.click("#read"))
             readings.append(page.last_update_milliseconds())
         if args.screenshot:
-            page.act(lambda tab: tab.click("#digit-7"))
+            page.act(lambda tab: tab.click(button(7)))
             page.act(lambda tab: tab.click("#morph-button"))
             page.page.screenshot(path=args.screenshot, full_page=True)
         errors = page.console_errors
     print(f"{source}, headless Chromium on 127.0.0.1")
-    print("a digit's grid of 16 (with its row of ten), ms: " + ", ".join(f"{value:.0f}" for value in clicks))
+    print("a click's grid of 16 (with its row of ten), ms: " + ", ".join(f"{value:.0f}" for value in clicks))
     print("a drawn digit read and redrawn, ms: " + ", ".join(f"{value:.0f}" for value in readings))
-    print(f"median: {statistics.median(clicks):.0f} ms a digit click, {statistics.median(readings):.0f} ms a reading")
+    print(f"median: {statistics.median(clicks):.0f} ms a click, {statistics.median(readings):.0f} ms a reading")
     if args.screenshot:
         print(f"wrote {args.screenshot}")
     if errors:

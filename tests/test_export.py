@@ -12,12 +12,9 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import __main__ as cli
-from gan_tf import config as config_lib
 from gan_tf import export
 from gan_tf import generate
-from gan_tf import train
 from gan_tf.runtime import errors
-from tests.conftest import synthetic_digits
 from tests.test_cli import gan_tf
 
 # Run in a fresh interpreter that never imports gan_tf: plain TensorFlow, as a user of the export has.
@@ -108,14 +105,11 @@ def test_blend_with_one_hot_weights_is_generate(exported):
     assert np.array_equal(loaded.draw_blend(latent, np.eye(10, dtype=np.float32)[digits]), loaded.draw(latent, digits))
 
 
-def test_a_run_with_clusters_exports_its_clusters_and_their_shares(tmp_path):
-    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, conditional="off", clusters=3)
-    train.train(config, synthetic_digits(40), tmp_path / "checkpoints", tmp_path / "outputs", log=lambda line: None,
-                progress=False)
-    description = export.export_run(tmp_path / "checkpoints", None, tmp_path / "export")
-    config, generator, _, shares = generate.restore_models(tmp_path / "checkpoints")
+def test_a_run_with_clusters_exports_its_clusters_and_their_shares(tiny_cluster_run):
+    root, description = tiny_cluster_run
+    config, generator, _, shares = generate.restore_models(root / "checkpoints")
     assert description["generate"]["label"] == "clusters" and description["label_shares"] == pytest.approx(shares)
-    loaded = export.Loaded(tmp_path / "export")
+    loaded = export.Loaded(root / "export")
     inputs = generate.new_inputs(config, 12, seed=0, stream=1, label_shares=shares)
     labels = generate.labels_to_draw(config, 12, shares)
     expected = generate.generate_digits(generator, inputs)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from gan_tf import export
 from gan_tf.play import pictures
 from tests import browser
 
@@ -15,9 +16,16 @@ def functions(tiny_functions):
 
 
 @pytest.fixture(scope="module")
-def page(tiny_functions):
+def chromium():
+    """One headless Chromium for the module (Playwright's sync API allows one at a time)."""
+    with browser.chromium() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="module")
+def page(tiny_functions, chromium):
     """The play page over tiny_run, open in headless Chromium, for the module's tests in order."""
-    with browser.serving(tiny_functions, "tiny run") as url, browser.chromium() as chromium:
+    with browser.serving(tiny_functions, "tiny run") as url:
         yield browser.Page(chromium, url)
 
 
@@ -72,3 +80,18 @@ def test_an_upload_that_is_not_a_picture_gets_a_message_and_the_page_goes_on(pag
     page.act(lambda tab: tab.click("#digit-3"))
     assert page.message() == ""
     assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 1, digit=3))
+
+
+def test_a_run_without_digit_labels_plays_from_its_export(tiny_cluster_run, chromium):
+    root, _ = tiny_cluster_run
+    functions = export.Loaded(root / "export")
+    with browser.serving(functions, "tiny cluster run") as url:
+        page = browser.Page(chromium, url)
+        assert page.console_errors == [] and page.page.locator("#digit-buttons button").count() == 0
+        assert "learnt 3 clusters of digits by itself" in page.page.inner_text("#digit-buttons")
+        assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 0))
+        page.act(lambda tab: tab.click("#new-styles"))
+        assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 1))
+        page.draw(browser.SEVEN)
+        page.act(lambda tab: tab.click("#read"))
+        assert "The encoder puts it in cluster" in page.page.inner_text("#reading") and page.message() == ""
