@@ -71,9 +71,10 @@ def squared_distances(points, centroids):
 
 
 def fit(images, count, seed, iterations=ITERATIONS):
-    """The centroids of `count` k-means clusters of uint8 `images` (N, 28, 28): float32 (count, 784).
+    """`count` k-means clusters of uint8 `images` (N, 28, 28): (centroids float32 (count, 784), labels int32 (N,)).
 
-    The same images and seed give the same centroids.
+    labels are each image's cluster, exactly as assign(images, centroids) gives them; the images are
+    deskewed once for both. The same images and seed give the same clusters.
     """
     points = features(images)
     if count > len(points):
@@ -96,7 +97,7 @@ def fit(images, count, seed, iterations=ITERATIONS):
         sizes = membership.sum(axis=0)
         sums = membership.T @ points  # (K, 784): every cluster's sum in one matrix product.
         centroids = np.where(sizes[:, np.newaxis] > 0, sums / np.maximum(sizes, 1.0)[:, np.newaxis], centroids)
-    return centroids
+    return centroids, nearest_centroids(points, centroids)
 
 
 def nearest_centroids(points, centroids):

@@ -157,7 +157,7 @@ def check_out(out):
     return out
 
 
-def export(serving, out, checkpoint_name):
+def export(serving, checkpoint_name, out):
     """Writes the export of `serving` (see the module's docstring) to the new or empty directory `out`.
 
     Everything is written into a hidden directory beside `out` first and renamed to `out` when
@@ -268,12 +268,8 @@ def export_run(checkpoint_dir, checkpoint_name, out):
       UserError: no run there, a damaged or mismatched checkpoint, or an `out` that is a file, holds files
         or cannot be written; all checked before anything is written.
     """
-    from gan_tf import generate
-
     check_out(out)
-    config, generator, encoder, label_shares = generate.restore_models(checkpoint_dir, checkpoint_name)
-    name = pathlib.Path(checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)).name
-    return export(Serving(config, generator, encoder, label_shares), out, name)
+    return export(*restore_serving(checkpoint_dir, checkpoint_name), out)
 
 
 def open_functions(checkpoint_dir, checkpoint_name=None, export_dir=None):
@@ -284,8 +280,14 @@ def open_functions(checkpoint_dir, checkpoint_name=None, export_dir=None):
     """
     if export_dir is not None:
         return Loaded(export_dir), f"the export in {export_dir}"
+    serving, name = restore_serving(checkpoint_dir, checkpoint_name)
+    return serving, f"{name} of {checkpoint_dir}"
+
+
+def restore_serving(checkpoint_dir, checkpoint_name=None):
+    """The Serving of a run's checkpoint (the latest, or `checkpoint_name`), and that checkpoint's name."""
     from gan_tf import generate
 
     config, generator, encoder, label_shares = generate.restore_models(checkpoint_dir, checkpoint_name)
     name = pathlib.Path(checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)).name
-    return Serving(config, generator, encoder, label_shares), f"{name} of {checkpoint_dir}"
+    return Serving(config, generator, encoder, label_shares), name

@@ -128,21 +128,21 @@ def with_cluster_labels(state, config, train_digits, new_run, log=print):
     """train_digits labelled by their clusters, for a run with --clusters K; else train_digits itself.
 
     A new run finds the clusters (clusters.fit) and keeps their centroids and shares in the state; a
-    resumed run has them from its checkpoint. Either way each image gets its cluster by clusters.assign.
+    resumed run has them from its checkpoint and gives each image its nearest cluster (clusters.assign).
     """
     if not config.clusters:
         return train_digits
     if config.clusters > len(train_digits.images):
         raise errors.UserError(f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
                                f"images: ask for fewer clusters.")
-    if new_run:  # A resumed run has its centroids from the checkpoint.
-        start = time.perf_counter()
-        state.cluster_centroids.assign(clusters.fit(train_digits.images, config.clusters, config.seed))
-        log(f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
-            f"({time.perf_counter() - start:.1f} s)")
-    labels = clusters.assign(train_digits.images, state.cluster_centroids.numpy())
-    if new_run:
-        state.cluster_shares.assign(clusters.shares(labels, config.clusters))
+    if not new_run:
+        return train_digits._replace(labels=clusters.assign(train_digits.images, state.cluster_centroids.numpy()))
+    start = time.perf_counter()
+    centroids, labels = clusters.fit(train_digits.images, config.clusters, config.seed)
+    state.cluster_centroids.assign(centroids)
+    state.cluster_shares.assign(clusters.shares(labels, config.clusters))
+    log(f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
+        f"({time.perf_counter() - start:.1f} s)")
     return train_digits._replace(labels=labels)
 
 

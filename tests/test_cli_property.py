@@ -100,7 +100,7 @@ def test_any_command_line_succeeds_or_gets_one_line_and_exit_status_2(template, 
     monkeypatch.setattr(evaluate, "load_or_train_judge", lambda *args, **kwargs: (None, 1.0))
     monkeypatch.setattr(evaluate, "evaluate", lambda *args, **kwargs: {"stub": True})
     monkeypatch.setattr(evaluate, "report", lambda *args, **kwargs: "stub report")
-    monkeypatch.setattr(export, "export", lambda serving, out, name: {"checkpoint": name})  # After every check.
+    monkeypatch.setattr(export, "export", lambda serving, name, out: {"checkpoint": name})  # After every check.
     monkeypatch.setattr(server, "serve", lambda *args, **kwargs: None)  # It would serve until Ctrl-C.
     with tempfile.TemporaryDirectory() as scratch:
         scratch = pathlib.Path(scratch) / "work"

@@ -43,7 +43,7 @@ def directions(latent_dim):
 
 def style(functions, seed, index, offsets=()):
     """Style `index` of `seed`, moved by offsets[k] (in [-SLIDER_RANGE, SLIDER_RANGE]) along directions k: (latent_dim,)."""
-    offsets = np.zeros(DIRECTIONS, np.float32) + np.pad(np.asarray(offsets, np.float32), (0, DIRECTIONS - len(offsets)))
+    offsets = np.pad(np.asarray(offsets, np.float32), (0, DIRECTIONS - len(offsets)))  # Missing offsets are 0.
     return styles(functions, seed)[index] + offsets @ directions(functions.latent_dim)
 
 
