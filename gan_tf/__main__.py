@@ -1,8 +1,9 @@
 """The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate|bench|compare|export|play.
 
 A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
-stderr with exit status 2. TensorFlow is imported only after argparse has accepted the flags, so
---help and malformed flags answer at once.
+stderr with exit status 2. TensorFlow is imported only after the flags are checked (argparse's, and
+the config's in `train`), so --help and a bad flag answer at once; it starts with its start-up notices
+held back (runtime/console.py).
 """
 
 import argparse
@@ -11,12 +12,8 @@ import os
 import sys
 
 from gan_tf import config as config_lib
+from gan_tf.runtime import console
 from gan_tf.runtime import errors
-
-# TensorFlow's C++ log, set before TensorFlow loads: 3 keeps only fatal lines. Below 3, a machine without
-# a GPU prints "failed call to cuInit" and grappler's "remapper failed" as errors, though neither is one
-# (docs/console.md). TF_CPP_MIN_LOG_LEVEL=0 in the environment shows everything again.
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # The shell's convention for a program stopped by Ctrl-C (128 + SIGINT).
@@ -31,7 +28,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def add_common_flags(parser, data=False, checkpoint=False):
     parser.add_argument("--checkpoint-dir", default="checkpoints", help="Where the run's checkpoints and config.json are (default: %(default)s).")
-    parser.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"],
+    parser.add_argument("--device", default="auto", choices=config_lib.DEVICES,
                         help="auto: the GPU when TensorFlow sees one, else the CPU; cpu forces the CPU (default: %(default)s).")
     if checkpoint:
         parser.add_argument("--checkpoint", default=None, metavar="NAME",
@@ -90,7 +87,7 @@ def add_train_command(commands):
     train.add_argument("--checkpoint", default=None, metavar="NAME",
                        help="Resume from this checkpoint, e.g. ckpt-4690, instead of the latest (when the latest is damaged).")
     train.add_argument("--no-progress", action="store_true", help="No progress bar (it is shown only on a terminal anyway): one line per epoch.")
-    train.add_argument("--strategy", default="auto", choices=["auto", "one", "mirrored", "multiworker"],
+    train.add_argument("--strategy", default="auto", choices=config_lib.STRATEGIES,
                        help="tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker across "
                             "machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with "
                             "several GPUs, else one (default: %(default)s).")
@@ -194,20 +191,27 @@ def add_export_and_play_commands(commands):
     play.add_argument("--port", type=whole_number(0, 65535), default=8000, help="The port; 0 for any free one (default: %(default)s).")
 
 
-def run_train(args):
-    from gan_tf import data, train  # TensorFlow loads here.
-    from gan_tf.runtime import checkpoints, device, distribute
+def start_tensorflow(args, to_stderr=False):
+    """Loads TensorFlow (its start-up notices held back) on the device of --device, and prints the line
+    naming it: on stdout, or on stderr for the commands whose stdout is their result."""
+    with console.start_up_notices_held_back():
+        from gan_tf.runtime import device
 
-    print(f"device: {device.use(args.device)}", flush=True)
-    strategy = distribute.make_strategy(args.strategy)  # Before any other TensorFlow work.
+        print(f"device: {device.use(args.device)}", file=sys.stderr if to_stderr else sys.stdout, flush=True)
+
+
+def run_train(args):
     overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_lib.Config)
                  if getattr(args, field.name) is not None}
-    saved = None if args.fresh else checkpoints.saved_config(args.checkpoint_dir)
-    if saved is not None and args.preset is not None and not config_lib.same_architecture(saved, config_lib.PRESETS[args.preset]):
-        # The same command again resumes; another preset's networks cannot.
-        raise errors.UserError(f"--preset {args.preset} has other networks than the run in {args.checkpoint_dir}: drop "
-                               f"--preset to resume that run, or add --fresh to start over.")
-    config = config_lib.resolve(overrides, saved, args.preset or "default")
+    config = config_lib.of_command(overrides, args.checkpoint_dir, args.preset, args.fresh)  # Before TensorFlow.
+    start_tensorflow(args)
+    from gan_tf import data
+    from gan_tf import train
+    from gan_tf.runtime import checkpoints
+    from gan_tf.runtime import device
+    from gan_tf.runtime import distribute
+
+    strategy = distribute.make_strategy(args.strategy)  # Before any other TensorFlow work.
     # Every input is checked before the (slow) data load and the judge, and nothing is created yet.
     checkpoints.check_directory(args.checkpoint_dir)
     checkpoints.check_directory(args.output_dir)
@@ -224,7 +228,8 @@ def run_train(args):
 
 def make_evaluation(config, args, digits):
     """The function train.train calls every --eval-every epochs: the judge's headline figures."""
-    from gan_tf import data, evaluate
+    from gan_tf import data
+    from gan_tf import evaluate
 
     test = data.load_mnist("test", npz_path=args.data)
     judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, digits, test)
@@ -236,11 +241,18 @@ def make_evaluation(config, args, digits):
     return evaluation
 
 
-def run_sample(args):
-    from gan_tf import generate
-    from gan_tf.runtime import device
+def log_to_stderr(line):
+    print(line, file=sys.stderr, flush=True)
 
-    print(f"device: {device.use(args.device)}", file=sys.stderr)
+
+def log_to_stdout(line):
+    print(line, flush=True)
+
+
+def run_sample(args):
+    start_tensorflow(args, to_stderr=True)
+    from gan_tf import generate
+
     config, generator, _, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     generate.sample(config, generator, args.num, args.seed, args.out, digit=args.digit, label_shares=label_shares)
     print(f"wrote {args.num} digits to {args.out}")
@@ -264,40 +276,38 @@ def run_gif(args):
 def load_test_images(args):
     from gan_tf import data
 
-    return data.load_mnist("test", npz_path=args.data, log=lambda line: print(line, file=sys.stderr)).images
+    return data.load_mnist("test", npz_path=args.data, log=log_to_stderr).images
 
 
 def run_reconstruct(args):
+    start_tensorflow(args, to_stderr=True)
     from gan_tf import generate
-    from gan_tf.runtime import device
 
-    print(f"device: {device.use(args.device)}", file=sys.stderr)
     config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     error = generate.reconstruct(config, generator, encoder, load_test_images(args), args.num, args.seed, args.out)
     print(f"wrote {args.out}: {args.num} test digits and their reconstructions, mean squared error {error:.4f}")
 
 
 def run_interpolate(args):
+    start_tensorflow(args, to_stderr=True)
     from gan_tf import generate
-    from gan_tf.runtime import device
 
-    print(f"device: {device.use(args.device)}", file=sys.stderr)
     config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
     frames = generate.interpolate(config, generator, encoder, load_test_images(args), args.seed, args.steps, args.out)
     print(f"wrote {args.out} ({frames} frames)")
 
 
 def run_evaluate(args):
-    from gan_tf import data, evaluate, generate
-    from gan_tf.runtime import device
+    start_tensorflow(args, to_stderr=True)
+    from gan_tf import data
+    from gan_tf import evaluate
+    from gan_tf import generate
 
-    print(f"device: {device.use(args.device)}", file=sys.stderr)
     out = generate.output_path(args.out, (".json",))
     config, generator, encoder, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    log = lambda line: print(line, file=sys.stderr)  # noqa: E731
-    train = data.load_mnist("train", npz_path=args.data, log=log)
-    test = data.load_mnist("test", npz_path=args.data, log=log)
-    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, train, test, log=log)
+    train = data.load_mnist("train", npz_path=args.data, log=log_to_stderr)
+    test = data.load_mnist("test", npz_path=args.data, log=log_to_stderr)
+    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, train, test, log=log_to_stderr)
     results = evaluate.evaluate(config, generator, encoder, judge, train, test, args.num, args.seed, label_shares)
     results["judge_test_accuracy"] = judge_accuracy
     evaluate.write_json(results, out)
@@ -306,24 +316,23 @@ def run_evaluate(args):
 
 
 def run_bench(args):
+    start_tensorflow(args)
     from gan_tf import data
-    from gan_tf.runtime import checkpoints, device
+    from gan_tf.runtime import checkpoints
+    from gan_tf.runtime import device
     from gan_tf.tools import bench
 
-    print(f"device: {device.use(args.device)}", flush=True)
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
     bench.run(train, test, judge_directory, on_gpu=device.on_gpu(), target=args.target,
-              trial_minutes=args.trial_minutes,
-              log=lambda line: print(line, flush=True))
+              trial_minutes=args.trial_minutes, log=log_to_stdout)
 
 
 def run_export(args):
+    start_tensorflow(args, to_stderr=True)
     from gan_tf import export
-    from gan_tf.runtime import device
 
-    print(f"device: {device.use(args.device)}", file=sys.stderr)
     description = export.export_run(args.checkpoint_dir, args.checkpoint, args.out)
     print(f"wrote {args.out}: the SavedModel of {description['checkpoint']} (signatures "
           f"{', '.join(name for name in ('generate', 'blend', 'encode') if name in description)}), "
@@ -331,13 +340,12 @@ def run_export(args):
 
 
 def run_play(args):
+    start_tensorflow(args, to_stderr=True)
     from gan_tf import export
     from gan_tf.play import server
-    from gan_tf.runtime import device
 
-    print(f"device: {device.use(args.device)}", file=sys.stderr)
     functions, source = export.open_functions(args.checkpoint_dir, args.checkpoint, args.export)
-    server.serve(functions, args.host, args.port, source, log=lambda line: print(line, flush=True))
+    server.serve(functions, args.host, args.port, source, log=log_to_stdout)
 
 
 def run_compare(args):
@@ -345,17 +353,18 @@ def run_compare(args):
 
     for variant in args.variants:
         variants.variant_config(variant)  # Before TensorFlow loads and the data.
+    start_tensorflow(args)
     from gan_tf import data
-    from gan_tf.runtime import checkpoints, device
+    from gan_tf.runtime import checkpoints
+    from gan_tf.runtime import device
     from gan_tf.tools import compare
 
-    print(f"device: {device.use(args.device)}", flush=True)
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
     checkpoints.check_directory(args.output_dir)
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
     compare.run(args.variants, train, test, judge_directory, args.output_dir, args.minutes, on_gpu=device.on_gpu(),
-                log=lambda line: print(line, flush=True))
+                log=log_to_stdout)
 
 
 COMMANDS = {"compare": run_compare, "train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
@@ -369,6 +378,7 @@ def one_line(message):
 
 
 def main(argv=None):
+    console.set_default_log_level()
     try:
         args = build_parser().parse_args(argv)
         COMMANDS[args.command](args)

@@ -5,7 +5,8 @@ architecture wins: the models must be rebuilt exactly as they were saved, so a f
 another architecture is an error rather than something silently ignored. Training settings (epochs,
 learning rates, ...) may change between runs.
 
-This module imports no TensorFlow, so the command line can check its flags instantly.
+This module imports no TensorFlow, so the command line checks a run's flags, and the config saved
+beside its checkpoints, before TensorFlow loads.
 """
 
 import dataclasses
@@ -16,6 +17,7 @@ from gan_tf.runtime import errors
 from gan_tf.runtime import files
 
 CONFIG_FILENAME = "config.json"
+INDEX_FILENAME = "checkpoint"  # The file tf.train.CheckpointManager keeps its list of saves in, beside config.json.
 
 
 def knob(default, why, choices=None):
@@ -30,15 +32,17 @@ ARCHITECTURES = ("dcgan", "mlp")
 # The names of losses.LOSSES, spelled out here so that the command line can check flags without TensorFlow.
 LOSSES = ("non-saturating", "least-squares", "hinge", "wasserstein-gp")
 LOSSES_WITH_TARGETS = ("non-saturating", "least-squares")
+# The command line's --device and --strategy (runtime/device.py and runtime/distribute.py say what each does).
+DEVICES = ("auto", "cpu", "gpu")
+STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 
 
 @dataclasses.dataclass(frozen=True)
 class Config:
     # --- Architecture: fixed once a run has saved a checkpoint. ---
     conditional: str = knob("on", "on: the generator is told which digit to draw and the discriminator which digit an "
-                                  "image claims to be (MNIST score 9.685 after the default 5 epochs, against 6.500 "
-                                  "for a plain unconditional GAN). off: no digit labels; G learns from the images "
-                                  "alone (see --clusters for the unconditional defaults).", ON_OFF)
+                                  "image claims to be, which makes every digit easier to learn. off: no digit labels; "
+                                  "G learns from the images alone (see --clusters for the unconditional defaults).", ON_OFF)
     latent_dim: int = knob(64, "Length of the noise vector z: enough for ten digits and their styles, small enough for the encoder to invert.")
     generator_filters: int = knob(64, "Generator channels at 14x14 (twice as many at 7x7): 0.62 M weights, quick on a laptop CPU.")
     discriminator_filters: int = knob(64, "Discriminator channels at 14x14 (twice as many at 7x7): 0.15 M weights, a match for the generator.")
@@ -50,8 +54,7 @@ class Config:
     kernel_size: int = knob(4, "Convolution kernel size everywhere: 4 with stride 2 covers every pixel equally (no checkerboard).")
     leaky_slope: float = knob(0.2, "Slope of LeakyReLU below 0, in all three networks: DCGAN's 0.2.")
     discriminator_batchnorm: str = knob("on", "BatchNormalization after the discriminator's second convolution, as in "
-                                              "DCGAN: unconditional, the score after 1 epoch rose from 4.71 to 5.45 with it (after 2: "
-                                              "5.84 against 5.98; docs/experiments.md).", ON_OFF)
+                                              "DCGAN: it speeds up the first epochs (docs/experiments.md).", ON_OFF)
     discriminator_dropout: float = knob(0.0, "Dropout after each discriminator convolution (TensorFlow's tutorial uses 0.3); none by default.")
     encoder: str = knob("on", "on: train an encoder beside the GAN (for reconstruct and interpolate); off: the GAN alone.", ON_OFF)
     architecture: str = knob("dcgan", "dcgan: convolutional networks (Radford et al. 2016); mlp: the fully connected "
@@ -66,11 +69,11 @@ class Config:
 
     # --- Training: may change when a run resumes. ---
     epochs: int = knob(5, "Total epochs of the run (a resumed run trains up to this many), each 60,000 digits: "
-                          "5 reach an MNIST score of 9.685 (docs/experiments.md).")
-    batch_size: int = knob(64, "Images per step: half the DCGAN paper's 128 makes twice the steps an epoch; unconditional, "
-                               "the score after 2 epochs rose from 4.40 to 5.51 with it.")
-    generator_learning_rate: float = knob(4e-4, "Adam step size of the generator: twice the DCGAN paper's; with batch 64 "
-                                                "it raised the score after 2 epochs from 5.51 to 5.98.")
+                          "enough for digits that the judge reads as well as real ones (docs/experiments.md).")
+    batch_size: int = knob(64, "Images per step: half the DCGAN paper's 128 makes twice the steps an epoch, which "
+                               "learns faster per epoch (docs/experiments.md).")
+    generator_learning_rate: float = knob(4e-4, "Adam step size of the generator: twice the DCGAN paper's, which suits "
+                                                "the smaller batch (docs/experiments.md).")
     discriminator_learning_rate: float = knob(4e-4, "Adam step size of the discriminator: equal to G's keeps the pair in balance.")
     encoder_learning_rate: float = knob(2e-4, "Adam step size of the encoder: it chases a moving generator, and faster rates overshoot.")
     adam_beta_1: float = knob(0.5, "Adam's first-moment decay for all three: the default 0.9 oscillates in GANs; DCGAN uses 0.5.")
@@ -222,6 +225,28 @@ def resolve(overrides, saved=None, preset="default"):
     return dataclasses.replace(saved, **overrides).validate()
 
 
+def of_command(overrides, checkpoint_dir, preset=None, fresh=False):
+    """The config that `train` with these flags runs: a new run's, or the run in checkpoint_dir extended.
+
+    The command that started a run resumes it: given again (with more --epochs, say), its --preset and
+    flags build the networks the run has, so it continues. A preset or a flag that builds other
+    networks is refused, with what to do instead.
+
+    Args:
+      overrides: dict of field name -> value the user asked for explicitly.
+      preset: the --preset given, or None.
+      fresh: --fresh: the run in checkpoint_dir is to be replaced, so its config is not read.
+    Raises:
+      UserError: a bad value, or networks that differ from the saved run's.
+    """
+    saved = None if fresh else saved_config(checkpoint_dir)
+    config = resolve(overrides, saved, preset or "default")
+    if saved is not None and preset is not None and not same_architecture(saved, resolve(overrides, None, preset)):
+        raise errors.UserError(f"--preset {preset} has other networks than the run in {checkpoint_dir}: drop "
+                               f"--preset to resume that run, or add --fresh to start over.")
+    return config
+
+
 def same_architecture(config, other):
     """Whether two configs build the same networks (a checkpoint of one restores into the other)."""
     return all(getattr(config, name) == getattr(other, name) for name in ARCHITECTURE_FIELDS)
@@ -250,3 +275,17 @@ def load(directory):
         raise errors.UserError(
             f"{path} is not a gan_tf config ({error}): point --checkpoint-dir at a gan_tf run, "
             f"or add --fresh to start a new run there.") from None
+
+
+def saved_config(directory):
+    """The Config saved in `directory`, or None for a new run.
+
+    Raises:
+      UserError: when the directory holds checkpoints but no config.json (another program's files).
+    """
+    path = pathlib.Path(directory)
+    saved = load(path)
+    if saved is None and (path / INDEX_FILENAME).exists():
+        raise errors.UserError(f"{path} holds checkpoints that gan_tf did not write (no {CONFIG_FILENAME}): "
+                               f"use another --checkpoint-dir.")
+    return saved

@@ -5,7 +5,6 @@
 WHEN is one of
   none             never: an ordinary run;
   step:N           inside the compiled train call, once step N has updated the weights in memory;
-  before-save:N    as the save of checkpoint ckpt-N begins, before any of its files is written;
   index:N          in the save of ckpt-N, when its files are complete but before CheckpointManager
                    names it in the index (the file named "checkpoint").
 The kill is a real SIGKILL of this process: no Python cleanup, no finally blocks, no flushed buffers.
@@ -18,10 +17,14 @@ import sys
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))
 
-import tensorflow as tf  # noqa: E402
-from tensorflow.python.checkpoint import checkpoint_management  # noqa: E402  (the index writer to intercept)
-
 from gan_tf import __main__ as cli  # noqa: E402
+from gan_tf.runtime import console  # noqa: E402
+
+console.set_default_log_level()
+with console.start_up_notices_held_back():  # As the command line loads TensorFlow.
+    import tensorflow as tf
+    from tensorflow.python.checkpoint import checkpoint_management  # The index writer to intercept.
+
 from gan_tf.runtime import compiled  # noqa: E402
 
 
@@ -47,22 +50,15 @@ def kill_inside_step(kill_step):
     compiled.make_train_step = make_killing_step
 
 
-def kill_in_save(kill_step, files_written):
-    save = tf.train.CheckpointManager.save
+def kill_before_the_index(kill_step):
     update_index = checkpoint_management.update_checkpoint_state_internal
 
-    def killing_save(self, checkpoint_number=None, **kwargs):
-        if not files_written and checkpoint_number == kill_step:
-            die()
-        return save(self, checkpoint_number=checkpoint_number, **kwargs)
-
     def killing_update_index(save_dir, model_checkpoint_path, *args, **kwargs):
-        if files_written and pathlib.Path(model_checkpoint_path).name == f"ckpt-{kill_step}":
+        if pathlib.Path(model_checkpoint_path).name == f"ckpt-{kill_step}":
             assert pathlib.Path(model_checkpoint_path + ".index").is_file()  # The files are complete.
             die()
         return update_index(save_dir, model_checkpoint_path, *args, **kwargs)
 
-    tf.train.CheckpointManager.save = killing_save
     checkpoint_management.update_checkpoint_state_internal = killing_update_index
 
 
@@ -71,8 +67,8 @@ def main():
     kind, _, number = when.partition(":")
     if kind == "step":
         kill_inside_step(int(number))
-    elif kind in ("before-save", "index"):
-        kill_in_save(int(number), files_written=kind == "index")
+    elif kind == "index":
+        kill_before_the_index(int(number))
     elif kind != "none":
         raise SystemExit(f"unknown WHEN {when!r}")
     return cli.main(["train", *argv])

@@ -15,8 +15,6 @@ import tensorflow as tf
 from gan_tf import config as config_lib
 from gan_tf.runtime import errors
 
-INDEX_FILENAME = "checkpoint"  # The file tf.train.CheckpointManager keeps its list of saves in.
-
 
 def make_manager(checkpoint, directory, max_to_keep):
     """The CheckpointManager that saves `checkpoint` (a tf.train.Checkpoint) as directory/ckpt-<step>."""
@@ -36,7 +34,7 @@ def resume_point(directory, fresh=False, name=None):
     if fresh:
         return None
     path = pathlib.Path(directory)
-    if name and not (path / INDEX_FILENAME).exists():
+    if name and not (path / config_lib.INDEX_FILENAME).exists():
         raise errors.UserError(f"--checkpoint {name}: there is no run in {path} to resume: drop --checkpoint to start "
                                f"a new run, or pass the --checkpoint-dir of the run that has it.")
     return checkpoint_path(path, name) if path.is_dir() else None
@@ -100,24 +98,10 @@ def require_run(directory):
     if not path.is_dir():
         raise errors.UserError(f"checkpoint directory {path} does not exist: train first with "
                                f"'make train', or pass --checkpoint-dir pointing at a trained run.")
-    saved = saved_config(path)
+    saved = config_lib.saved_config(path)
     if saved is None or latest(path) is None:
         raise errors.UserError(f"{path} holds no gan_tf checkpoint: train first with 'make train', "
                                f"or pass --checkpoint-dir pointing at a trained run.")
-    return saved
-
-
-def saved_config(directory):
-    """The Config saved in `directory`, or None for a new run.
-
-    Raises:
-      UserError: when the directory holds checkpoints but no config.json (another program's files).
-    """
-    path = pathlib.Path(directory)
-    saved = config_lib.load(path)
-    if saved is None and (path / INDEX_FILENAME).exists():
-        raise errors.UserError(f"{path} holds checkpoints that gan_tf did not write (no {config_lib.CONFIG_FILENAME}): "
-                               f"use another --checkpoint-dir.")
     return saved
 
 
@@ -132,7 +116,7 @@ def latest(directory):
       UserError: when the index is unreadable, or names a checkpoint whose files are gone: starting
         over there would silently throw the run away.
     """
-    index = pathlib.Path(directory) / INDEX_FILENAME
+    index = pathlib.Path(directory) / config_lib.INDEX_FILENAME
     if not index.exists():
         return None
     state = checkpoint_state(directory)
@@ -230,5 +214,5 @@ def what_to_do(path):
 def remove_run(directory):
     """Deletes the checkpoints and config.json of the run in `directory`, and nothing else."""
     path = pathlib.Path(directory)
-    for file in [path / INDEX_FILENAME, path / config_lib.CONFIG_FILENAME, *path.glob("ckpt-*")]:
+    for file in [path / config_lib.INDEX_FILENAME, path / config_lib.CONFIG_FILENAME, *path.glob("ckpt-*")]:
         file.unlink(missing_ok=True)

@@ -4,9 +4,8 @@ import os
 
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf.runtime import errors
-
-CHOICES = ("auto", "cpu", "gpu")
 
 
 def use(choice="auto"):
@@ -19,8 +18,8 @@ def use(choice="auto"):
     Returns:
       e.g. "GPU: NVIDIA H100 80GB HBM3" or "CPU (2 cores)".
     """
-    if choice not in CHOICES:
-        raise errors.UserError(f"--device must be one of {', '.join(CHOICES)}, got {choice!r}.")
+    if choice not in config_lib.DEVICES:
+        raise errors.UserError(f"--device must be one of {', '.join(config_lib.DEVICES)}, got {choice!r}.")
     gpus = tf.config.list_physical_devices("GPU")
     if choice == "gpu" and not gpus:
         raise errors.UserError("--device gpu: TensorFlow sees no GPU here; use --device cpu or auto.")

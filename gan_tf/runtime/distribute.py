@@ -13,9 +13,8 @@ import os
 
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf.runtime import errors
-
-CHOICES = ("auto", "one", "mirrored", "multiworker")
 
 
 def make_strategy(choice="auto"):
@@ -24,8 +23,8 @@ def make_strategy(choice="auto"):
     Raises:
       UserError: for multiworker without a usable TF_CONFIG.
     """
-    if choice not in CHOICES:
-        raise errors.UserError(f"--strategy must be one of {', '.join(CHOICES)}, got {choice!r}.")
+    if choice not in config_lib.STRATEGIES:
+        raise errors.UserError(f"--strategy must be one of {', '.join(config_lib.STRATEGIES)}, got {choice!r}.")
     if choice == "auto":
         if "TF_CONFIG" in os.environ:
             choice = "multiworker"
@@ -48,7 +47,7 @@ def read_tf_config():
     if not text:
         raise errors.UserError("--strategy multiworker needs TF_CONFIG, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
                                "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}' "
-                               "(see the README).")
+                               "(see docs/distributed.md).")
     try:
         tf_config = json.loads(text)
         workers = tf_config["cluster"]["worker"]
