@@ -1,4 +1,8 @@
-"""The train step of step.py, wrapped for speed and for several devices: nothing here changes what it learns.
+"""The train step of step.py, wrapped for speed and for several devices.
+
+Nothing here changes what the step learns beyond float32's last bits: several steps a call (a graph
+optimised as a whole) and XLA order a few sums otherwise, replicas add their gradients in another
+order, and mixed precision rounds to 16 bits (tests/test_speed.py measures each against the plain step).
 
 From the inside out:
   1. float16 loss scaling: the step sees Keras's LossScaleOptimizer around each saved Adam;
@@ -7,9 +11,11 @@ From the inside out:
      averaging every loss over the global batch, and the optimizers add the replicas' gradients, so
      the update is the one a single device would make on the whole batch;
   4. the run's counters (steps, images and loss sums of the epoch), which checkpoints save;
-  5. several steps per compiled call, looping over the dataset's iterator inside the graph.
+  5. several steps per compiled call, looping over the dataset's iterator inside the graph;
+  6. each call with Grappler's remapper off (grappler_remapping).
 """
 
+import contextlib
 import dataclasses
 import functools
 
@@ -19,9 +25,13 @@ import tensorflow as tf
 from gan_tf import step as step_lib
 
 
-def compile_train_step(state, config, speed, strategy=None):
-    """train_steps(iterator, steps) -> dict of losses summed over `steps` steps, compiled with tf.function."""
-    return make_multi_step(make_train_step(state, config, speed, strategy))
+def compile_train_step(state, config, speed, strategy=None, remapping=False):
+    """train_steps(iterator, steps) -> dict of losses summed over `steps` steps, compiled with tf.function.
+
+    Args:
+      remapping: run the step with Grappler's remapper on (see grappler_remapping); `make bench` measures both.
+    """
+    return CompiledSteps(make_train_step(state, config, speed, strategy), remapping)
 
 
 def with_loss_scaling(state, strategy):
@@ -77,8 +87,28 @@ def make_train_step(state, config, speed, strategy=None):
     return train_step
 
 
-def make_multi_step(train_step):
-    """Compiles train steps: train_steps(iterator, steps) -> dict of losses summed over `steps` steps.
+@contextlib.contextmanager
+def grappler_remapping(on):
+    """Grappler's remapper on or off for the TensorFlow functions called inside the block.
+
+    The remapper is the graph optimiser's pass that fuses a convolution, its bias and its activation
+    into one kernel. On the train step's graph it fails: a network called twice under a gradient tape
+    (D on the real and the fake batch, E on both) has a LeakyReLU whose gradient reads the bias's
+    output, which the fusion removes, and TensorFlow logs "remapper failed: ... Mutation::Apply error"
+    on every trace. Off, the step runs faster too (`make bench`, docs/design.md), so the train step
+    runs with it off. TensorFlow reads the setting when it prepares a function for a call, and keeps
+    one prepared function per setting, so switching it around each call costs a microsecond.
+    """
+    previous = tf.config.optimizer.get_experimental_options().get("remapping", True)
+    tf.config.optimizer.set_experimental_options({"remapping": on})
+    try:
+        yield
+    finally:
+        tf.config.optimizer.set_experimental_options({"remapping": previous})
+
+
+class CompiledSteps:
+    """train_steps(iterator, steps: int): one compiled call of `steps` train steps on the iterator's batches.
 
     One call per step costs a few hundred microseconds of Python and dispatch; on a GPU that is as
     long as the step itself, so several steps can run inside one tf.function (Keras's
@@ -86,13 +116,9 @@ def make_multi_step(train_step):
     XLA-compiled step because XLA cannot compile the iterator. One step a call (the CPU's default)
     has a function of its own without the loop, which is traced in half the time.
     """
-    return CompiledSteps(train_step)
 
-
-class CompiledSteps:
-    """train_steps(iterator, steps: int): one compiled call of `steps` train steps on the iterator's batches."""
-
-    def __init__(self, train_step):
+    def __init__(self, train_step, remapping=False):
+        self.remapping = remapping
         self.one_step = tf.function(lambda iterator: train_step(*next(iterator)))
 
         @tf.function
@@ -106,9 +132,10 @@ class CompiledSteps:
         self.several_steps = several_steps
 
     def __call__(self, iterator, steps):
-        if steps == 1:
-            return self.one_step(iterator)
-        return self.several_steps(iterator, tf.constant(steps))
+        with grappler_remapping(self.remapping):
+            if steps == 1:
+                return self.one_step(iterator)
+            return self.several_steps(iterator, tf.constant(steps))
 
     def tracing_count(self):
         """How often the step was traced (for each batch shape, and each of the two functions used)."""
