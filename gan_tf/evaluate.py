@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from gan_tf import data
 from gan_tf import generate
+from gan_tf import losses
 from gan_tf import metrics
 from gan_tf import models
 from gan_tf.runtime import checkpoints
@@ -152,7 +153,7 @@ def encoder_metrics(config, generator, encoder, train, test):
         inputs = models.generator_inputs(config, test_latents[start:start + 1000],
                                          None if read_labels is None else read_labels[start:start + 1000])
         redrawn = generator(inputs, training=False)
-        errors_sum += float(tf.reduce_sum(tf.reduce_mean(tf.square(redrawn - real), axis=[1, 2, 3])))
+        errors_sum += float(tf.reduce_sum(losses.reconstruction_loss(real, redrawn)))
     return {"latent_nearest_neighbour_accuracy": metrics.nearest_neighbour_accuracy(
                 train_latents, train.labels, test_latents, test.labels),
             "digit_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,

@@ -11,6 +11,7 @@ import tensorflow as tf
 
 from gan_tf import data
 from gan_tf import images
+from gan_tf import losses
 from gan_tf import models
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
@@ -39,27 +40,35 @@ def asked_digits(num, digit=None):
     return np.arange(num, dtype=np.int32) % models.NUM_CLASSES if digit is None else np.full(num, digit, np.int32)
 
 
-def labels_to_draw(config, num, label_shares=None):
-    """The labels of `num` new digits, int32 (num,).
+def labels_to_draw(num, num_labels, label_shares=None):
+    """The labels of `num` new pictures, int32 (num,).
 
-    A conditional run: the digits 0, 1, ..., 9, 0, ... in turn. A run with --clusters: each cluster
-    in proportion to label_shares, the share of the training digits it holds, so that together the
-    clusters draw the training data's own mix; digit i gets the cluster at the quantile
-    (i + 1/2) / num of the shares, so the labels come sorted. A run without labels: zeros, unread.
+    A run with --clusters K: each cluster in proportion to label_shares, the share of the training
+    images it holds, so that together the clusters draw the training data's own mix; picture i gets
+    the cluster at the quantile (i + 1/2) / num of the shares, so the labels come sorted. Otherwise the
+    labels in turn, 0, 1, ..., num_labels - 1, 0, ... (the digits of a conditional run), or zeros,
+    unread, for a run without labels.
 
     Args:
-      label_shares: float (K,) summing to 1, for a run with --clusters K (restore_models gives them).
+      num_labels: how many labels the run's networks read (models.num_labels).
+      label_shares: float (K,) summing to 1, for a run with --clusters K (restore_models gives them);
+        None for any other run.
     """
-    if not config.clusters:
-        return np.arange(num, dtype=np.int32) % max(models.num_labels(config), 1)
-    assert label_shares is not None and len(label_shares) == config.clusters, "a --clusters run needs its label_shares"
-    return labels_by_share(num, label_shares)
-
-
-def labels_by_share(num, label_shares):
-    """`num` labels, each label in proportion to label_shares (K,): label i at the quantile (i + 1/2) / num. int32 (num,)."""
+    if label_shares is None:
+        return np.arange(num, dtype=np.int32) % max(num_labels, 1)
     quantiles = (np.arange(num) + 0.5) / num
     return np.minimum(np.searchsorted(np.cumsum(label_shares), quantiles), len(label_shares) - 1).astype(np.int32)
+
+
+def blended_labels(num_labels, first, second, fractions):
+    """The label part of G's input on the way from label `first` to `second`: float32 (steps, num_labels).
+
+    At fraction t in [0, 1] it is (1 - t) one_hot(first) + t one_hot(second): the one-hot of the first
+    label at 0, of the second at 1, and a mix of the two between.
+    """
+    one_hot = np.eye(num_labels, dtype=np.float32)
+    fractions = np.asarray(fractions, np.float32)[:, np.newaxis]
+    return ((1 - fractions) * one_hot[first] + fractions * one_hot[second]).astype(np.float32)
 
 
 def new_inputs(config, num, seed, stream, digit=None, label_shares=None):
@@ -76,7 +85,7 @@ def new_inputs(config, num, seed, stream, digit=None, label_shares=None):
         raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
                                "drop --digit, or train a run with --conditional on (the default).")
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
-    labels = labels_to_draw(config, num, label_shares) if digit is None else asked_digits(num, digit)
+    labels = labels_to_draw(num, models.num_labels(config), label_shares) if digit is None else asked_digits(num, digit)
     return models.generator_inputs(config, latent_vectors, labels)
 
 
@@ -198,7 +207,7 @@ def reconstruct(config, generator, encoder, test_images, num, seed, out):
         for digits in (real[start:start + columns], reconstructed[start:start + columns]):
             rows.append(np.pad(digits, ((0, columns - len(digits)), (0, 0), (0, 0))))
     images.save_png(images.grid(np.concatenate(rows), columns), out)
-    return float(tf.reduce_mean(tf.square(reconstructed_images - real_images)))
+    return float(tf.reduce_mean(losses.reconstruction_loss(real_images, reconstructed_images)))
 
 
 def slerp(start, end, fractions):
@@ -243,9 +252,8 @@ def interpolate(config, generator, encoder, test_images, seed, steps, out):
     fractions = np.linspace(0.0, 1.0, steps)
     path = slerp(start.numpy(), end.numpy(), fractions)
     if labels is not None:  # The generator's input is [z, one-hot label]: blend the two one-hots.
-        first, second = np.eye(models.num_labels(config), dtype=np.float32)[labels.numpy()]
-        blend = (1 - fractions[:, np.newaxis]) * first + fractions[:, np.newaxis] * second
-        path = np.concatenate([path, blend.astype(np.float32)], axis=1)
+        first, second = labels.numpy()
+        path = np.concatenate([path, blended_labels(models.num_labels(config), first, second, fractions)], axis=1)
     morphs = generate_digits(generator, tf.constant(path))
     pictures = [images.grid(np.stack([ends[0], morph, ends[1]]), columns=3) for morph in morphs]
     pictures = pictures + pictures[-2:0:-1]  # There and back, without repeating the ends.

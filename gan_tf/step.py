@@ -1,11 +1,17 @@
-"""One train step: the discriminator, then the generator, then the encoder, on one batch of real digits.
+"""One train step on one batch of real digits: the discriminator and the generator together, then the encoder.
 
-Read it beside TensorFlow's DCGAN tutorial: each update is a forward pass under a tf.GradientTape,
-then `tape.gradient` and `optimizer.apply_gradients`, with a banner naming what it optimises.
+Read it beside TensorFlow's DCGAN tutorial: one forward pass under two tf.GradientTapes, then for each
+player `tape.gradient` and `optimizer.apply_gradients`, with a banner naming what it optimises.
 
     (1) Update D: maximise log D(x) + log(1 - D(G(z)))          (or the --loss chosen: losses.py)
     (2) Update G: maximise log D(G(z))                           (+ feature matching, with --feature-matching)
     (3) Update E: minimise |E(G(z)) - z|^2 + |G(E(x)) - x|^2   (+ naming the label, when the run has labels)
+
+(1) and (2) are simultaneous updates, as in TensorFlow's tutorial: both gradients come from the same
+forward pass, so G's gradient is taken against D's weights as they were before D's update. keras-io's
+DCGAN alternates instead: it updates D, draws new fakes, and takes G's gradient through the updated
+D, which costs a second forward pass of G and D every step. gan_tf does the forward work once, like the
+tutorial it is measured against (Mescheder et al. 2018 analyse both kinds of update).
 
 With --critic-steps N, D is updated N - 1 more times first (critic_update), as WGAN-GP trains its
 critic. With --augment on, D sees every image, real or fake, through augment.py.
@@ -32,10 +38,11 @@ AUGMENT_REAL, AUGMENT_FAKE, PENALTY, CRITIC = 1, 2, 3, 4
 
 
 def gan_update(state, config, real_images, labels, latent_vectors, average=tf.reduce_mean):
-    """Updates the discriminator, then the generator, on one batch; returns (fake images, their losses).
+    """Updates the discriminator and the generator together, on one batch; returns (fake images, their losses).
 
     One forward pass serves both players: D sees a real and a fake batch, and G's loss asks how real
-    D found its fakes. A run with labels (the digits, or clusters) has G draw the labels of the real
+    D found its fakes. Both gradients are taken before either update is applied, so the order of the
+    two updates below does not matter. A run with labels (the digits, or clusters) has G draw the labels of the real
     batch, so D compares like with like, and each label is drawn as often as the data has it.
 
     Args:

@@ -157,7 +157,7 @@ def frame_inputs(config, label_shares=None):
     if not models.conditional(config):
         latent_vectors = tf.random.stateless_normal((grid * grid, config.latent_dim), seed=(config.seed, 0))
         return models.generator_inputs(config, latent_vectors,
-                                       generate.labels_to_draw(config, grid * grid, label_shares))
+                                       generate.labels_to_draw(grid * grid, models.num_labels(config), label_shares))
     styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
     digits = tf.range(grid * grid) % grid % models.NUM_CLASSES
     return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)

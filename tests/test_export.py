@@ -1,7 +1,6 @@
 """make export: the SavedModel draws what `sample` writes, in a process without gan_tf, and bad input writes nothing."""
 
 import dataclasses
-import hashlib
 import json
 import os
 import subprocess
@@ -15,7 +14,8 @@ from gan_tf import __main__ as cli
 from gan_tf import export
 from gan_tf import generate
 from gan_tf.runtime import errors
-from tests.test_cli import gan_tf
+from tests.conftest import fingerprint
+from tests.conftest import gan_tf
 
 # Run in a fresh interpreter that never imports gan_tf: plain TensorFlow, as a user of the export has.
 LOAD_AND_DRAW = """
@@ -33,12 +33,6 @@ np.save(out_path, images.numpy())
 print(images.dtype.name, tuple(images.shape), tuple(codes["latent"].shape), tuple(codes["digit_logits"].shape),
       "gan_tf" in sys.modules)
 """
-
-
-def tree(directory):
-    """Relative path -> sha256 (files) or None (directories) of everything under `directory`."""
-    return {str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-            for path in sorted(directory.rglob("*"))}
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +105,7 @@ def test_a_run_with_clusters_exports_its_clusters_and_their_shares(tiny_cluster_
     assert description["generate"]["label"] == "clusters" and description["label_shares"] == pytest.approx(shares)
     loaded = export.Loaded(root / "export")
     inputs = generate.new_inputs(config, 12, seed=0, stream=1, label_shares=shares)
-    labels = generate.labels_to_draw(config, 12, shares)
+    labels = generate.labels_to_draw(12, config.clusters, shares)
     expected = generate.generate_digits(generator, inputs)
     assert np.array_equal(loaded.draw(inputs[:, :config.latent_dim], labels), expected)
     latent, logits = loaded.read(expected)
@@ -136,11 +130,11 @@ def test_bad_input_gets_one_line_and_writes_nothing(copy_of_tiny_run, tmp_path, 
         (out / "notes.txt").write_text("mine")
     else:
         out.write_text("mine")
-    before = tree(tmp_path)
+    before = fingerprint(tmp_path)
     assert cli.main(["export", "--checkpoint-dir", str(checkpoint_dir), "--out", str(out)]) == 2
     last_line = capsys.readouterr().err.strip().splitlines()[-1]
     assert last_line.startswith("error: ") and message in last_line
-    assert tree(tmp_path) == before
+    assert fingerprint(tmp_path) == before
 
 
 def test_an_empty_out_directory_is_used_and_an_unwritable_one_refused(tiny_run, tmp_path):

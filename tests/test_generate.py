@@ -56,13 +56,14 @@ def test_an_unconditional_run_refuses_a_digit(tmp_path):
 def test_a_cluster_run_draws_each_cluster_as_often_as_the_training_digits_fill_it():
     config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off", clusters=4)
     shares = np.array([0.5, 0.25, 0.125, 0.125], np.float32)
-    assert generate.labels_to_draw(config, 8, shares).tolist() == [0, 0, 0, 0, 1, 1, 2, 3]
-    counts = np.bincount(generate.labels_to_draw(config, 1000, np.array([0.1, 0.2, 0.3, 0.4], np.float32)))
+    assert generate.labels_to_draw(8, 4, shares).tolist() == [0, 0, 0, 0, 1, 1, 2, 3]
+    counts = np.bincount(generate.labels_to_draw(1000, 4, np.array([0.1, 0.2, 0.3, 0.4], np.float32)))
     assert counts.tolist() == [100, 200, 300, 400]
     inputs = generate.new_inputs(config, 8, seed=0, stream=1, label_shares=shares).numpy()
     np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(4)[[0, 0, 0, 0, 1, 1, 2, 3]])
     # Without clusters: the digits in turn (conditional), or no labels at all.
-    assert generate.labels_to_draw(config_lib.PRESETS["tiny"], 12).tolist() == [*range(10), 0, 1]
+    assert generate.labels_to_draw(12, 10).tolist() == [*range(10), 0, 1]
+    assert generate.labels_to_draw(3, 0).tolist() == [0, 0, 0]
     assert generate.new_inputs(dataclasses.replace(config, clusters=0), 3, 0, 1).shape == (3, config.latent_dim)
 
 
@@ -104,3 +105,9 @@ def test_slerp_ends_at_its_endpoints_and_keeps_the_norm():
     np.testing.assert_allclose(path[0], start, atol=1e-6)
     np.testing.assert_allclose(path[-1], end, atol=1e-6)
     np.testing.assert_allclose(np.linalg.norm(path, axis=1), 1.0, atol=1e-6)
+
+
+def test_a_morph_blends_the_one_hots_of_its_two_labels():
+    weights = generate.blended_labels(3, 0, 2, [0.0, 0.25, 1.0])
+    assert weights.dtype == np.float32
+    np.testing.assert_array_equal(weights, [[1.0, 0.0, 0.0], [0.75, 0.0, 0.25], [0.0, 0.0, 1.0]])

@@ -48,10 +48,8 @@ def style(functions, seed, index, offsets=()):
 
 
 def labels_shown(functions, count):
-    """The labels of `count` digits when no digit is asked: 0..9 in turn, the clusters by their shares, or none."""
-    if functions.label_name == "clusters":
-        return generate.labels_by_share(count, functions.label_shares)
-    return np.arange(count, dtype=np.int32) % max(functions.num_labels, 1)
+    """The labels of `count` digits when no digit is asked, as `make sample` draws them (generate.labels_to_draw)."""
+    return generate.labels_to_draw(count, functions.num_labels, functions.label_shares)
 
 
 def grid(functions, seed, digit=None):
@@ -88,9 +86,8 @@ def morph(functions, seed, start, end, digit_from=None, digit_to=None):
     if functions.label_name != "digits" or digit_from is None or digit_to is None:
         labels = np.repeat(labels_shown(functions, STYLES)[[start]], MORPH_STEPS)
         return images.grid(functions.draw(latent, labels), columns=MORPH_STEPS)
-    one_hot = np.eye(functions.num_labels, dtype=np.float32)
-    weights = (1 - fractions[:, np.newaxis]) * one_hot[digit_from] + fractions[:, np.newaxis] * one_hot[digit_to]
-    return images.grid(functions.draw_blend(latent, weights.astype(np.float32)), columns=MORPH_STEPS)
+    weights = generate.blended_labels(functions.num_labels, digit_from, digit_to, fractions)
+    return images.grid(functions.draw_blend(latent, weights), columns=MORPH_STEPS)
 
 
 def decode_picture(content):

@@ -1,8 +1,8 @@
 """How fast the same computation runs: XLA, mixed precision, steps per compiled call, and the input pipeline.
 
 None of these settings changes what is learned (mixed precision changes the rounding), so each may
-change when a run resumes. "auto" means what measured fastest on that kind of device: see the README's
-speed table and `make bench`, which measures every setting on the machine it runs on.
+change when a run resumes. "auto" means what measured fastest on that kind of device: see docs/speed.md,
+and `make bench`, which measures every setting on the machine it runs on.
 """
 
 import contextlib
@@ -10,7 +10,7 @@ import dataclasses
 
 import keras
 
-# What `auto` picks on each kind of device, measured with `make bench` (CPU) and explained in the README.
+# What `auto` picks on each kind of device, measured with `make bench` (CPU) and explained in docs/speed.md.
 AUTO = {
     "cpu": {"jit_compile": "off", "mixed_precision": "off", "steps_per_call": 1},
     "gpu": {"jit_compile": "on", "mixed_precision": "bfloat16", "steps_per_call": 16},

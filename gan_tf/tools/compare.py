@@ -18,12 +18,12 @@ import dataclasses
 import json
 import pathlib
 import shutil
-import time
 
 from gan_tf import evaluate
 from gan_tf import train
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import files
+from gan_tf.tools import clock
 from gan_tf.tools.variants import flags
 from gan_tf.tools.variants import variant_config
 
@@ -43,8 +43,7 @@ class Timeline:
     def __init__(self, config, judge, train_digits, test_digits, budget_seconds, log=print):
         self.config, self.judge, self.train_digits, self.test_digits = config, judge, train_digits, test_digits
         self.budget_seconds, self.log = budget_seconds, log
-        self.start = time.perf_counter()
-        self.evaluation_seconds = 0.0
+        self.clock = clock.TrainingClock()
         self.stopped = None  # The training seconds at which over() first said the budget was spent.
         self.points = []  # Dicts: training seconds, step, and evaluate.headline()'s figures.
 
@@ -52,7 +51,7 @@ class Timeline:
         """Seconds of training so far; once over() is True, the clock stops (saving is not training)."""
         if self.stopped is not None:
             return self.stopped
-        return time.perf_counter() - self.start - self.evaluation_seconds
+        return self.clock.seconds()
 
     def over(self):
         """Whether the budget is spent: train.train's `stop`."""
@@ -62,10 +61,9 @@ class Timeline:
 
     def __call__(self, state):
         seconds = self.training_seconds()
-        started = time.perf_counter()
-        figures = evaluate.headline_of_state(self.config, state, self.judge, self.train_digits, self.test_digits,
-                                             EVALUATION_SAMPLES)
-        self.evaluation_seconds += time.perf_counter() - started
+        with self.clock.paused():
+            figures = evaluate.headline_of_state(self.config, state, self.judge, self.train_digits, self.test_digits,
+                                                 EVALUATION_SAMPLES)
         self.points.append({"seconds": seconds, "step": int(state.step.numpy()), **figures})
         return figures
 
