@@ -15,7 +15,7 @@ data_flag = $(if $(DATA),--data $(DATA))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
 .PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench compare export play play-timing notebook \
-        test quick-test clean
+        test quick-test lint format clean
 
 # The virtual environment is rebuilt whenever requirements.txt changes.
 $(VENV)/installed: requirements.txt
@@ -87,13 +87,23 @@ $(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt
 notebook: $(VENV)/notebook-installed
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter notebook notebooks/walkthrough.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# The whole suite; --durations lists the slowest tests (the notebook's run among them).
-test: $(VENV)/installed $(CHROMIUM)
-	$(PY) -m pytest -q --durations=8 tests
+# The whole suite, in a worker process per core (pytest-xdist), after the formatter's and linter's checks;
+# --durations lists the slowest tests (the notebook's run among them).
+test: lint $(CHROMIUM)
+	$(PY) -m pytest -q -n auto --durations=10 tests
 
-# The suite without the tests marked slow (real processes, the notebook, kills): a minute or two.
+# The suite without the tests marked slow (real processes, the notebook, kills, the browser): under a minute.
 quick-test: $(VENV)/installed
-	$(PY) -m pytest -q -m "not slow" tests
+	$(PY) -m pytest -q -n auto -m "not slow" tests
+
+# ruff, with the settings in pyproject.toml: the code is formatted, and passes the linter. `make format` formats it.
+lint: $(VENV)/installed
+	$(VENV)/bin/ruff format --check --quiet gan_tf tests
+	$(VENV)/bin/ruff check --quiet gan_tf tests
+
+format: $(VENV)/installed
+	$(VENV)/bin/ruff format gan_tf tests
+	$(VENV)/bin/ruff check --fix gan_tf tests
 
 # Removes what runs produce, never the environment's source.
 clean:

@@ -1,17 +1,25 @@
 """Shared test fixtures: tiny configs, small synthetic digits and one tiny trained run, so no test downloads
 anything and the suite trains as little as it can."""
 
+import contextlib
 import dataclasses
+import hashlib
+import io
 import os
+import pathlib
 import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # Before TensorFlow loads: as quiet as the command line.
+from gan_tf import config as config_lib
+from gan_tf.runtime import console
 
-from gan_tf import config as config_lib  # noqa: E402  (after the environment set-up above)
-from gan_tf import data  # noqa: E402
+console.set_default_log_level()  # TensorFlow loads as in the command line: its start-up notices held back.
+with console.start_up_notices_held_back():
+    from gan_tf import data
 
 
 def pytest_collection_modifyitems(items):
@@ -19,6 +27,53 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if item.path.name == "test_kill.py":
             item.add_marker(pytest.mark.slow)
+
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+
+
+def gan_tf(*args):
+    """Runs the command line `python -m gan_tf ARGS` in this process, through its main(), without
+    $GAN_TF_MNIST: a subprocess.CompletedProcess with its exit status, stdout and stderr."""
+    from gan_tf import __main__ as cli
+
+    argv = [str(arg) for arg in args]
+    stdout, stderr = io.StringIO(), io.StringIO()
+    mnist = os.environ.pop("GAN_TF_MNIST", None)
+    try:
+        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            try:
+                code = cli.main(argv)
+            except SystemExit as exit:  # --help exits through argparse.
+                code = exit.code
+    finally:
+        if mnist is not None:
+            os.environ["GAN_TF_MNIST"] = mnist
+    return subprocess.CompletedProcess(argv, code, stdout.getvalue(), stderr.getvalue())
+
+
+def gan_tf_process(*args, cwd=None, timeout=300):
+    """Runs `python -m gan_tf ARGS` as a process of its own, as a user does: a subprocess.CompletedProcess."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT))
+    environment.pop("GAN_TF_MNIST", None)
+    environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # The command line's own default.
+    return subprocess.run([sys.executable, "-m", "gan_tf", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd or ROOT, env=environment, timeout=timeout)
+
+
+def error_line(result):
+    """The one line a bad input gets: exit status 2, 'error: ...' as the last stderr line, no traceback."""
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ")
+    return last
+
+
+def fingerprint(directory):
+    """Relative path -> sha256 of every file under `directory` (None for a directory), to prove nothing changed."""
+    return {str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+            for path in sorted(pathlib.Path(directory).rglob("*"))}
 
 
 @pytest.fixture

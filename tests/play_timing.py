@@ -29,7 +29,7 @@ def main(argv=None):
         button = (lambda click: f"#digit-{click % 10}") if functions.label_name == "digits" else (lambda click: "#new-styles")
         clicks = []
         for click in range(args.clicks):
-            page.act(lambda tab: tab.click(button(click)))
+            page.act(lambda tab, click=click: tab.click(button(click)))
             clicks.append(page.last_update_milliseconds())
         readings = []
         for _ in range(max(3, args.clicks // 2)):

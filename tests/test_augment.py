@@ -1,7 +1,6 @@
 """DiffAugment: each operation against what it should do to an image, and gradients pass through."""
 
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from gan_tf import augment

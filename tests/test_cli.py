@@ -1,48 +1,30 @@
-"""The command line, through subprocesses as a user runs it: help, a short run, and every bad input."""
+"""The command line as a user runs it: help, a short run, every bad input's one line and exit status 2.
+
+Most tests call its main() in this process (tests.conftest.gan_tf); those marked `process` run
+`python -m gan_tf` as a process of its own, for what only a real process shows: its exit status, its
+first lines, and that a bad flag is refused before TensorFlow loads.
+"""
 
 import dataclasses
-import hashlib
 import os
-import pathlib
 import subprocess
 import sys
 
 import pytest
 
 from gan_tf import config as config_lib
-
-pytestmark = pytest.mark.slow  # Every test here runs python -m gan_tf in processes of its own.
-
-ROOT = pathlib.Path(__file__).resolve().parent.parent
-
-
-def gan_tf(*args, cwd=None):
-    """Runs `python -m gan_tf ARGS` and returns the CompletedProcess."""
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), TF_CPP_MIN_LOG_LEVEL="3")
-    environment.pop("GAN_TF_MNIST", None)
-    return subprocess.run([sys.executable, "-m", "gan_tf", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=environment, timeout=300)
-
-
-def error_line(result):
-    """The one line a bad input gets: exit status 2, 'error: ...' as the last stderr line, no traceback."""
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr
-    last = result.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: ")
-    return last
-
-
-def fingerprint(directory):
-    """name -> sha256 of every file in `directory`, to prove that nothing changed."""
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in sorted(pathlib.Path(directory).iterdir())}
+from tests.conftest import ROOT
+from tests.conftest import error_line
+from tests.conftest import fingerprint
+from tests.conftest import gan_tf
+from tests.conftest import gan_tf_process
+from tests.conftest import write_mnist_npz
 
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory):
     """One tiny run trained through the command line: (root, npz path, the run's stdout)."""
     root = tmp_path_factory.mktemp("cli")
-    from tests.conftest import write_mnist_npz
     npz = write_mnist_npz(root / "mnist.npz")
     result = gan_tf("train", "--preset", "tiny", "--data", npz, "--checkpoint-dir", root / "checkpoints",
                     "--output-dir", root / "outputs", "--no-progress")
@@ -50,15 +32,31 @@ def trained(tmp_path_factory):
     return root, npz, result.stdout
 
 
-def test_help_explains_every_flag():
-    result = gan_tf("train", "--help")
+@pytest.mark.slow
+def test_help_explains_every_flag_and_a_bad_flag_is_refused_before_tensorflow_loads(tmp_path):
+    result = gan_tf_process("train", "--help")
     assert result.returncode == 0
     for field in dataclasses.fields(config_lib.Config):
         assert config_lib.flag(field.name) in result.stdout
     for flag in ("--fresh", "--data", "--device", "--checkpoint-dir", "--output-dir", "--preset"):
         assert flag in result.stdout
-    for command in ("sample", "gif", "reconstruct", "interpolate"):
+    for command in ("sample", "gif", "reconstruct", "interpolate", "evaluate", "bench", "compare", "export", "play"):
         assert gan_tf(command, "--help").returncode == 0
+    # A bad value of a config flag: one line and exit status 2 from the process, and TensorFlow never imported.
+    probe = ("import sys; from gan_tf import __main__ as cli; code = cli.main(sys.argv[1:]); "
+             "print('tensorflow' in sys.modules); sys.exit(code)")
+    result = subprocess.run([sys.executable, "-c", probe, "train", "--preset", "tiny", "--epochs", "0", "--checkpoint-dir",
+                             tmp_path / "c"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert "--epochs must be a whole number from 1 to 100,000, got 0" in error_line(result)
+    assert result.stdout == "False\n" and not (tmp_path / "c").exists()
+
+
+@pytest.mark.slow
+def test_a_command_prints_no_tensorflow_start_up_notices(tiny_run, tmp_path):
+    result = gan_tf_process("sample", "--checkpoint-dir", tiny_run[1] / "checkpoints", "--out", tmp_path / "s.png")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"device: CPU ({os.cpu_count()} cores)"]
+    assert result.stdout == f"wrote 100 digits to {tmp_path / 's.png'}\n"
 
 
 def test_train_logs_device_epochs_and_writes_everything(trained):

@@ -13,7 +13,6 @@ check of the input runs for real (sample, reconstruct, interpolate and gif run w
 
 import argparse
 import contextlib
-import hashlib
 import io
 import os
 import pathlib
@@ -21,7 +20,9 @@ import shutil
 import tempfile
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
 from hypothesis import strategies as st
 
 from gan_tf import __main__ as cli
@@ -31,6 +32,7 @@ from gan_tf import train
 from gan_tf.play import server
 from gan_tf.tools import bench
 from gan_tf.tools import compare
+from tests.conftest import fingerprint
 from tests.conftest import write_mnist_npz
 
 EXAMPLES = int(os.environ.get("GAN_TF_PROPERTY_EXAMPLES", 400))  # More: GAN_TF_PROPERTY_EXAMPLES=3000 make test
@@ -74,11 +76,6 @@ def template(tmp_path_factory, tiny_run):
     (root / "empty_dir").mkdir()
     shutil.copytree(tiny_run[1], root / "run")  # Its checkpoints/ and outputs/.
     return root
-
-
-def fingerprint(directory):
-    return {str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else "dir"
-            for path in sorted(pathlib.Path(directory).rglob("*"))}
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,8 @@ def test_spectral_norm_divides_each_discriminator_weight_by_its_largest_singular
     config = dataclasses.replace(config_lib.PRESETS["tiny"], spectral_norm="on", architecture=architecture)
     discriminator = models.build_discriminator(config)
     wrapped = [layer for layer in discriminator.layers if isinstance(layer, tf.keras.layers.SpectralNormalization)]
-    assert len(wrapped) == (3 if architecture == "dcgan" else 3)  # Every layer with weights but BatchNormalization.
+    # Every layer with weights but BatchNormalization: two convolutions and the Dense logit, or three Dense layers.
+    assert len(wrapped) == 3
     inputs = models.discriminator_inputs(config, tf.random.uniform((4, 28, 28, 1), -1, 1), tf.constant([0, 1, 2, 3]))
     for _ in range(30):  # Each training call does one power iteration, and writes the normalised kernel back.
         discriminator(inputs, training=True)

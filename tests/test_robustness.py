@@ -6,8 +6,6 @@ checkpoint directory exactly as it was (compared file by file, byte for byte).
 
 import dataclasses
 import errno
-import hashlib
-import pathlib
 
 import numpy as np
 import pytest
@@ -23,18 +21,12 @@ from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import run as run_lib
 from gan_tf.runtime import summaries
+from tests.conftest import fingerprint
 
 
 def run(config, digits, root, **kwargs):
     return train.train(config, digits, root / "checkpoints", root / "outputs", log=lambda line: None,
                        progress=False, **kwargs)
-
-
-def fingerprint(directory):
-    """relative path -> sha256 of every file under `directory`."""
-    directory = pathlib.Path(directory)
-    return {str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest()
-            for path in sorted(directory.rglob("*")) if path.is_file()}
 
 
 def checkpoint_files(directory):
@@ -92,6 +84,7 @@ def test_a_checkpoint_of_another_program_is_refused(tmp_path, tiny_config):
     before = fingerprint(directory)
     with pytest.raises(errors.UserError, match="that gan_tf did not write"):
         generate.restore_models(directory)
+    assert fingerprint(directory) == before
     config_lib.save(tiny_config, directory)  # Even beside a gan_tf config.json, its contents give it away.
     before = fingerprint(directory)
     with pytest.raises(errors.UserError, match="it holds other objects than a gan_tf run"):
