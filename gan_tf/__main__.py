@@ -27,17 +27,33 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def add_common_flags(parser, data=False, checkpoint=False):
-    parser.add_argument("--checkpoint-dir", default="checkpoints", help="Where the run's checkpoints and config.json are (default: %(default)s).")
-    parser.add_argument("--device", default="auto", choices=config_lib.DEVICES,
-                        help="auto: the GPU when TensorFlow sees one, else the CPU; cpu forces the CPU (default: %(default)s).")
+    parser.add_argument(
+        "--checkpoint-dir",
+        default="checkpoints",
+        help="Where the run's checkpoints and config.json are (default: %(default)s).",
+    )
+    parser.add_argument(
+        "--device",
+        default="auto",
+        choices=config_lib.DEVICES,
+        help="auto: the GPU when TensorFlow sees one, else the CPU; cpu forces the CPU (default: %(default)s).",
+    )
     if checkpoint:
-        parser.add_argument("--checkpoint", default=None, metavar="NAME",
-                            help="A checkpoint to restore, e.g. ckpt-4690 (default: the latest).")
+        parser.add_argument(
+            "--checkpoint",
+            default=None,
+            metavar="NAME",
+            help="A checkpoint to restore, e.g. ckpt-4690 (default: the latest).",
+        )
     if data:
-        parser.add_argument("--data", default=None, metavar="PATH",
-                            # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
-                            help="A Keras-layout mnist.npz to use instead of tensorflow-datasets (default: $GAN_TF_MNIST, "
-                                 "then tensorflow-datasets, then ~/.keras/datasets/mnist.npz).")
+        parser.add_argument(
+            "--data",
+            default=None,
+            metavar="PATH",
+            # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
+            help="A Keras-layout mnist.npz to use instead of tensorflow-datasets (default: $GAN_TF_MNIST, "
+            "then tensorflow-datasets, then ~/.keras/datasets/mnist.npz).",
+        )
 
 
 def in_range(convert, low, high):
@@ -61,12 +77,15 @@ def whole_number(low, high):
     return in_range(int, low, high)
 
 
-SEED = whole_number(0, 2 ** 31 - 1)
+SEED = whole_number(0, 2**31 - 1)
 
 
 def build_parser():
-    parser = ArgumentParser(prog="python -m gan_tf", description="Train a GAN with an encoder on MNIST digits, "
-                            "and use it: sample, reconstruct, interpolate, evaluate.")
+    parser = ArgumentParser(
+        prog="python -m gan_tf",
+        description="Train a GAN with an encoder on MNIST digits, "
+        "and use it: sample, reconstruct, interpolate, evaluate.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     add_train_command(commands)
     add_commands_that_use_a_run(commands)
@@ -75,120 +94,219 @@ def build_parser():
 
 def add_train_command(commands):
     """`train`: its own flags, and one flag per Config field."""
-    train = commands.add_parser("train", help="Train, resuming from the latest checkpoint.",
-                                description="Train the generator, discriminator and encoder, resuming from the "
-                                            "latest checkpoint in --checkpoint-dir. Ctrl-C saves a checkpoint first.")
+    train = commands.add_parser(
+        "train",
+        help="Train, resuming from the latest checkpoint.",
+        description="Train the generator, discriminator and encoder, resuming from the "
+        "latest checkpoint in --checkpoint-dir. Ctrl-C saves a checkpoint first.",
+    )
     add_common_flags(train, data=True)
-    train.add_argument("--output-dir", default="outputs", help="Where frames/, training.gif and logs/ go (default: %(default)s).")
-    train.add_argument("--preset", default=None, choices=sorted(config_lib.PRESETS),
-                       help="Start a new run from these settings: default, tutorial (the networks and settings of TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own settings are kept.")
-    train.add_argument("--fresh", action="store_true",
-                       help="Delete the run in --checkpoint-dir and its frames, and start over.")
-    train.add_argument("--checkpoint", default=None, metavar="NAME",
-                       help="Resume from this checkpoint, e.g. ckpt-4690, instead of the latest (when the latest is damaged).")
-    train.add_argument("--no-progress", action="store_true", help="No progress bar (it is shown only on a terminal anyway): one line per epoch.")
-    train.add_argument("--strategy", default="auto", choices=config_lib.STRATEGIES,
-                       help="tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker across "
-                            "machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with "
-                            "several GPUs, else one (default: %(default)s).")
+    train.add_argument(
+        "--output-dir", default="outputs", help="Where frames/, training.gif and logs/ go (default: %(default)s)."
+    )
+    train.add_argument(
+        "--preset",
+        default=None,
+        choices=sorted(config_lib.PRESETS),
+        help="Start a new run from these settings: default, tutorial (the networks and settings of TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own settings are kept.",
+    )
+    train.add_argument(
+        "--fresh", action="store_true", help="Delete the run in --checkpoint-dir and its frames, and start over."
+    )
+    train.add_argument(
+        "--checkpoint",
+        default=None,
+        metavar="NAME",
+        help="Resume from this checkpoint, e.g. ckpt-4690, instead of the latest (when the latest is damaged).",
+    )
+    train.add_argument(
+        "--no-progress",
+        action="store_true",
+        help="No progress bar (it is shown only on a terminal anyway): one line per epoch.",
+    )
+    train.add_argument(
+        "--strategy",
+        default="auto",
+        choices=config_lib.STRATEGIES,
+        help="tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker across "
+        "machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with "
+        "several GPUs, else one (default: %(default)s).",
+    )
     for field in dataclasses.fields(config_lib.Config):
         choices = field.metadata["choices"]
-        train.add_argument(config_lib.flag(field.name), type=field.type, default=None, choices=choices,
-                           metavar=None if choices else field.type.__name__.upper(),
-                           help=f"{field.metadata['why']} (default: {field.default}"
-                                + (f"; with --conditional off: {config_lib.UNCONDITIONAL_DEFAULTS[field.name]})"
-                                   if field.name in config_lib.UNCONDITIONAL_DEFAULTS else ")"))
+        train.add_argument(
+            config_lib.flag(field.name),
+            type=field.type,
+            default=None,
+            choices=choices,
+            metavar=None if choices else field.type.__name__.upper(),
+            help=f"{field.metadata['why']} (default: {field.default}"
+            + (
+                f"; with --conditional off: {config_lib.UNCONDITIONAL_DEFAULTS[field.name]})"
+                if field.name in config_lib.UNCONDITIONAL_DEFAULTS
+                else ")"
+            ),
+        )
 
 
 def add_commands_that_use_a_run(commands):
     """sample, gif, reconstruct, interpolate, evaluate and bench."""
-    sample = commands.add_parser("sample", help="Write new digits from a trained run.",
-                                 description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
-                                             "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.")
+    sample = commands.add_parser(
+        "sample",
+        help="Write new digits from a trained run.",
+        description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
+        "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.",
+    )
     add_common_flags(sample, checkpoint=True)
-    sample.add_argument("--num", type=whole_number(1, 100_000), default=100, help="How many digits (default: %(default)s).")
+    sample.add_argument(
+        "--num", type=whole_number(1, 100_000), default=100, help="How many digits (default: %(default)s)."
+    )
     sample.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
-    sample.add_argument("--digit", type=whole_number(0, 9), default=None,
-                        help="Draw only this digit (a conditional run only; default: the digits 0 to 9 in turn, one per column).")
+    sample.add_argument(
+        "--digit",
+        type=whole_number(0, 9),
+        default=None,
+        help="Draw only this digit (a conditional run only; default: the digits 0 to 9 in turn, one per column).",
+    )
     sample.add_argument("--out", default="outputs/samples.png", help="A .png or .npy file (default: %(default)s).")
 
-    gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
-                              description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.")
+    gif = commands.add_parser(
+        "gif",
+        help="Rebuild training.gif from the frames.",
+        description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.",
+    )
     gif.add_argument("--output-dir", default="outputs", help="Holds frames/; gets training.gif (default: %(default)s).")
 
-    reconstruct = commands.add_parser("reconstruct", help="Show real test digits beside G(E(x)).",
-                                      description="Encode real test digits and redraw them with the generator: each row "
-                                                  "of ten real digits is followed by a row of their reconstructions.")
+    reconstruct = commands.add_parser(
+        "reconstruct",
+        help="Show real test digits beside G(E(x)).",
+        description="Encode real test digits and redraw them with the generator: each row "
+        "of ten real digits is followed by a row of their reconstructions.",
+    )
     add_common_flags(reconstruct, data=True, checkpoint=True)
-    reconstruct.add_argument("--num", type=whole_number(1, 10_000), default=50, help="How many test digits (default: %(default)s).")
+    reconstruct.add_argument(
+        "--num", type=whole_number(1, 10_000), default=50, help="How many test digits (default: %(default)s)."
+    )
     reconstruct.add_argument("--seed", type=SEED, default=0, help="Chooses the test digits (default: %(default)s).")
     reconstruct.add_argument("--out", default="outputs/reconstruction.png", help="A .png file (default: %(default)s).")
 
-    interpolate = commands.add_parser("interpolate", help="Morph one real digit into another (GIF).",
-                                      description="Encode two real test digits and walk the latent space from one to "
-                                                  "the other, writing a GIF.")
+    interpolate = commands.add_parser(
+        "interpolate",
+        help="Morph one real digit into another (GIF).",
+        description="Encode two real test digits and walk the latent space from one to the other, writing a GIF.",
+    )
     add_common_flags(interpolate, data=True, checkpoint=True)
-    interpolate.add_argument("--steps", type=whole_number(2, 1000), default=24, help="Frames from one digit to the other (default: %(default)s).")
+    interpolate.add_argument(
+        "--steps",
+        type=whole_number(2, 1000),
+        default=24,
+        help="Frames from one digit to the other (default: %(default)s).",
+    )
     interpolate.add_argument("--seed", type=SEED, default=0, help="Chooses the two test digits (default: %(default)s).")
     interpolate.add_argument("--out", default="outputs/interpolation.gif", help="A .gif file (default: %(default)s).")
-    evaluate = commands.add_parser("evaluate", help="Measure sample quality with the judge classifier.",
-                                   description="Restore a run, generate NUM digits and print the MNIST score, the "
-                                               "Frechet distance, the class shares and the encoder's figures beside "
-                                               "those of real digits; also write them as JSON. The judge classifier "
-                                               "is trained on first use and saved as judge.keras in --checkpoint-dir.")
+    evaluate = commands.add_parser(
+        "evaluate",
+        help="Measure sample quality with the judge classifier.",
+        description="Restore a run, generate NUM digits and print the MNIST score, the "
+        "Frechet distance, the class shares and the encoder's figures beside "
+        "those of real digits; also write them as JSON. The judge classifier "
+        "is trained on first use and saved as judge.keras in --checkpoint-dir.",
+    )
     add_common_flags(evaluate, data=True, checkpoint=True)
-    evaluate.add_argument("--num", type=whole_number(2, 100_000), default=10_000, help="How many digits to generate (default: %(default)s).")
+    evaluate.add_argument(
+        "--num",
+        type=whole_number(2, 100_000),
+        default=10_000,
+        help="How many digits to generate (default: %(default)s).",
+    )
     evaluate.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
     evaluate.add_argument("--out", default="outputs/evaluation.json", help="The JSON file (default: %(default)s).")
-    bench = commands.add_parser("bench", help="Time the train step against TensorFlow's DCGAN tutorial, and the "
-                                "time until good digits.",
-                                description="Time the compiled train step of the default configuration and of "
-                                            "TensorFlow's DCGAN tutorial in one process, then train the default "
-                                            "configuration until the MNIST score reaches --target.")
+    bench = commands.add_parser(
+        "bench",
+        help="Time the train step against TensorFlow's DCGAN tutorial, and the time until good digits.",
+        description="Time the compiled train step of the default configuration and of "
+        "TensorFlow's DCGAN tutorial in one process, then train the default "
+        "configuration until the MNIST score reaches --target.",
+    )
     add_common_flags(bench, data=True)
-    bench.add_argument("--target", type=in_range(float, 0.1, 10), default=9.0, help="MNIST score that ends the trial (default: %(default)s).")
+    bench.add_argument(
+        "--target",
+        type=in_range(float, 0.1, 10),
+        default=9.0,
+        help="MNIST score that ends the trial (default: %(default)s).",
+    )
     add_compare_command(commands)
     add_export_and_play_commands(commands)
-    bench.add_argument("--trial-minutes", type=in_range(float, 0.1, 24 * 60), default=10.0,
-                       help="Longest training time of the trial, evaluation excluded (default: %(default)s).")
+    bench.add_argument(
+        "--trial-minutes",
+        type=in_range(float, 0.1, 24 * 60),
+        default=10.0,
+        help="Longest training time of the trial, evaluation excluded (default: %(default)s).",
+    )
 
 
 def add_compare_command(commands):
     """`compare`: the GAN lab's variants side by side (gan_tf/tools/compare.py)."""
     from gan_tf.tools import variants
 
-    compare = commands.add_parser("compare", help="Train GAN variants for the same time and compare their quality.",
-                                  description="Train each variant on the same data and seed for --minutes of "
-                                              "training, measure it with the judge after every epoch and at the end, "
-                                              "and write OUTPUT_DIR/compare/: results.md, results.csv, score.png "
-                                              "and each run's logs. Variants done before are kept.")
+    compare = commands.add_parser(
+        "compare",
+        help="Train GAN variants for the same time and compare their quality.",
+        description="Train each variant on the same data and seed for --minutes of "
+        "training, measure it with the judge after every epoch and at the end, "
+        "and write OUTPUT_DIR/compare/: results.md, results.csv, score.png "
+        "and each run's logs. Variants done before are kept.",
+    )
     add_common_flags(compare, data=True)
     compare.add_argument("--output-dir", default="outputs", help="Gets compare/ (default: %(default)s).")
-    compare.add_argument("--minutes", type=in_range(float, 0.05, 24 * 60), default=5.0,
-                         help="Minutes of training for each variant, evaluation excluded (default: %(default)s).")
-    compare.add_argument("--variants", nargs="+", default=variants.default_variants(), metavar="MODE/NAME",
-                         help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
-                              f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, "
-                              f"in both modes).")
+    compare.add_argument(
+        "--minutes",
+        type=in_range(float, 0.05, 24 * 60),
+        default=5.0,
+        help="Minutes of training for each variant, evaluation excluded (default: %(default)s).",
+    )
+    compare.add_argument(
+        "--variants",
+        nargs="+",
+        default=variants.default_variants(),
+        metavar="MODE/NAME",
+        help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
+        f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, "
+        f"in both modes).",
+    )
 
 
 def add_export_and_play_commands(commands):
     """`export` (gan_tf/export.py) and `play` (gan_tf/play/)."""
-    export = commands.add_parser("export", help="Write the generator and encoder as a TensorFlow SavedModel.",
-                                 description="Write a run's generator and encoder as one TensorFlow SavedModel "
-                                             "(signatures generate, blend and encode), the generator for LiteRT, and a "
-                                             "signature.json and README.md that say how to call them.")
+    export = commands.add_parser(
+        "export",
+        help="Write the generator and encoder as a TensorFlow SavedModel.",
+        description="Write a run's generator and encoder as one TensorFlow SavedModel "
+        "(signatures generate, blend and encode), the generator for LiteRT, and a "
+        "signature.json and README.md that say how to call them.",
+    )
     add_common_flags(export, checkpoint=True)
     export.add_argument("--out", default="outputs/export", help="A new or empty directory (default: %(default)s).")
 
-    play = commands.add_parser("play", help="A page in the browser to play with the digits.",
-                               description="Serve a page where you can draw new digits, keep a style and move it, "
-                                           "morph one digit into another, and draw a digit for the encoder to read "
-                                           "and the generator to redraw. Ctrl-C stops.")
+    play = commands.add_parser(
+        "play",
+        help="A page in the browser to play with the digits.",
+        description="Serve a page where you can draw new digits, keep a style and move it, "
+        "morph one digit into another, and draw a digit for the encoder to read "
+        "and the generator to redraw. Ctrl-C stops.",
+    )
     add_common_flags(play, checkpoint=True)
-    play.add_argument("--export", default=None, metavar="DIR", help="Play with an export (make export) instead of a run's checkpoint.")
-    play.add_argument("--host", default="127.0.0.1", help="The address to serve on; 0.0.0.0 for every network (default: %(default)s, this machine only).")
-    play.add_argument("--port", type=whole_number(0, 65535), default=8000, help="The port; 0 for any free one (default: %(default)s).")
+    play.add_argument(
+        "--export", default=None, metavar="DIR", help="Play with an export (make export) instead of a run's checkpoint."
+    )
+    play.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="The address to serve on; 0.0.0.0 for every network (default: %(default)s, this machine only).",
+    )
+    play.add_argument(
+        "--port", type=whole_number(0, 65535), default=8000, help="The port; 0 for any free one (default: %(default)s)."
+    )
 
 
 def start_tensorflow(args, to_stderr=False):
@@ -201,8 +319,11 @@ def start_tensorflow(args, to_stderr=False):
 
 
 def run_train(args):
-    overrides = {field.name: getattr(args, field.name) for field in dataclasses.fields(config_lib.Config)
-                 if getattr(args, field.name) is not None}
+    overrides = {
+        field.name: getattr(args, field.name)
+        for field in dataclasses.fields(config_lib.Config)
+        if getattr(args, field.name) is not None
+    }
     config = config_lib.of_command(overrides, args.checkpoint_dir, args.preset, args.fresh)  # Before TensorFlow.
     start_tensorflow(args)
     from gan_tf import data
@@ -221,9 +342,18 @@ def run_train(args):
     print(f"config: {config}", flush=True)
     evaluation = make_evaluation(config, args, digits) if config.eval_every else None
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
-    train.train(config, digits, args.checkpoint_dir, args.output_dir, fresh=args.fresh,
-                progress=sys.stdout.isatty() and not args.no_progress, evaluation=evaluation, strategy=strategy,
-                on_gpu=device.on_gpu(), resume_from=args.checkpoint)
+    train.train(
+        config,
+        digits,
+        args.checkpoint_dir,
+        args.output_dir,
+        fresh=args.fresh,
+        progress=sys.stdout.isatty() and not args.no_progress,
+        evaluation=evaluation,
+        strategy=strategy,
+        on_gpu=device.on_gpu(),
+        resume_from=args.checkpoint,
+    )
 
 
 def make_evaluation(config, args, digits):
@@ -263,13 +393,17 @@ def run_gif(args):
 
     frames_dir = os.path.join(args.output_dir, "frames")
     if not os.path.isdir(frames_dir) or not images.frame_paths(frames_dir):
-        raise errors.UserError(f"no frames in {frames_dir}: train first with 'make train', or pass the --output-dir "
-                               f"that training wrote to.")
+        raise errors.UserError(
+            f"no frames in {frames_dir}: train first with 'make train', or pass the --output-dir "
+            f"that training wrote to."
+        )
     out = os.path.join(args.output_dir, "training.gif")
     try:
         count = images.gif_from_frames(frames_dir, out)
     except OSError as error:
-        raise errors.UserError(f"cannot write {out} ({error.strerror}): fix the permissions of {args.output_dir}.") from None
+        raise errors.UserError(
+            f"cannot write {out} ({error.strerror}): fix the permissions of {args.output_dir}."
+        ) from None
     print(f"wrote {out} ({count} frames)")
 
 
@@ -325,8 +459,15 @@ def run_bench(args):
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
-    bench.run(train, test, judge_directory, on_gpu=device.on_gpu(), target=args.target,
-              trial_minutes=args.trial_minutes, log=log_to_stdout)
+    bench.run(
+        train,
+        test,
+        judge_directory,
+        on_gpu=device.on_gpu(),
+        target=args.target,
+        trial_minutes=args.trial_minutes,
+        log=log_to_stdout,
+    )
 
 
 def run_export(args):
@@ -334,9 +475,11 @@ def run_export(args):
     from gan_tf import export
 
     description = export.export_run(args.checkpoint_dir, args.checkpoint, args.out)
-    print(f"wrote {args.out}: the SavedModel of {description['checkpoint']} (signatures "
-          f"{', '.join(name for name in ('generate', 'blend', 'encode') if name in description)}), "
-          f"{export.LITE_FILE}, {export.SIGNATURE_FILE} and README.md")
+    print(
+        f"wrote {args.out}: the SavedModel of {description['checkpoint']} (signatures "
+        f"{', '.join(name for name in ('generate', 'blend', 'encode') if name in description)}), "
+        f"{export.LITE_FILE}, {export.SIGNATURE_FILE} and README.md"
+    )
 
 
 def run_play(args):
@@ -363,13 +506,30 @@ def run_compare(args):
     checkpoints.check_directory(args.output_dir)
     train = data.load_mnist("train", npz_path=args.data)
     test = data.load_mnist("test", npz_path=args.data)
-    compare.run(args.variants, train, test, judge_directory, args.output_dir, args.minutes, on_gpu=device.on_gpu(),
-                log=log_to_stdout)
+    compare.run(
+        args.variants,
+        train,
+        test,
+        judge_directory,
+        args.output_dir,
+        args.minutes,
+        on_gpu=device.on_gpu(),
+        log=log_to_stdout,
+    )
 
 
-COMMANDS = {"compare": run_compare, "train": run_train, "sample": run_sample, "gif": run_gif, "reconstruct": run_reconstruct,
-            "interpolate": run_interpolate, "evaluate": run_evaluate, "bench": run_bench, "export": run_export,
-            "play": run_play}
+COMMANDS = {
+    "compare": run_compare,
+    "train": run_train,
+    "sample": run_sample,
+    "gif": run_gif,
+    "reconstruct": run_reconstruct,
+    "interpolate": run_interpolate,
+    "evaluate": run_evaluate,
+    "bench": run_bench,
+    "export": run_export,
+    "play": run_play,
+}
 
 
 def one_line(message):

@@ -53,8 +53,9 @@ def translation(images, seed, ratio=TRANSLATION_RATIO):
     """
     height, width = images.shape[1], images.shape[2]
     pad_y, pad_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    shifts = tf.random.stateless_uniform((tf.shape(images)[0], 2), seed=seed, minval=-pad_y, maxval=pad_y + 1,
-                                         dtype=tf.int32)
+    shifts = tf.random.stateless_uniform(
+        (tf.shape(images)[0], 2), seed=seed, minval=-pad_y, maxval=pad_y + 1, dtype=tf.int32
+    )
     padded = tf.pad(images, [[0, 0], [pad_y, pad_y], [pad_x, pad_x], [0, 0]], constant_values=BACKGROUND)
     rows = tf.range(height)[tf.newaxis, :] + pad_y - shifts[:, :1]  # (B, H): the padded row of each output row.
     columns = tf.range(width)[tf.newaxis, :] + pad_x - shifts[:, 1:]  # (B, W)
@@ -69,10 +70,26 @@ def cutout(images, seed, ratio=CUTOUT_RATIO):
     size_y, size_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
     # DiffAugment's offsets: the square's centre anywhere from row 0 to the last row (and column).
     batch = tf.shape(images)[0]
-    top = tf.random.stateless_uniform((batch,), seed=tf.random.experimental.stateless_fold_in(seed, 1), minval=0,
-                                      maxval=height + (1 - size_y % 2), dtype=tf.int32) - size_y // 2
-    left = tf.random.stateless_uniform((batch,), seed=tf.random.experimental.stateless_fold_in(seed, 2), minval=0,
-                                       maxval=width + (1 - size_x % 2), dtype=tf.int32) - size_x // 2
+    top = (
+        tf.random.stateless_uniform(
+            (batch,),
+            seed=tf.random.experimental.stateless_fold_in(seed, 1),
+            minval=0,
+            maxval=height + (1 - size_y % 2),
+            dtype=tf.int32,
+        )
+        - size_y // 2
+    )
+    left = (
+        tf.random.stateless_uniform(
+            (batch,),
+            seed=tf.random.experimental.stateless_fold_in(seed, 2),
+            minval=0,
+            maxval=width + (1 - size_x % 2),
+            dtype=tf.int32,
+        )
+        - size_x // 2
+    )
     rows = tf.range(height)[tf.newaxis, :]
     columns = tf.range(width)[tf.newaxis, :]
     inside_rows = (rows >= top[:, tf.newaxis]) & (rows < top[:, tf.newaxis] + size_y)  # (B, H)

@@ -35,16 +35,20 @@ def deskew(images):
     Pixels are read between columns by linear interpolation, with black beyond the edges.
     """
     images = np.asarray(images, np.float32)
-    return np.concatenate([deskew_chunk(images[start:start + CHUNK]) for start in range(0, len(images), CHUNK)]
-                          or [np.zeros((0, SIZE, SIZE), np.float32)])
+    return np.concatenate(
+        [deskew_chunk(images[start : start + CHUNK]) for start in range(0, len(images), CHUNK)]
+        or [np.zeros((0, SIZE, SIZE), np.float32)]
+    )
 
 
 def deskew_chunk(images):
     grid = np.arange(SIZE, dtype=np.float32)
     ink = np.maximum(images.sum(axis=(1, 2)), 1e-6)  # A blank image stays blank.
     rows = grid[np.newaxis, :, np.newaxis] - (images.sum(axis=2) @ grid / ink)[:, np.newaxis, np.newaxis]  # (N, 28, 1)
-    columns = grid[np.newaxis, np.newaxis, :] - (images.sum(axis=1) @ grid / ink)[:, np.newaxis, np.newaxis]  # (N, 1, 28)
-    row_variance = (images * rows ** 2).sum(axis=(1, 2))
+    columns = (
+        grid[np.newaxis, np.newaxis, :] - (images.sum(axis=1) @ grid / ink)[:, np.newaxis, np.newaxis]
+    )  # (N, 1, 28)
+    row_variance = (images * rows**2).sum(axis=(1, 2))
     covariance = (images * rows * columns).sum(axis=(1, 2))
     slant = np.where(row_variance > 0, covariance / np.maximum(row_variance, 1e-6), 0.0)  # Columns per row.
     # Output pixel (r, c) reads the input at (r, c + slant (r - centre row)).
@@ -66,8 +70,9 @@ def features(images):
 
 def squared_distances(points, centroids):
     """|p - c|^2 for every point and centroid: float32 (N, K), one matrix product instead of N * K differences."""
-    return ((points ** 2).sum(axis=1)[:, np.newaxis] - 2.0 * points @ centroids.T
-            + (centroids ** 2).sum(axis=1)[np.newaxis, :])
+    return (
+        (points**2).sum(axis=1)[:, np.newaxis] - 2.0 * points @ centroids.T + (centroids**2).sum(axis=1)[np.newaxis, :]
+    )
 
 
 def fit(images, count, seed, iterations=ITERATIONS):

@@ -40,77 +40,169 @@ STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 @dataclasses.dataclass(frozen=True)
 class Config:
     # --- Architecture: fixed once a run has saved a checkpoint. ---
-    conditional: str = knob("on", "on: the generator is told which digit to draw and the discriminator which digit an "
-                                  "image claims to be, which makes every digit easier to learn. off: no digit labels; "
-                                  "G learns from the images alone (see --clusters for the unconditional defaults).", ON_OFF)
-    latent_dim: int = knob(64, "Length of the noise vector z: enough for ten digits and their styles, small enough for the encoder to invert.")
-    generator_filters: int = knob(64, "Generator channels at 14x14 (twice as many at 7x7): 0.62 M weights, quick on a laptop CPU.")
-    discriminator_filters: int = knob(64, "Discriminator channels at 14x14 (twice as many at 7x7): 0.15 M weights, a match for the generator.")
+    conditional: str = knob(
+        "on",
+        "on: the generator is told which digit to draw and the discriminator which digit an "
+        "image claims to be, which makes every digit easier to learn. off: no digit labels; "
+        "G learns from the images alone (see --clusters for the unconditional defaults).",
+        ON_OFF,
+    )
+    latent_dim: int = knob(
+        64,
+        "Length of the noise vector z: enough for ten digits and their styles, small enough for the encoder to invert.",
+    )
+    generator_filters: int = knob(
+        64, "Generator channels at 14x14 (twice as many at 7x7): 0.62 M weights, quick on a laptop CPU."
+    )
+    discriminator_filters: int = knob(
+        64, "Discriminator channels at 14x14 (twice as many at 7x7): 0.15 M weights, a match for the generator."
+    )
     encoder_filters: int = knob(32, "Encoder channels at 14x14: it only regresses z, so it can be lean.")
-    batchnorm_momentum: float = knob(0.9, "Generator BatchNormalization momentum: Keras's 0.99 lags weights that move every step.")
+    batchnorm_momentum: float = knob(
+        0.9, "Generator BatchNormalization momentum: Keras's 0.99 lags weights that move every step."
+    )
     projection_filters: int = knob(128, "Channels of the 7x7 map that the generator's Dense layer makes from z.")
-    refine_7x7: str = knob("off", "on: a stride-1 Conv2DTranspose at 7x7 before upsampling, as TensorFlow's tutorial has; "
-                                  "off: none, which trains faster here.", ON_OFF)
-    kernel_size: int = knob(4, "Convolution kernel size everywhere: 4 with stride 2 covers every pixel equally (no checkerboard).")
+    refine_7x7: str = knob(
+        "off",
+        "on: a stride-1 Conv2DTranspose at 7x7 before upsampling, as TensorFlow's tutorial has; "
+        "off: none, which trains faster here.",
+        ON_OFF,
+    )
+    kernel_size: int = knob(
+        4, "Convolution kernel size everywhere: 4 with stride 2 covers every pixel equally (no checkerboard)."
+    )
     leaky_slope: float = knob(0.2, "Slope of LeakyReLU below 0, in all three networks: DCGAN's 0.2.")
-    discriminator_batchnorm: str = knob("on", "BatchNormalization after the discriminator's second convolution, as in "
-                                              "DCGAN: it speeds up the first epochs (docs/experiments.md).", ON_OFF)
-    discriminator_dropout: float = knob(0.0, "Dropout after each discriminator convolution (TensorFlow's tutorial uses 0.3); none by default.")
-    encoder: str = knob("on", "on: train an encoder beside the GAN (for reconstruct and interpolate); off: the GAN alone.", ON_OFF)
-    architecture: str = knob("dcgan", "dcgan: convolutional networks (Radford et al. 2016); mlp: the fully connected "
-                                      "MNIST GAN, Dense 256-512-1024-784 in G and 784-512-256-1 in D.", ARCHITECTURES)
-    spectral_norm: str = knob("off", "on: Keras's SpectralNormalization on every discriminator layer, which bounds how "
-                                     "fast D's verdict can change (Miyato et al. 2018).", ON_OFF)
-    generator_average: float = knob(0.0, "Also keep an exponential moving average of G's weights with this decay, "
-                                         "and draw every picture with it (Yazici et al. 2019); 0: none.")
-    clusters: int = knob(0, "With --conditional off: find this many clusters of the training images (k-means on "
-                            "deskewed pixels, no labels) and train conditioned on them, drawing each as often as "
-                            "the data fills it; 0: none.")
+    discriminator_batchnorm: str = knob(
+        "on",
+        "BatchNormalization after the discriminator's second convolution, as in "
+        "DCGAN: it speeds up the first epochs (docs/experiments.md).",
+        ON_OFF,
+    )
+    discriminator_dropout: float = knob(
+        0.0, "Dropout after each discriminator convolution (TensorFlow's tutorial uses 0.3); none by default."
+    )
+    encoder: str = knob(
+        "on", "on: train an encoder beside the GAN (for reconstruct and interpolate); off: the GAN alone.", ON_OFF
+    )
+    architecture: str = knob(
+        "dcgan",
+        "dcgan: convolutional networks (Radford et al. 2016); mlp: the fully connected "
+        "MNIST GAN, Dense 256-512-1024-784 in G and 784-512-256-1 in D.",
+        ARCHITECTURES,
+    )
+    spectral_norm: str = knob(
+        "off",
+        "on: Keras's SpectralNormalization on every discriminator layer, which bounds how "
+        "fast D's verdict can change (Miyato et al. 2018).",
+        ON_OFF,
+    )
+    generator_average: float = knob(
+        0.0,
+        "Also keep an exponential moving average of G's weights with this decay, "
+        "and draw every picture with it (Yazici et al. 2019); 0: none.",
+    )
+    clusters: int = knob(
+        0,
+        "With --conditional off: find this many clusters of the training images (k-means on "
+        "deskewed pixels, no labels) and train conditioned on them, drawing each as often as "
+        "the data fills it; 0: none.",
+    )
 
     # --- Training: may change when a run resumes. ---
-    epochs: int = knob(5, "Total epochs of the run (a resumed run trains up to this many), each 60,000 digits: "
-                          "enough for digits that the judge reads as well as real ones (docs/experiments.md).")
-    batch_size: int = knob(64, "Images per step: half the DCGAN paper's 128 makes twice the steps an epoch, which "
-                               "learns faster per epoch (docs/experiments.md).")
-    generator_learning_rate: float = knob(4e-4, "Adam step size of the generator: twice the DCGAN paper's, which suits "
-                                                "the smaller batch (docs/experiments.md).")
-    discriminator_learning_rate: float = knob(4e-4, "Adam step size of the discriminator: equal to G's keeps the pair in balance.")
-    encoder_learning_rate: float = knob(2e-4, "Adam step size of the encoder: it chases a moving generator, and faster rates overshoot.")
-    adam_beta_1: float = knob(0.5, "Adam's first-moment decay for all three: the default 0.9 oscillates in GANs; DCGAN uses 0.5.")
+    epochs: int = knob(
+        5,
+        "Total epochs of the run (a resumed run trains up to this many), each 60,000 digits: "
+        "enough for digits that the judge reads as well as real ones (docs/experiments.md).",
+    )
+    batch_size: int = knob(
+        64,
+        "Images per step: half the DCGAN paper's 128 makes twice the steps an epoch, which "
+        "learns faster per epoch (docs/experiments.md).",
+    )
+    generator_learning_rate: float = knob(
+        4e-4,
+        "Adam step size of the generator: twice the DCGAN paper's, which suits "
+        "the smaller batch (docs/experiments.md).",
+    )
+    discriminator_learning_rate: float = knob(
+        4e-4, "Adam step size of the discriminator: equal to G's keeps the pair in balance."
+    )
+    encoder_learning_rate: float = knob(
+        2e-4, "Adam step size of the encoder: it chases a moving generator, and faster rates overshoot."
+    )
+    adam_beta_1: float = knob(
+        0.5, "Adam's first-moment decay for all three: the default 0.9 oscillates in GANs; DCGAN uses 0.5."
+    )
     reconstruction_weight: float = knob(1.0, "Weight of |G(E(x)) - x|^2 beside |E(G(z)) - z|^2 in the encoder's loss.")
-    loss: str = knob("non-saturating", "The GAN loss: non-saturating (Goodfellow et al. 2014), least-squares (Mao et "
-                                       "al. 2017), hinge (Lim & Ye 2017) or wasserstein-gp (Gulrajani et al. 2017).",
-                     LOSSES)
-    gradient_penalty_weight: float = knob(10.0, "With --loss wasserstein-gp: the weight of the gradient penalty, "
-                                                "WGAN-GP's lambda = 10 (the paper's critic has no batch "
-                                                "normalisation: add --discriminator-batchnorm off).")
-    critic_steps: int = knob(1, "Discriminator updates per generator update; the extra ones use the same real batch "
-                                "and fresh noise (WGAN-GP uses 5).")
-    label_smoothing: float = knob(0.0, "One-sided label smoothing: real images' target is 1 - S, fakes' stays 0 "
-                                       "(Salimans et al. 2016); non-saturating and least-squares only.")
-    feature_matching: float = knob(0.0, "Weight W of the generator's feature matching, W (|mean f(x) - mean f(G(z))|^2 "
-                                        "+ KL of the encoder's class mix of real and fake batches) (Salimans et al. 2016).")
-    augment: str = knob("off", "on: DiffAugment (Zhao et al. 2020): the same random translation, cutout and brightness "
-                               "for real and fake images before D.", ON_OFF)
+    loss: str = knob(
+        "non-saturating",
+        "The GAN loss: non-saturating (Goodfellow et al. 2014), least-squares (Mao et "
+        "al. 2017), hinge (Lim & Ye 2017) or wasserstein-gp (Gulrajani et al. 2017).",
+        LOSSES,
+    )
+    gradient_penalty_weight: float = knob(
+        10.0,
+        "With --loss wasserstein-gp: the weight of the gradient penalty, "
+        "WGAN-GP's lambda = 10 (the paper's critic has no batch "
+        "normalisation: add --discriminator-batchnorm off).",
+    )
+    critic_steps: int = knob(
+        1,
+        "Discriminator updates per generator update; the extra ones use the same real batch "
+        "and fresh noise (WGAN-GP uses 5).",
+    )
+    label_smoothing: float = knob(
+        0.0,
+        "One-sided label smoothing: real images' target is 1 - S, fakes' stays 0 "
+        "(Salimans et al. 2016); non-saturating and least-squares only.",
+    )
+    feature_matching: float = knob(
+        0.0,
+        "Weight W of the generator's feature matching, W (|mean f(x) - mean f(G(z))|^2 "
+        "+ KL of the encoder's class mix of real and fake batches) (Salimans et al. 2016).",
+    )
+    augment: str = knob(
+        "off",
+        "on: DiffAugment (Zhao et al. 2020): the same random translation, cutout and brightness "
+        "for real and fake images before D.",
+        ON_OFF,
+    )
     seed: int = knob(0, "Seeds the weights, the shuffling, the noise and the fixed noise of the progress frames.")
     keep_checkpoints: int = knob(3, "How many of the latest checkpoints to keep; CheckpointManager deletes older ones.")
-    checkpoint_every_epochs: int = knob(1, "Save a checkpoint after every this many epochs (0: not by epochs); the "
-                                           "last epoch is always saved.")
+    checkpoint_every_epochs: int = knob(
+        1, "Save a checkpoint after every this many epochs (0: not by epochs); the last epoch is always saved."
+    )
     checkpoint_every_steps: int = knob(0, "Also save every this many train steps (0: not by steps).")
-    checkpoint_every_seconds: float = knob(300.0, "Also save when this many seconds have passed since the last save "
-                                                  "(0: not by time): a kill costs at most this much training.")
-    frame_grid: int = knob(10, "Each progress frame shows a grid of this many by this many digits (in a conditional "
-                               "run, column c draws the digit c mod 10).")
-    eval_every: int = knob(0, "Measure sample quality every this many epochs (0: never); the judge trains on first use.")
+    checkpoint_every_seconds: float = knob(
+        300.0,
+        "Also save when this many seconds have passed since the last save "
+        "(0: not by time): a kill costs at most this much training.",
+    )
+    frame_grid: int = knob(
+        10,
+        "Each progress frame shows a grid of this many by this many digits (in a conditional "
+        "run, column c draws the digit c mod 10).",
+    )
+    eval_every: int = knob(
+        0, "Measure sample quality every this many epochs (0: never); the judge trains on first use."
+    )
     eval_samples: int = knob(2000, "Digits generated for each evaluation during training: enough for a stable score.")
 
     # --- Speed: how the same computation runs; "auto" picks what measured fastest on the device. ---
-    jit_compile: str = knob("auto", "Compile the train step with XLA: auto is off on a CPU (slower there), on on a GPU.",
-                            AUTO_ON_OFF)
-    mixed_precision: str = knob("auto", "Compute in 16 bits, keep weights in 32: auto is off on a CPU (slower there), "
-                                        "bfloat16 on a GPU that has it. float16 adds loss scaling.", MIXED_PRECISION)
-    steps_per_call: int = knob(0, "Train steps per compiled call (0: auto, 1 on a CPU, 16 on a GPU, where a call's "
-                                  "overhead is as long as a step).")
+    jit_compile: str = knob(
+        "auto", "Compile the train step with XLA: auto is off on a CPU (slower there), on on a GPU.", AUTO_ON_OFF
+    )
+    mixed_precision: str = knob(
+        "auto",
+        "Compute in 16 bits, keep weights in 32: auto is off on a CPU (slower there), "
+        "bfloat16 on a GPU that has it. float16 adds loss scaling.",
+        MIXED_PRECISION,
+    )
+    steps_per_call: int = knob(
+        0,
+        "Train steps per compiled call (0: auto, 1 on a CPU, 16 on a GPU, where a call's "
+        "overhead is as long as a step).",
+    )
     cache_dataset: str = knob("on", "Keep the decoded training digits in memory after the first epoch.", ON_OFF)
     prefetch: str = knob("on", "Prepare the next batches while the current step runs, so the step never waits.", ON_OFF)
 
@@ -127,29 +219,48 @@ class Config:
         for field in dataclasses.fields(self):
             choices = field.metadata["choices"]
             if choices and getattr(self, field.name) not in choices:
-                raise errors.UserError(f"{flag(field.name)} must be one of {', '.join(choices)}, "
-                                       f"got {getattr(self, field.name)!r}.")
+                raise errors.UserError(
+                    f"{flag(field.name)} must be one of {', '.join(choices)}, got {getattr(self, field.name)!r}."
+                )
         if self.clusters and self.conditional == "on":
-            raise errors.UserError("--clusters is for --conditional off (a conditional run's labels are the digits): "
-                                   "drop --clusters, or add --conditional off.")
+            raise errors.UserError(
+                "--clusters is for --conditional off (a conditional run's labels are the digits): "
+                "drop --clusters, or add --conditional off."
+            )
         if self.label_smoothing and self.loss not in LOSSES_WITH_TARGETS:
-            raise errors.UserError(f"--label-smoothing applies to --loss {' and '.join(LOSSES_WITH_TARGETS)}, which "
-                                   f"have targets to smooth; --loss {self.loss} has none: set --label-smoothing 0.")
+            raise errors.UserError(
+                f"--label-smoothing applies to --loss {' and '.join(LOSSES_WITH_TARGETS)}, which "
+                f"have targets to smooth; --loss {self.loss} has none: set --label-smoothing 0."
+            )
         if not (self.checkpoint_every_epochs or self.checkpoint_every_steps or self.checkpoint_every_seconds):
-            raise errors.UserError("--checkpoint-every-epochs, --checkpoint-every-steps and --checkpoint-every-seconds "
-                                   "are all 0, so nothing would be saved before the run ends: set one above 0.")
+            raise errors.UserError(
+                "--checkpoint-every-epochs, --checkpoint-every-steps and --checkpoint-every-seconds "
+                "are all 0, so nothing would be saved before the run ends: set one above 0."
+            )
         return self
 
 
 # Whole-number settings: (smallest, largest). The upper bounds are far beyond any sensible run; they
 # turn a typing slip (an extra zero or three) into an error rather than hours of waiting or a crash.
 WHOLE_NUMBER_RANGES = {
-    "latent_dim": (1, 4096), "generator_filters": (1, 4096), "discriminator_filters": (1, 4096),
-    "encoder_filters": (1, 4096), "projection_filters": (1, 4096), "kernel_size": (2, 14),
-    "epochs": (1, 100_000), "batch_size": (1, 60_000), "seed": (0, 2 ** 31 - 1), "keep_checkpoints": (1, 1000),
-    "checkpoint_every_epochs": (0, 100_000), "checkpoint_every_steps": (0, 10 ** 9), "frame_grid": (1, 32),
-    "eval_every": (0, 100_000), "eval_samples": (2, 100_000), "steps_per_call": (0, 10_000),
-    "clusters": (0, 1000), "critic_steps": (1, 100),
+    "latent_dim": (1, 4096),
+    "generator_filters": (1, 4096),
+    "discriminator_filters": (1, 4096),
+    "encoder_filters": (1, 4096),
+    "projection_filters": (1, 4096),
+    "kernel_size": (2, 14),
+    "epochs": (1, 100_000),
+    "batch_size": (1, 60_000),
+    "seed": (0, 2**31 - 1),
+    "keep_checkpoints": (1, 1000),
+    "checkpoint_every_epochs": (0, 100_000),
+    "checkpoint_every_steps": (0, 10**9),
+    "frame_grid": (1, 32),
+    "eval_every": (0, 100_000),
+    "eval_samples": (2, 100_000),
+    "steps_per_call": (0, 10_000),
+    "clusters": (0, 1000),
+    "critic_steps": (1, 100),
 }
 # Real-number settings: (the interval as the error names it, the test). NaN fails every comparison.
 NUMBER_RANGES = {
@@ -169,10 +280,25 @@ NUMBER_RANGES = {
 }
 
 
-ARCHITECTURE_FIELDS = ("conditional", "latent_dim", "generator_filters", "discriminator_filters", "encoder_filters",
-                       "batchnorm_momentum", "projection_filters", "refine_7x7", "kernel_size", "leaky_slope",
-                       "discriminator_batchnorm", "discriminator_dropout", "encoder", "architecture", "spectral_norm",
-                       "clusters", "generator_average")
+ARCHITECTURE_FIELDS = (
+    "conditional",
+    "latent_dim",
+    "generator_filters",
+    "discriminator_filters",
+    "encoder_filters",
+    "batchnorm_momentum",
+    "projection_filters",
+    "refine_7x7",
+    "kernel_size",
+    "leaky_slope",
+    "discriminator_batchnorm",
+    "discriminator_dropout",
+    "encoder",
+    "architecture",
+    "spectral_norm",
+    "clusters",
+    "generator_average",
+)
 
 PRESETS = {
     # The default: recognisable digits within a few minutes on a 2-core laptop CPU.
@@ -181,13 +307,36 @@ PRESETS = {
     # with Keras's default beta_1, its batch of 256 and its 50 epochs; it has no encoder. What gan_tf's loop
     # does its own way: the noise of each batch is drawn from the seed (the tutorial's tf.random.normal is
     # unseeded) and has as many rows as the batch has images (the tutorial's always has 256).
-    "tutorial": Config(latent_dim=100, generator_filters=64, discriminator_filters=64, batchnorm_momentum=0.99,
-                       conditional="off", projection_filters=256, refine_7x7="on", kernel_size=5, leaky_slope=0.3,
-                       discriminator_batchnorm="off", discriminator_dropout=0.3, encoder="off", epochs=50, batch_size=256,
-                       generator_learning_rate=1e-4, discriminator_learning_rate=1e-4, adam_beta_1=0.9),
+    "tutorial": Config(
+        latent_dim=100,
+        generator_filters=64,
+        discriminator_filters=64,
+        batchnorm_momentum=0.99,
+        conditional="off",
+        projection_filters=256,
+        refine_7x7="on",
+        kernel_size=5,
+        leaky_slope=0.3,
+        discriminator_batchnorm="off",
+        discriminator_dropout=0.3,
+        encoder="off",
+        epochs=50,
+        batch_size=256,
+        generator_learning_rate=1e-4,
+        discriminator_learning_rate=1e-4,
+        adam_beta_1=0.9,
+    ),
     # Good for debugging on a laptop, and what the tests use: a few seconds per epoch on tiny data.
-    "tiny": Config(latent_dim=8, generator_filters=8, discriminator_filters=8, encoder_filters=4, projection_filters=16,
-                   epochs=2, batch_size=16, frame_grid=2),
+    "tiny": Config(
+        latent_dim=8,
+        generator_filters=8,
+        discriminator_filters=8,
+        encoder_filters=4,
+        projection_filters=16,
+        epochs=2,
+        batch_size=16,
+        frame_grid=2,
+    ),
 }
 
 
@@ -221,7 +370,8 @@ def resolve(overrides, saved=None, preset="default"):
             raise errors.UserError(
                 f"the checkpoints were trained with {flag(name)} {getattr(saved, name)}, not "
                 f"{overrides[name]}: drop the flag to resume, or add --fresh (or use another "
-                f"--checkpoint-dir) to start a new run.")
+                f"--checkpoint-dir) to start a new run."
+            )
     return dataclasses.replace(saved, **overrides).validate()
 
 
@@ -242,8 +392,10 @@ def of_command(overrides, checkpoint_dir, preset=None, fresh=False):
     saved = None if fresh else saved_config(checkpoint_dir)
     config = resolve(overrides, saved, preset or "default")
     if saved is not None and preset is not None and not same_architecture(saved, resolve(overrides, None, preset)):
-        raise errors.UserError(f"--preset {preset} has other networks than the run in {checkpoint_dir}: drop "
-                               f"--preset to resume that run, or add --fresh to start over.")
+        raise errors.UserError(
+            f"--preset {preset} has other networks than the run in {checkpoint_dir}: drop "
+            f"--preset to resume that run, or add --fresh to start over."
+        )
     return config
 
 
@@ -274,7 +426,8 @@ def load(directory):
     except (ValueError, TypeError) as error:  # Bad JSON, unknown fields or out-of-range values.
         raise errors.UserError(
             f"{path} is not a gan_tf config ({error}): point --checkpoint-dir at a gan_tf run, "
-            f"or add --fresh to start a new run there.") from None
+            f"or add --fresh to start a new run there."
+        ) from None
 
 
 def saved_config(directory):
@@ -286,6 +439,7 @@ def saved_config(directory):
     path = pathlib.Path(directory)
     saved = load(path)
     if saved is None and (path / INDEX_FILENAME).exists():
-        raise errors.UserError(f"{path} holds checkpoints that gan_tf did not write (no {CONFIG_FILENAME}): "
-                               f"use another --checkpoint-dir.")
+        raise errors.UserError(
+            f"{path} holds checkpoints that gan_tf did not write (no {CONFIG_FILENAME}): use another --checkpoint-dir."
+        )
     return saved

@@ -27,9 +27,11 @@ KERAS_CACHE = pathlib.Path("~/.keras/datasets/mnist.npz")
 # Where tensorflow-datasets downloads MNIST from.
 TFDS_DOWNLOAD_URL = "https://storage.googleapis.com/cvdf-datasets/mnist/"
 NETWORK_TIMEOUT_SECONDS = 3.0
-NOISE_SEEDS_PER_EPOCH = 2 ** 32  # Noise seeds of one epoch: epoch * this + the image's place in the epoch.
-HOW_TO_PROVIDE = (f"download mnist.npz (the file keras.datasets.mnist.load_data() fetches) and pass "
-                  f"--data PATH, set {MNIST_ENV_VAR}=PATH, or copy it to {KERAS_CACHE}")
+NOISE_SEEDS_PER_EPOCH = 2**32  # Noise seeds of one epoch: epoch * this + the image's place in the epoch.
+HOW_TO_PROVIDE = (
+    f"download mnist.npz (the file keras.datasets.mnist.load_data() fetches) and pass "
+    f"--data PATH, set {MNIST_ENV_VAR}=PATH, or copy it to {KERAS_CACHE}"
+)
 
 # MNIST as numpy arrays: images uint8 of shape (N, 28, 28) in 0..255, labels uint8 of shape (N,),
 # and a sentence saying where they came from.
@@ -61,8 +63,10 @@ def load_mnist(split="train", npz_path=None, tfds_data_dir=None, log=print):
         return digits
     if KERAS_CACHE.expanduser().exists():
         return load_npz(KERAS_CACHE.expanduser(), split)
-    raise errors.UserError(f"MNIST not found: tensorflow-datasets has no copy and cannot download "
-                           f"one, and {KERAS_CACHE} does not exist; {HOW_TO_PROVIDE}.")
+    raise errors.UserError(
+        f"MNIST not found: tensorflow-datasets has no copy and cannot download "
+        f"one, and {KERAS_CACHE} does not exist; {HOW_TO_PROVIDE}."
+    )
 
 
 def load_npz(path, split):
@@ -77,8 +81,10 @@ def load_npz(path, split):
     except (OSError, ValueError, KeyError) as error:
         raise errors.UserError(f"{path} is not a Keras-layout mnist.npz ({error}); {HOW_TO_PROVIDE}.") from None
     if images.ndim != 3 or images.shape[1:] != (28, 28) or len(images) != len(labels) or len(images) == 0:
-        raise errors.UserError(f"{path} holds x_{split} of shape {images.shape}, not (N, 28, 28) digits "
-                               f"with one label each; {HOW_TO_PROVIDE}.")
+        raise errors.UserError(
+            f"{path} holds x_{split} of shape {images.shape}, not (N, 28, 28) digits "
+            f"with one label each; {HOW_TO_PROVIDE}."
+        )
     return Digits(images.astype(np.uint8), labels.astype(np.uint8), f"{path} ({split}, {len(images)} digits)")
 
 
@@ -106,8 +112,10 @@ def load_from_tfds(split, data_dir, log):
     except AssertionError:
         pass  # No prepared copy yet: tfds says so at once, before touching the network.
     if not network_reachable(TFDS_DOWNLOAD_URL):
-        log(f"data: tensorflow-datasets has no copy of MNIST and {TFDS_DOWNLOAD_URL} cannot be "
-            f"reached; trying {KERAS_CACHE}")
+        log(
+            f"data: tensorflow-datasets has no copy of MNIST and {TFDS_DOWNLOAD_URL} cannot be "
+            f"reached; trying {KERAS_CACHE}"
+        )
         return None
     try:
         return load(download=True)
@@ -135,6 +143,7 @@ def network_reachable(url, timeout=NETWORK_TIMEOUT_SECONDS):
     connection and then never reply. The request runs in a worker thread because the name lookup
     has no timeout of its own and can hang for a long time on a machine without network.
     """
+
     def ask():
         try:
             urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout).close()
@@ -211,10 +220,16 @@ def epoch_batches(digits, batch_size, seed, epoch, latent_dim, skip_images=0, pr
         noise_seed = tf.stack([tf.constant(seed, tf.int64), epoch * NOISE_SEEDS_PER_EPOCH + first_image])
         return images, labels, tf.random.stateless_normal((tf.shape(images)[0], latent_dim), seed=noise_seed)
 
-    full = unseen.batch(batch_size, drop_remainder=True).enumerate().map(
-        lambda index, batch: with_noise(skip_images + index * batch_size, *batch))
-    short = unseen.skip(full_batches * batch_size).batch(batch_size).map(
-        lambda images, labels: with_noise(tf.constant(num_digits - leftover, tf.int64), images, labels))
+    full = (
+        unseen.batch(batch_size, drop_remainder=True)
+        .enumerate()
+        .map(lambda index, batch: with_noise(skip_images + index * batch_size, *batch))
+    )
+    short = (
+        unseen.skip(full_batches * batch_size)
+        .batch(batch_size)
+        .map(lambda images, labels: with_noise(tf.constant(num_digits - leftover, tf.int64), images, labels))
+    )
     # Each worker of a multi-worker run builds the same batches and keeps its share of every one.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA

@@ -30,6 +30,7 @@ JUDGE_MIN_ACCURACY = 0.99  # Below this the judge's verdicts would say more abou
 
 # --- The judge. ---
 
+
 def build_judge():
     """Image (None, 28, 28, 1) in [-1, 1] -> class logits (None, 10). The layer named "features" is
     the 128-dimensional representation the Fréchet distance compares."""
@@ -62,8 +63,11 @@ def train_judge(train, test, epochs=3, max_epochs=6, log=print):
     """
     keras.utils.set_random_seed(0)
     judge = build_judge()
-    judge.compile(optimizer=keras.optimizers.Adam(1e-3),
-                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    judge.compile(
+        optimizer=keras.optimizers.Adam(1e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+    )
     train_images, test_images = data.to_unit_range(train.images).numpy(), data.to_unit_range(test.images).numpy()
     judge.fit(train_images, train.labels, batch_size=128, epochs=epochs, verbose=0)
     _, accuracy = judge.evaluate(test_images, test.labels, batch_size=1000, verbose=0)
@@ -88,16 +92,23 @@ def load_or_train_judge(directory, train, test, log=print):
         try:
             judge = keras.saving.load_model(path, safe_mode=True)  # safe_mode: never run code from the file.
         except Exception as error:  # Keras raises many kinds of error for a damaged file.
-            raise errors.UserError(f"the judge {path} cannot be loaded ({type(error).__name__}): delete it and "
-                                   f"a new one will be trained.") from None
-        accuracy = float(np.mean(np.argmax(judge.predict(data.to_unit_range(test.images).numpy(), batch_size=1000,
-                                                         verbose=0), axis=1) == test.labels))
+            raise errors.UserError(
+                f"the judge {path} cannot be loaded ({type(error).__name__}): delete it and a new one will be trained."
+            ) from None
+        accuracy = float(
+            np.mean(
+                np.argmax(judge.predict(data.to_unit_range(test.images).numpy(), batch_size=1000, verbose=0), axis=1)
+                == test.labels
+            )
+        )
         return judge, accuracy
     checkpoints.check_directory(path.parent)  # Before a minute of training, not after.
     judge, accuracy = train_judge(train, test, log=log)
     if accuracy < JUDGE_MIN_ACCURACY:
-        raise errors.UserError(f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
-                               f"is needed): is the training data MNIST?")
+        raise errors.UserError(
+            f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
+            f"is needed): is the training data MNIST?"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     judge.save(path)
     return judge, accuracy
@@ -112,6 +123,7 @@ def judge_outputs(judge, images, batch_size=1000):
 
 # --- Putting it together. ---
 
+
 def digit_metrics(judge, digits, reference_features, asked_digits=None):
     """The judge's figures for a set of uint8 digits (N, 28, 28), against real test features.
 
@@ -120,17 +132,23 @@ def digit_metrics(judge, digits, reference_features, asked_digits=None):
         None: then "asked_digit_share" is None.
     """
     probabilities, features = judge_outputs(judge, digits)
-    return {"mnist_score": metrics.mnist_score(probabilities),
-            "frechet_distance": metrics.frechet_distance(features, reference_features),
-            "confident_share": metrics.confident_share(probabilities),
-            "asked_digit_share": None if asked_digits is None else metrics.asked_digit_share(probabilities, asked_digits),
-            "class_shares": [round(float(share), 4) for share in metrics.class_shares(probabilities)]}
+    return {
+        "mnist_score": metrics.mnist_score(probabilities),
+        "frechet_distance": metrics.frechet_distance(features, reference_features),
+        "confident_share": metrics.confident_share(probabilities),
+        "asked_digit_share": None if asked_digits is None else metrics.asked_digit_share(probabilities, asked_digits),
+        "class_shares": [round(float(share), 4) for share in metrics.class_shares(probabilities)],
+    }
 
 
 def encode_digits(config, encoder, images, batch_size=1000):
     """E(x) of uint8 digits (N, 28, 28): (latent vectors float32 (N, latent_dim), label logits (N, L) or None)."""
-    codes = np.concatenate([encoder(data.to_unit_range(images[start:start + batch_size]), training=False).numpy()
-                            for start in range(0, len(images), batch_size)])
+    codes = np.concatenate(
+        [
+            encoder(data.to_unit_range(images[start : start + batch_size]), training=False).numpy()
+            for start in range(0, len(images), batch_size)
+        ]
+    )
     return models.encoder_outputs(config, codes)
 
 
@@ -149,15 +167,21 @@ def encoder_metrics(config, generator, encoder, train, test):
     read_labels = None if label_logits is None else np.argmax(label_logits, axis=1)  # Digits, or clusters.
     errors_sum = 0.0
     for start in range(0, len(test.images), 1000):
-        real = data.to_unit_range(test.images[start:start + 1000])
-        inputs = models.generator_inputs(config, test_latents[start:start + 1000],
-                                         None if read_labels is None else read_labels[start:start + 1000])
+        real = data.to_unit_range(test.images[start : start + 1000])
+        inputs = models.generator_inputs(
+            config,
+            test_latents[start : start + 1000],
+            None if read_labels is None else read_labels[start : start + 1000],
+        )
         redrawn = generator(inputs, training=False)
         errors_sum += float(tf.reduce_sum(losses.reconstruction_loss(real, redrawn)))
-    return {"latent_nearest_neighbour_accuracy": metrics.nearest_neighbour_accuracy(
-                train_latents, train.labels, test_latents, test.labels),
-            "digit_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,
-            "reconstruction_error": errors_sum / len(test.images)}
+    return {
+        "latent_nearest_neighbour_accuracy": metrics.nearest_neighbour_accuracy(
+            train_latents, train.labels, test_latents, test.labels
+        ),
+        "digit_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,
+        "reconstruction_error": errors_sum / len(test.images),
+    }
 
 
 def write_json(results, path):
@@ -182,29 +206,41 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
       "real" holds the test digits' MNIST score, shares and confidence, and the Fréchet distance
       between `num` training digits and the test digits.
     """
-    generated = generate.generate_digits(generator, generate.new_inputs(config, num, seed, stream=2,
-                                                                         label_shares=label_shares))
+    generated = generate.generate_digits(
+        generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares)
+    )
     asked_digits = generate.asked_digits(num) if models.conditional(config) else None
     _, test_features = judge_outputs(judge, test.images)
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])
     real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels)
-    return {"num": num, "seed": seed, "generated": digit_metrics(judge, generated, test_features, asked_digits),
-            "real": real, "encoder": None if encoder is None else encoder_metrics(config, generator, encoder, train, test)}
+    return {
+        "num": num,
+        "seed": seed,
+        "generated": digit_metrics(judge, generated, test_features, asked_digits),
+        "real": real,
+        "encoder": None if encoder is None else encoder_metrics(config, generator, encoder, train, test),
+    }
 
 
 def report(results, judge_accuracy):
     """The figures as a small table, one line each."""
     generated, real = results["generated"], results["real"]
-    lines = [f"judge: test accuracy {judge_accuracy:.4f}",
-             f"{'':28}{'generated':>12}{'real':>12}",
-             f"{'MNIST score (max 10)':28}{generated['mnist_score']:12.3f}{real['mnist_score']:12.3f}",
-             f"{'Frechet distance':28}{generated['frechet_distance']:12.3f}{real['frechet_distance']:12.3f}",
-             f"{'confident (p > 0.9)':28}{generated['confident_share']:12.3f}{real['confident_share']:12.3f}"]
+    lines = [
+        f"judge: test accuracy {judge_accuracy:.4f}",
+        f"{'':28}{'generated':>12}{'real':>12}",
+        f"{'MNIST score (max 10)':28}{generated['mnist_score']:12.3f}{real['mnist_score']:12.3f}",
+        f"{'Frechet distance':28}{generated['frechet_distance']:12.3f}{real['frechet_distance']:12.3f}",
+        f"{'confident (p > 0.9)':28}{generated['confident_share']:12.3f}{real['confident_share']:12.3f}",
+    ]
     if generated["asked_digit_share"] is not None:  # Real digits: the judge's accuracy on their labels.
-        lines.append(f"{'judged the asked digit':28}{generated['asked_digit_share']:12.3f}{real['asked_digit_share']:12.3f}")
+        lines.append(
+            f"{'judged the asked digit':28}{generated['asked_digit_share']:12.3f}{real['asked_digit_share']:12.3f}"
+        )
     for digit in range(10):
-        lines.append(f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}")
+        lines.append(
+            f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}"
+        )
     encoder = results["encoder"]
     if encoder is None:
         lines.append("encoder: none (the run was trained with --encoder off)")
@@ -218,20 +254,30 @@ def report(results, judge_accuracy):
 
 def headline_of_state(config, state, judge, train, test, num):
     """headline() of a run while it trains (train.TrainingState), with its picture-drawing generator."""
-    return headline(evaluate(config, state.drawing_generator(), state.encoder, judge, train, test, num, config.seed,
-                             state.label_shares()))
+    return headline(
+        evaluate(
+            config, state.drawing_generator(), state.encoder, judge, train, test, num, config.seed, state.label_shares()
+        )
+    )
 
 
 def headline(results):
     """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
     generated = results["generated"]
-    encoder = results["encoder"] or {"latent_nearest_neighbour_accuracy": float("nan"), "digit_accuracy": None,
-                                     "reconstruction_error": float("nan")}
+    encoder = results["encoder"] or {
+        "latent_nearest_neighbour_accuracy": float("nan"),
+        "digit_accuracy": None,
+        "reconstruction_error": float("nan"),
+    }
     asked = generated["asked_digit_share"]
-    return {"mnist_score": generated["mnist_score"], "frechet_distance": generated["frechet_distance"],
-            "confident_share": generated["confident_share"], "asked_digit_share": float("nan") if asked is None else asked,
-            "min_class_share": min(generated["class_shares"]),
-            "max_class_share": max(generated["class_shares"]),
-            "latent_nearest_neighbour_accuracy": encoder["latent_nearest_neighbour_accuracy"],
-            "digit_accuracy": float("nan") if encoder["digit_accuracy"] is None else encoder["digit_accuracy"],
-            "reconstruction_error": encoder["reconstruction_error"]}
+    return {
+        "mnist_score": generated["mnist_score"],
+        "frechet_distance": generated["frechet_distance"],
+        "confident_share": generated["confident_share"],
+        "asked_digit_share": float("nan") if asked is None else asked,
+        "min_class_share": min(generated["class_shares"]),
+        "max_class_share": max(generated["class_shares"]),
+        "latent_nearest_neighbour_accuracy": encoder["latent_nearest_neighbour_accuracy"],
+        "digit_accuracy": float("nan") if encoder["digit_accuracy"] is None else encoder["digit_accuracy"],
+        "reconstruction_error": encoder["reconstruction_error"],
+    }

@@ -81,26 +81,40 @@ class Serving(Functions):
 
     def __init__(self, config, generator, encoder=None, label_shares=None):
         self.config, self.generator, self.encoder = config, generator, encoder
-        self.latent_dim, self.label_name, self.num_labels = config.latent_dim, label_name(config), models.num_labels(config)
+        self.latent_dim, self.label_name, self.num_labels = (
+            config.latent_dim,
+            label_name(config),
+            models.num_labels(config),
+        )
         self.label_shares = None if label_shares is None else np.asarray(label_shares, np.float32)
         latent = tf.TensorSpec((None, config.latent_dim), tf.float32, name="latent")
         self.blend = None
         if self.label_name:
-            self.generate = tf.function(self.generate_labelled, input_signature=[
-                latent, tf.TensorSpec((None,), tf.int32, name=self.label_name)])
-            self.blend = tf.function(self.generate_blended, input_signature=[
-                latent, tf.TensorSpec((None, self.num_labels), tf.float32, name="weights")])
+            self.generate = tf.function(
+                self.generate_labelled, input_signature=[latent, tf.TensorSpec((None,), tf.int32, name=self.label_name)]
+            )
+            self.blend = tf.function(
+                self.generate_blended,
+                input_signature=[latent, tf.TensorSpec((None, self.num_labels), tf.float32, name="weights")],
+            )
         else:
             self.generate = tf.function(self.generate_unlabelled, input_signature=[latent])
-        self.encode = None if encoder is None else tf.function(
-            self.encode_images, input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")])
+        self.encode = (
+            None
+            if encoder is None
+            else tf.function(
+                self.encode_images, input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")]
+            )
+        )
 
     def generate_labelled(self, latent, labels):
         images = self.generator(models.generator_inputs(self.config, latent, labels), training=False)
         return {"images": data.to_uint8_tensor(images)}
 
     def generate_blended(self, latent, weights):
-        images = self.generator(tf.concat([latent, weights], axis=-1), training=False)  # models.generator_inputs, mixed.
+        images = self.generator(
+            tf.concat([latent, weights], axis=-1), training=False
+        )  # models.generator_inputs, mixed.
         return {"images": data.to_uint8_tensor(images)}
 
     def generate_unlabelled(self, latent):
@@ -121,7 +135,11 @@ class Loaded(Functions):
         description = read_signature_file(directory)
         signatures = tf.saved_model.load(str(directory)).signatures
         generate = description["generate"]
-        self.latent_dim, self.label_name, self.num_labels = generate["latent_dim"], generate["label"], generate["num_labels"]
+        self.latent_dim, self.label_name, self.num_labels = (
+            generate["latent_dim"],
+            generate["label"],
+            generate["num_labels"],
+        )
         shares = description.get("label_shares")
         self.label_shares = None if shares is None else np.asarray(shares, np.float32)
         self.signatures = signatures  # Keeps the loaded model alive.
@@ -138,8 +156,10 @@ def read_signature_file(directory):
     """The signature.json of an export directory, or a UserError saying what is wrong."""
     path = pathlib.Path(directory) / SIGNATURE_FILE
     if not path.is_file() or not (pathlib.Path(directory) / "saved_model.pb").is_file():
-        raise errors.UserError(f"{directory} is not a gan_tf export (no {SIGNATURE_FILE} and saved_model.pb): make one "
-                               f"with 'make export', or pass the directory it wrote.")
+        raise errors.UserError(
+            f"{directory} is not a gan_tf export (no {SIGNATURE_FILE} and saved_model.pb): make one "
+            f"with 'make export', or pass the directory it wrote."
+        )
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as error:
@@ -200,35 +220,50 @@ def lite_generator(saved_model_directory):
 def describe(serving, checkpoint_name):
     """signature.json: what each signature takes and gives, and the run it came from."""
     config = serving.config
-    generate_inputs = {"latent": f"float32 (N, {config.latent_dim}): the latent vectors; the generator was trained "
-                                 f"on standard normal ones"}
+    generate_inputs = {
+        "latent": f"float32 (N, {config.latent_dim}): the latent vectors; the generator was trained "
+        f"on standard normal ones"
+    }
     if serving.label_name == "digits":
         generate_inputs["digits"] = "int32 (N,): the digit to draw, 0 to 9"
     elif serving.label_name == "clusters":
-        generate_inputs["clusters"] = (f"int32 (N,): a cluster of the training digits, 0 to {config.clusters - 1}; "
-                                       f"draw each in proportion to label_shares for the training data's mix")
+        generate_inputs["clusters"] = (
+            f"int32 (N,): a cluster of the training digits, 0 to {config.clusters - 1}; "
+            f"draw each in proportion to label_shares for the training data's mix"
+        )
     description = {
-        "made_by": "gan_tf export", "checkpoint": checkpoint_name,
-        "generate": {"inputs": generate_inputs, "latent_dim": config.latent_dim, "label": serving.label_name,
-                     "num_labels": serving.num_labels,
-                     "outputs": {"images": "uint8 (N, 28, 28): 0 is the background, 255 the ink"}},
+        "made_by": "gan_tf export",
+        "checkpoint": checkpoint_name,
+        "generate": {
+            "inputs": generate_inputs,
+            "latent_dim": config.latent_dim,
+            "label": serving.label_name,
+            "num_labels": serving.num_labels,
+            "outputs": {"images": "uint8 (N, 28, 28): 0 is the background, 255 the ink"},
+        },
         "config": dataclasses.asdict(config),
     }
     if serving.blend is not None:
         description["blend"] = {
-            "inputs": {"latent": generate_inputs["latent"],
-                       "weights": f"float32 (N, {serving.num_labels}): how much of each of the {serving.label_name} to "
-                                  f"draw, summing to 1; generate is blend with one-hot weights"},
-            "outputs": description["generate"]["outputs"]}
+            "inputs": {
+                "latent": generate_inputs["latent"],
+                "weights": f"float32 (N, {serving.num_labels}): how much of each of the {serving.label_name} to "
+                f"draw, summing to 1; generate is blend with one-hot weights",
+            },
+            "outputs": description["generate"]["outputs"],
+        }
     if serving.label_shares is not None:
         description["label_shares"] = [float(share) for share in serving.label_shares]
     if serving.encode is not None:
         outputs = {"latent": f"float32 (N, {config.latent_dim}): what generate needs to redraw each image"}
         if serving.label_name:
-            outputs[LOGITS_NAMES[serving.label_name]] = (f"float32 (N, {serving.num_labels}): which of the "
-                                                         f"{serving.label_name} the encoder reads (the argmax)")
-        description["encode"] = {"inputs": {"images": "uint8 (N, 28, 28): white digits on black, as MNIST's"},
-                                 "outputs": outputs}
+            outputs[LOGITS_NAMES[serving.label_name]] = (
+                f"float32 (N, {serving.num_labels}): which of the {serving.label_name} the encoder reads (the argmax)"
+            )
+        description["encode"] = {
+            "inputs": {"images": "uint8 (N, 28, 28): white digits on black, as MNIST's"},
+            "outputs": outputs,
+        }
     return description
 
 
@@ -236,28 +271,47 @@ def readme(description):
     """The export's README.md: its files and how to call it from plain TensorFlow."""
     generate = description["generate"]
     label = generate["label"]
-    label_argument = f", {label}=tf.constant([7, 7, 7, 7], tf.int32)" if label == "digits" else (
-        f", {label}=tf.constant([0, 1, 2, 3], tf.int32)" if label else "")
+    label_argument = (
+        f", {label}=tf.constant([7, 7, 7, 7], tf.int32)"
+        if label == "digits"
+        else (f", {label}=tf.constant([0, 1, 2, 3], tf.int32)" if label else "")
+    )
     lines = [
-        "# A gan_tf generator", "",
+        "# A gan_tf generator",
+        "",
         f"Exported by `python -m gan_tf export` from checkpoint {description['checkpoint']}. No gan_tf is needed "
-        "to use it: TensorFlow (2.21 or later) alone.", "",
-        "```python", "import tensorflow as tf", "",
-        "model = tf.saved_model.load(\"THIS_DIRECTORY\")",
+        "to use it: TensorFlow (2.21 or later) alone.",
+        "",
+        "```python",
+        "import tensorflow as tf",
+        "",
+        'model = tf.saved_model.load("THIS_DIRECTORY")',
         f"latent = tf.random.normal((4, {generate['latent_dim']}))",
-        f"images = model.signatures[\"generate\"](latent=latent{label_argument})[\"images\"]  # uint8 (4, 28, 28)",
+        f'images = model.signatures["generate"](latent=latent{label_argument})["images"]  # uint8 (4, 28, 28)',
     ]
     if "encode" in description:
-        lines.append("codes = model.signatures[\"encode\"](images=images)  # the encoder: " +
-                     ", ".join(description["encode"]["outputs"]))
+        lines.append(
+            'codes = model.signatures["encode"](images=images)  # the encoder: '
+            + ", ".join(description["encode"]["outputs"])
+        )
     lines += ["```", "", "Inputs and outputs:", ""]
-    for name, signature in (("generate", generate), ("blend", description.get("blend")),
-                            ("encode", description.get("encode"))):
+    for name, signature in (
+        ("generate", generate),
+        ("blend", description.get("blend")),
+        ("encode", description.get("encode")),
+    ):
         if signature:
-            lines += [f"- `{name}`:"] + [f"  - in `{key}`: {text}" for key, text in signature["inputs"].items()] + [
-                f"  - out `{key}`: {text}" for key, text in signature["outputs"].items()]
-    lines += ["", f"`{LITE_FILE}` holds `generate` for LiteRT; `{SIGNATURE_FILE}` says all of this for programs, "
-                  "with the run's settings.", ""]
+            lines += (
+                [f"- `{name}`:"]
+                + [f"  - in `{key}`: {text}" for key, text in signature["inputs"].items()]
+                + [f"  - out `{key}`: {text}" for key, text in signature["outputs"].items()]
+            )
+    lines += [
+        "",
+        f"`{LITE_FILE}` holds `generate` for LiteRT; `{SIGNATURE_FILE}` says all of this for programs, "
+        "with the run's settings.",
+        "",
+    ]
     return "\n".join(lines)
 
 

@@ -30,8 +30,10 @@ def generate_digits(generator, inputs):
     Args:
       inputs: float32 (N, latent_dim [+ 10]), from models.generator_inputs().
     """
-    chunks = [generator(inputs[start:start + GENERATION_BATCH], training=False)
-              for start in range(0, len(inputs), GENERATION_BATCH)]
+    chunks = [
+        generator(inputs[start : start + GENERATION_BATCH], training=False)
+        for start in range(0, len(inputs), GENERATION_BATCH)
+    ]
     return data.to_uint8(tf.concat(chunks, axis=0))
 
 
@@ -82,8 +84,10 @@ def new_inputs(config, num, seed, stream, digit=None, label_shares=None):
       UserError: a digit asked of a run trained with --conditional off.
     """
     if digit is not None and not models.conditional(config):
-        raise errors.UserError("this run was trained with --conditional off, so it cannot be told which digit to draw: "
-                               "drop --digit, or train a run with --conditional on (the default).")
+        raise errors.UserError(
+            "this run was trained with --conditional off, so it cannot be told which digit to draw: "
+            "drop --digit, or train a run with --conditional on (the default)."
+        )
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
     labels = labels_to_draw(num, models.num_labels(config), label_shares) if digit is None else asked_digits(num, digit)
     return models.generator_inputs(config, latent_vectors, labels)
@@ -114,8 +118,10 @@ def restore_models(checkpoint_dir, checkpoint_name=None):
 
 def require_encoder(encoder):
     if encoder is None:
-        raise errors.UserError("this run was trained with --encoder off, so it cannot encode digits: train one with "
-                               "--encoder on (the default preset has it).")
+        raise errors.UserError(
+            "this run was trained with --encoder off, so it cannot encode digits: train one with "
+            "--encoder on (the default preset has it)."
+        )
 
 
 def output_path(path, suffixes):
@@ -148,8 +154,9 @@ def sample(config, generator, num, seed, out, digit=None, label_shares=None):
     require_count(num)
     out = output_path(out, (".png", ".npy"))
     if out.suffix.lower() == ".png" and num > MAX_GRID_DIGITS:
-        raise errors.UserError(f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy "
-                               f"file for more.")
+        raise errors.UserError(
+            f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy file for more."
+        )
     digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, digit=digit, label_shares=label_shares))
     if out.suffix.lower() == ".npy":
         with files.atomic_path(out) as temporary, open(temporary, "wb") as file:
@@ -196,15 +203,16 @@ def reconstruct(config, generator, encoder, test_images, num, seed, out):
     out = output_path(out, (".png",))
     real = pick(test_images, num, seed)
     real_images = data.to_unit_range(real)
-    reconstructed_images = generator(models.generator_inputs(config, *encode(config, encoder, real_images)),
-                                     training=False)
+    reconstructed_images = generator(
+        models.generator_inputs(config, *encode(config, encoder, real_images)), training=False
+    )
     reconstructed = data.to_uint8(reconstructed_images)
 
     # Interleave rows: ten real digits, then their ten reconstructions, and so on.
     columns = 10
     rows = []
     for start in range(0, num, columns):
-        for digits in (real[start:start + columns], reconstructed[start:start + columns]):
+        for digits in (real[start : start + columns], reconstructed[start : start + columns]):
             rows.append(np.pad(digits, ((0, columns - len(digits)), (0, 0), (0, 0))))
     images.save_png(images.grid(np.concatenate(rows), columns), out)
     return float(tf.reduce_mean(losses.reconstruction_loss(real_images, reconstructed_images)))

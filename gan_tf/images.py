@@ -29,7 +29,7 @@ def grid(digits, columns, padding=2):
     for index, digit in enumerate(digits):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
-        picture[top:top + height, left:left + width] = digit
+        picture[top : top + height, left : left + width] = digit
     return picture
 
 

@@ -37,8 +37,9 @@ def non_saturating_discriminator_loss(real_logits, fake_logits, label_smoothing=
       float (B,).
     """
     real_targets = tf.fill(tf.shape(real_logits), 1.0 - label_smoothing)
-    real_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.cast(real_targets, real_logits.dtype),
-                                                        logits=real_logits)
+    real_loss = tf.nn.sigmoid_cross_entropy_with_logits(
+        labels=tf.cast(real_targets, real_logits.dtype), logits=real_logits
+    )
     fake_loss = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
     return real_loss[:, 0] + fake_loss[:, 0]
 
@@ -164,8 +165,12 @@ def discriminator_loss(loss, real_logits, fake_logits, label_smoothing=0.0):
 
 def generator_loss(loss, fake_logits):
     """The generator's per-example loss for the --loss named `loss` (one of LOSSES)."""
-    generator_losses = {"non-saturating": non_saturating_generator_loss, "least-squares": least_squares_generator_loss,
-                        "hinge": hinge_generator_loss, "wasserstein-gp": wasserstein_generator_loss}
+    generator_losses = {
+        "non-saturating": non_saturating_generator_loss,
+        "least-squares": least_squares_generator_loss,
+        "hinge": hinge_generator_loss,
+        "wasserstein-gp": wasserstein_generator_loss,
+    }
     if loss not in generator_losses:
         raise ValueError(f"unknown loss {loss!r}: one of {', '.join(LOSSES)}")
     return generator_losses[loss](fake_logits)
@@ -203,8 +208,9 @@ def class_distribution_kl(real_class_logits, fake_class_logits):
     real_distribution = tf.reduce_mean(tf.nn.softmax(tf.cast(real_class_logits, tf.float32)), axis=0)
     fake_distribution = tf.reduce_mean(tf.nn.softmax(tf.cast(fake_class_logits, tf.float32)), axis=0)
     tiny = 1e-7  # Keeps log(0) out: a class that neither batch has adds 0.
-    return tf.reduce_sum(real_distribution * (tf.math.log(real_distribution + tiny)
-                                              - tf.math.log(fake_distribution + tiny)))
+    return tf.reduce_sum(
+        real_distribution * (tf.math.log(real_distribution + tiny) - tf.math.log(fake_distribution + tiny))
+    )
 
 
 def latent_regression_loss(latent_vectors, encoded_fakes):

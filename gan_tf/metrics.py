@@ -75,7 +75,7 @@ def nearest_neighbour_accuracy(train_features, train_labels, test_features, test
     train_labels = np.asarray(train_labels)
     predictions = []
     for start in range(0, len(test_features), chunk):
-        queries = np.asarray(test_features[start:start + chunk], np.float32)
+        queries = np.asarray(test_features[start : start + chunk], np.float32)
         # |q - t|^2 = |q|^2 - 2 q.t + |t|^2; |q|^2 is the same for every t, so it can be left out.
         distances = train_norms[np.newaxis, :] - 2 * queries @ train_features.T
         predictions.append(train_labels[np.argmin(distances, axis=1)])

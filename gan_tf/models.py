@@ -98,7 +98,7 @@ def label_code(config, labels, dtype):
     count = num_labels(config)
     if count <= LABEL_CODE_SIZE:
         return tf.one_hot(labels, count, dtype=dtype)
-    numbers = np.random.default_rng(count).choice(2 ** LABEL_CODE_SIZE, size=count, replace=False)
+    numbers = np.random.default_rng(count).choice(2**LABEL_CODE_SIZE, size=count, replace=False)
     codes = 2.0 * ((numbers[:, np.newaxis] >> np.arange(LABEL_CODE_SIZE)) & 1) - 1.0  # (count, LABEL_CODE_SIZE)
     return tf.gather(tf.constant(codes, dtype), labels)
 
@@ -107,7 +107,7 @@ def encoder_outputs(config, codes):
     """Splits the encoder's output into (latent vectors (B, latent_dim), label logits (B, L) or None)."""
     if not num_labels(config):
         return codes, None
-    return codes[:, :config.latent_dim], codes[:, config.latent_dim:]
+    return codes[:, : config.latent_dim], codes[:, config.latent_dim :]
 
 
 def discriminate(discriminator, inputs, training=True):
@@ -211,9 +211,14 @@ def build_discriminator(config):
         return build_mlp_discriminator(config)
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(shape=IMAGE_SHAPE[:2] + (1 + label_code_size(config),)))
-    add_downsampling_blocks(model, config.discriminator_filters, config, dropout=config.discriminator_dropout,
-                            batchnorm=config.discriminator_batchnorm == "on",
-                            spectral_norm=config.spectral_norm == "on")
+    add_downsampling_blocks(
+        model,
+        config.discriminator_filters,
+        config,
+        dropout=config.discriminator_dropout,
+        batchnorm=config.discriminator_batchnorm == "on",
+        spectral_norm=config.spectral_norm == "on",
+    )
     # A logit, in float32: the losses apply the sigmoid themselves, stably.
     model.add(normalized(keras.layers.Dense(1, dtype="float32"), config.spectral_norm == "on"))
     assert model.output_shape == (None, 1)
@@ -275,8 +280,9 @@ def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False
     """
     for size, channels in [(14, filters), (7, 2 * filters)]:
         batch_normalized = batchnorm and size == 7
-        convolution = keras.layers.Conv2D(channels, config.kernel_size, strides=2, padding="same",
-                                          use_bias=not batch_normalized)
+        convolution = keras.layers.Conv2D(
+            channels, config.kernel_size, strides=2, padding="same", use_bias=not batch_normalized
+        )
         model.add(normalized(convolution, spectral_norm))
         if batch_normalized:
             add_batchnorm(model, config)

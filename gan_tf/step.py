@@ -59,18 +59,21 @@ def gan_update(state, config, real_images, labels, latent_vectors, average=tf.re
         fake_images = generator(models.generator_inputs(config, latent_vectors, labels), training=True)
         real_logits, real_features = discriminator_view(state, config, real_images, labels, fold(seed, AUGMENT_REAL))
         fake_logits, fake_features = discriminator_view(state, config, fake_images, labels, fold(seed, AUGMENT_FAKE))
-        discriminator_loss = discriminator_objective(state, config, real_images, fake_images, labels,
-                                                     real_logits, fake_logits, seed, average)
+        discriminator_loss = discriminator_objective(
+            state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, average
+        )
         generator_loss = average(losses.generator_loss(config.loss, fake_logits))
         if config.feature_matching:
-            generator_loss += config.feature_matching * feature_matching(state, config, real_images, fake_images,
-                                                                         real_features, fake_features)
+            generator_loss += config.feature_matching * feature_matching(
+                state, config, real_images, fake_images, real_features, fake_features
+            )
         scaled_discriminator_loss = state.discriminator_optimizer.scale_loss(discriminator_loss)
         scaled_generator_loss = state.generator_optimizer.scale_loss(generator_loss)
 
     # (1) Update D: maximise log D(x) + log(1 - D(G(z))).
-    gradients_of_discriminator = discriminator_tape.gradient(scaled_discriminator_loss,
-                                                             discriminator.trainable_variables)
+    gradients_of_discriminator = discriminator_tape.gradient(
+        scaled_discriminator_loss, discriminator.trainable_variables
+    )
     state.discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
 
     # (2) Update G: maximise log D(G(z)).
@@ -96,13 +99,15 @@ def critic_update(state, config, real_images, labels, seed, average=tf.reduce_me
     with tf.GradientTape() as discriminator_tape:
         real_logits, _ = discriminator_view(state, config, real_images, labels, fold(seed, AUGMENT_REAL))
         fake_logits, _ = discriminator_view(state, config, fake_images, labels, fold(seed, AUGMENT_FAKE))
-        discriminator_loss = discriminator_objective(state, config, real_images, fake_images, labels,
-                                                     real_logits, fake_logits, seed, average)
+        discriminator_loss = discriminator_objective(
+            state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, average
+        )
         scaled_discriminator_loss = state.discriminator_optimizer.scale_loss(discriminator_loss)
 
     # (1') Update D again.
-    gradients_of_discriminator = discriminator_tape.gradient(scaled_discriminator_loss,
-                                                             discriminator.trainable_variables)
+    gradients_of_discriminator = discriminator_tape.gradient(
+        scaled_discriminator_loss, discriminator.trainable_variables
+    )
     state.discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
     return discriminator_loss
 
@@ -126,10 +131,13 @@ def encoder_update(state, config, real_images, labels, latent_vectors, fake_imag
         fake_latents, fake_label_logits = models.encoder_outputs(config, encoder(fake_images, training=True))
         real_latents, real_label_logits = models.encoder_outputs(config, encoder(real_images, training=True))
         reconstructions = state.generator(models.generator_inputs(config, real_latents, labels), training=False)
-        per_example_loss = (losses.latent_regression_loss(latent_vectors, fake_latents)
-                            + config.reconstruction_weight * losses.reconstruction_loss(real_images, reconstructions))
+        per_example_loss = losses.latent_regression_loss(
+            latent_vectors, fake_latents
+        ) + config.reconstruction_weight * losses.reconstruction_loss(real_images, reconstructions)
         if models.num_labels(config):
-            per_example_loss += losses.digit_loss(labels, fake_label_logits) + losses.digit_loss(labels, real_label_logits)
+            per_example_loss += losses.digit_loss(labels, fake_label_logits) + losses.digit_loss(
+                labels, real_label_logits
+            )
         encoder_loss = average(per_example_loss)
         scaled_encoder_loss = state.encoder_optimizer.scale_loss(encoder_loss)
 
@@ -146,8 +154,9 @@ def train_step(state, config, real_images, labels, latent_vectors, average=tf.re
         critic_update(state, config, real_images, labels, fold(step_seed(state, config), CRITIC + critic_step), average)
     fake_images, step_losses = gan_update(state, config, real_images, labels, latent_vectors, average)
     if config.encoder == "on":
-        step_losses["encoder"] = encoder_update(state, config, real_images, labels, latent_vectors,
-                                                tf.stop_gradient(fake_images), average)
+        step_losses["encoder"] = encoder_update(
+            state, config, real_images, labels, latent_vectors, tf.stop_gradient(fake_images), average
+        )
     return step_losses
 
 
@@ -168,6 +177,7 @@ def average_generator_update(state, config):
 
 
 # --- What the updates share. ---
+
 
 def discriminator_view(state, config, images, labels, seed):
     """D's view of a batch: (logits (B, 1), features of its last hidden layer (B, F)).
@@ -195,8 +205,9 @@ def discriminator_objective(state, config, real_images, fake_images, labels, rea
         return logits
 
     weights = losses.interpolation_weights(tf.shape(real_images)[0], fold(seed, PENALTY))
-    return loss + config.gradient_penalty_weight * average(losses.gradient_penalty(critic, real_images, fake_images,
-                                                                                   weights))
+    return loss + config.gradient_penalty_weight * average(
+        losses.gradient_penalty(critic, real_images, fake_images, weights)
+    )
 
 
 def feature_matching(state, config, real_images, fake_images, real_features, fake_features):

@@ -64,10 +64,17 @@ class TrainingState:
         Besides the fields, the states of Keras's random-seed generators (Dropout draws its masks from
         one each), when the models have any: a resumed run then draws the masks it would have drawn.
         """
-        trackables = {field.name: getattr(self, field.name) for field in dataclasses.fields(self)
-                      if getattr(self, field.name) is not None}
-        seed_states = [layer.seed_generator.state for model in (self.generator, self.discriminator, self.encoder)
-                       for layer in model.layers if getattr(layer, "seed_generator", None) is not None]
+        trackables = {
+            field.name: getattr(self, field.name)
+            for field in dataclasses.fields(self)
+            if getattr(self, field.name) is not None
+        }
+        seed_states = [
+            layer.seed_generator.state
+            for model in (self.generator, self.discriminator, self.encoder)
+            for layer in model.layers
+            if getattr(layer, "seed_generator", None) is not None
+        ]
         if seed_states:
             trackables["seed_states"] = seed_states
         return trackables
@@ -110,18 +117,23 @@ def build_state(config, mixed_precision="off"):
         return tf.Variable(0, dtype=tf.int64, trainable=False)
 
     loss_names = LOSS_NAMES if config.encoder == "on" else LOSS_NAMES[:2]
-    return TrainingState(generator, discriminator, encoder,
-                         adam(generator, config.generator_learning_rate),
-                         adam(discriminator, config.discriminator_learning_rate),
-                         adam(encoder, config.encoder_learning_rate),
-                         epoch=counter(), step=counter(), epoch_images=counter(),
-                         epoch_loss_sums={name: tf.Variable(0.0, dtype=tf.float64, trainable=False)
-                                          for name in loss_names},
-                         average_generator=average_generator,
-                         cluster_centroids=tf.Variable(tf.zeros((config.clusters, models.IMAGE_SIZE)), trainable=False)
-                         if config.clusters else None,
-                         cluster_shares=tf.Variable(tf.zeros(config.clusters), trainable=False)
-                         if config.clusters else None)
+    return TrainingState(
+        generator,
+        discriminator,
+        encoder,
+        adam(generator, config.generator_learning_rate),
+        adam(discriminator, config.discriminator_learning_rate),
+        adam(encoder, config.encoder_learning_rate),
+        epoch=counter(),
+        step=counter(),
+        epoch_images=counter(),
+        epoch_loss_sums={name: tf.Variable(0.0, dtype=tf.float64, trainable=False) for name in loss_names},
+        average_generator=average_generator,
+        cluster_centroids=tf.Variable(tf.zeros((config.clusters, models.IMAGE_SIZE)), trainable=False)
+        if config.clusters
+        else None,
+        cluster_shares=tf.Variable(tf.zeros(config.clusters), trainable=False) if config.clusters else None,
+    )
 
 
 def with_cluster_labels(state, config, train_digits, new_run, log=print):
@@ -133,16 +145,20 @@ def with_cluster_labels(state, config, train_digits, new_run, log=print):
     if not config.clusters:
         return train_digits
     if config.clusters > len(train_digits.images):
-        raise errors.UserError(f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
-                               f"images: ask for fewer clusters.")
+        raise errors.UserError(
+            f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
+            f"images: ask for fewer clusters."
+        )
     if not new_run:
         return train_digits._replace(labels=clusters.assign(train_digits.images, state.cluster_centroids.numpy()))
     start = time.perf_counter()
     centroids, labels = clusters.fit(train_digits.images, config.clusters, config.seed)
     state.cluster_centroids.assign(centroids)
     state.cluster_shares.assign(clusters.shares(labels, config.clusters))
-    log(f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
-        f"({time.perf_counter() - start:.1f} s)")
+    log(
+        f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
+        f"({time.perf_counter() - start:.1f} s)"
+    )
     return train_digits._replace(labels=labels)
 
 
@@ -156,15 +172,28 @@ def frame_inputs(config, label_shares=None):
     grid = config.frame_grid
     if not models.conditional(config):
         latent_vectors = tf.random.stateless_normal((grid * grid, config.latent_dim), seed=(config.seed, 0))
-        return models.generator_inputs(config, latent_vectors,
-                                       generate.labels_to_draw(grid * grid, models.num_labels(config), label_shares))
+        return models.generator_inputs(
+            config, latent_vectors, generate.labels_to_draw(grid * grid, models.num_labels(config), label_shares)
+        )
     styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
     digits = tf.range(grid * grid) % grid % models.NUM_CLASSES
     return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)
 
 
-def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=print, progress=True, evaluation=None,
-          strategy=None, on_gpu=False, resume_from=None, stop=None):
+def train(
+    config,
+    train_digits,
+    checkpoint_dir,
+    output_dir,
+    fresh=False,
+    log=print,
+    progress=True,
+    evaluation=None,
+    strategy=None,
+    on_gpu=False,
+    resume_from=None,
+    stop=None,
+):
     """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
 
     Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and
@@ -211,8 +240,15 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
     with run.saving_on_interrupt():
         for epoch in range(run.epoch + 1, config.epochs + 1):
             start, images_before = time.perf_counter(), int(state.epoch_images.numpy())
-            batches = data.epoch_batches(digit_dataset, config.batch_size, config.seed, epoch - 1,
-                                         config.latent_dim, images_before, prefetch=speed.prefetch)
+            batches = data.epoch_batches(
+                digit_dataset,
+                config.batch_size,
+                config.seed,
+                epoch - 1,
+                config.latent_dim,
+                images_before,
+                prefetch=speed.prefetch,
+            )
             if not train_epoch(run, train_steps, batches, strategy, speed.steps_per_call, progress and run.chief, stop):
                 run.save()  # Stopped early: keep what was trained; the epoch has no frame.
                 break
@@ -222,15 +258,20 @@ def train(config, train_digits, checkpoint_dir, output_dir, fresh=False, log=pri
             mean_losses = {name: float(total.numpy()) / steps_in_epoch for name, total in state.epoch_loss_sums.items()}
 
             # Draw the progress frame and log the epoch; evaluate it if asked; then count it and save.
-            picture = images.grid(generate.generate_digits(state.drawing_generator(), inputs_of_frames), config.frame_grid)
+            picture = images.grid(
+                generate.generate_digits(state.drawing_generator(), inputs_of_frames), config.frame_grid
+            )
             run.write_epoch(epoch, mean_losses, images_per_second, picture)
             figures = None
             if evaluation is not None and config.eval_every and epoch % config.eval_every == 0:
                 figures = evaluation(state)
                 run.write_evaluation(epoch, figures)
             run.end_epoch(epoch)
-            log(f"epoch {epoch}/{config.epochs}  " + "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
-                + f"  {seconds:.1f} s  {images_per_second:.0f} images/s")
+            log(
+                f"epoch {epoch}/{config.epochs}  "
+                + "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
+                + f"  {seconds:.1f} s  {images_per_second:.0f} images/s"
+            )
             if figures is not None:
                 log("  quality: " + describe_figures(figures))
             if stop is not None and stop():
@@ -264,8 +305,13 @@ def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, s
             steps_left -= call_steps
             steps_trained += call_steps
             if progress:  # The epoch's running means (Keras 3's Progbar shows values as given).
-                progress_bar.update(steps_trained, [(name, float(total.numpy()) / (steps_before + steps_trained))
-                                                    for name, total in state.epoch_loss_sums.items()])
+                progress_bar.update(
+                    steps_trained,
+                    [
+                        (name, float(total.numpy()) / (steps_before + steps_trained))
+                        for name, total in state.epoch_loss_sums.items()
+                    ],
+                )
             if steps_left:  # The epoch's last call is saved by run.end_epoch, after the epoch's frame.
                 run.maybe_save()
                 if stop is not None and stop():
@@ -276,7 +322,9 @@ def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, s
 def describe_figures(figures):
     """The quality line of the training log, from evaluate.headline()'s figures."""
     asked = figures["asked_digit_share"]
-    return (f"MNIST score {figures['mnist_score']:.3f}  Frechet distance {figures['frechet_distance']:.2f}  "
-            f"class shares {figures['min_class_share']:.3f}-{figures['max_class_share']:.3f}"
-            + ("" if math.isnan(asked) else f"  asked digit {asked:.3f}")
-            + f"  encoder latent 1-NN {figures['latent_nearest_neighbour_accuracy']:.4f}")
+    return (
+        f"MNIST score {figures['mnist_score']:.3f}  Frechet distance {figures['frechet_distance']:.2f}  "
+        f"class shares {figures['min_class_share']:.3f}-{figures['max_class_share']:.3f}"
+        + ("" if math.isnan(asked) else f"  asked digit {asked:.3f}")
+        + f"  encoder latent 1-NN {figures['latent_nearest_neighbour_accuracy']:.4f}"
+    )

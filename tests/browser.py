@@ -18,8 +18,16 @@ from gan_tf.play import server
 
 CHROMIUM = pathlib.Path("/usr/bin/chromium")
 # Headless, and no connections of Chromium's own: this machine's closed network refuses them, noisily.
-FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 VIEWPORT = {"width": 1100, "height": 700}
 
 
@@ -83,13 +91,16 @@ class Page:
 
     def pixels(self, selector):
         """The picture an <img> shows, as its grayscale pixels uint8 (H, W), read back through a canvas."""
-        data_url = self.page.eval_on_selector(selector, """image => {
+        data_url = self.page.eval_on_selector(
+            selector,
+            """image => {
             const canvas = document.createElement("canvas");
             canvas.width = image.naturalWidth;
             canvas.height = image.naturalHeight;
             canvas.getContext("2d").drawImage(image, 0, 0);
             return canvas.toDataURL("image/png");
-        }""")
+        }""",
+        )
         content = base64.b64decode(data_url.split(",", 1)[1])
         return np.asarray(PIL.Image.open(io.BytesIO(content)).convert("L"))
 

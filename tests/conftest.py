@@ -57,8 +57,14 @@ def gan_tf_process(*args, cwd=None, timeout=300):
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
     environment.pop("GAN_TF_MNIST", None)
     environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # The command line's own default.
-    return subprocess.run([sys.executable, "-m", "gan_tf", *map(str, args)], capture_output=True, text=True,
-                          cwd=cwd or ROOT, env=environment, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "gan_tf", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd or ROOT,
+        env=environment,
+        timeout=timeout,
+    )
 
 
 def error_line(result):
@@ -72,8 +78,10 @@ def error_line(result):
 
 def fingerprint(directory):
     """Relative path -> sha256 of every file under `directory` (None for a directory), to prove nothing changed."""
-    return {str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
-            for path in sorted(pathlib.Path(directory).rglob("*"))}
+    return {
+        str(path.relative_to(directory)): hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+        for path in sorted(pathlib.Path(directory).rglob("*"))
+    }
 
 
 @pytest.fixture
@@ -87,7 +95,7 @@ def synthetic_images(count, seed=0):
     rng = np.random.default_rng(seed)
     images = np.zeros((count, 28, 28), np.uint8)
     for image, row, column in zip(images, rng.integers(4, 20, count), rng.integers(4, 20, count)):
-        image[row:row + 4, column:column + 8] = 255
+        image[row : row + 4, column : column + 8] = 255
     return images
 
 
@@ -126,8 +134,9 @@ def tiny_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
-    train.train(config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None,
-                progress=False)
+    train.train(
+        config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
+    )
     return config, root
 
 
@@ -142,8 +151,9 @@ def tiny_cluster_run(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("tiny_cluster_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, conditional="off", clusters=3)
-    train.train(config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None,
-                progress=False)
+    train.train(
+        config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
+    )
     return root, export.export_run(root / "checkpoints", None, root / "export")
 
 

@@ -23,16 +23,33 @@ from tests.conftest import synthetic_digits  # noqa: E402
 def final_weights(strategy):
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, batch_size=16)
     with tempfile.TemporaryDirectory() as directory:
-        state = train.train(config, synthetic_digits(64), f"{directory}/checkpoints", f"{directory}/outputs",
-                            log=lambda line: None, progress=False, strategy=strategy)
-    return [variable.numpy() for model in (state.generator, state.discriminator, state.encoder)
-            for variable in model.weights], int(state.step.numpy())
+        state = train.train(
+            config,
+            synthetic_digits(64),
+            f"{directory}/checkpoints",
+            f"{directory}/outputs",
+            log=lambda line: None,
+            progress=False,
+            strategy=strategy,
+        )
+    return [
+        variable.numpy()
+        for model in (state.generator, state.discriminator, state.encoder)
+        for variable in model.weights
+    ], int(state.step.numpy())
 
 
 one, one_steps = final_weights(tf.distribute.get_strategy())
 mirrored_strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
 mirrored, mirrored_steps = final_weights(mirrored_strategy)
-print(json.dumps({"replicas": mirrored_strategy.num_replicas_in_sync, "steps": [one_steps, mirrored_steps],
-                  "max_difference": max(float(np.max(np.abs(a - b))) for a, b in zip(one, mirrored)),
-                  "max_weight": max(float(np.max(np.abs(a))) for a in one)}))
+print(
+    json.dumps(
+        {
+            "replicas": mirrored_strategy.num_replicas_in_sync,
+            "steps": [one_steps, mirrored_steps],
+            "max_difference": max(float(np.max(np.abs(a - b))) for a, b in zip(one, mirrored)),
+            "max_weight": max(float(np.max(np.abs(a))) for a in one),
+        }
+    )
+)
 sys.stdout.flush()

@@ -26,7 +26,11 @@ def main(argv=None):
     with browser.serving(functions, source) as url, browser.chromium() as chromium:
         page = browser.Page(chromium, url)
         # A run without digit labels has no digit buttons: its clicks ask for new styles.
-        button = (lambda click: f"#digit-{click % 10}") if functions.label_name == "digits" else (lambda click: "#new-styles")
+        button = (
+            (lambda click: f"#digit-{click % 10}")
+            if functions.label_name == "digits"
+            else (lambda click: "#new-styles")
+        )
         clicks = []
         for click in range(args.clicks):
             page.act(lambda tab, click=click: tab.click(button(click)))

@@ -22,8 +22,9 @@ def test_translation_moves_each_image_by_at_most_four_pixels_and_fills_with_back
     moves = set()
     for before, after in zip(images.numpy(), shifted):
         assert np.sum(after == 1.0) == 1 and np.sum(after == -1.0) == 28 * 28 - 1  # The dot, on background.
-        (row_before, column_before), (row_after, column_after) = (np.argwhere(image[..., 0] == 1.0)[0]
-                                                                  for image in (before, after))
+        (row_before, column_before), (row_after, column_after) = (
+            np.argwhere(image[..., 0] == 1.0)[0] for image in (before, after)
+        )
         moves.add((row_after - row_before, column_after - column_before))
     assert all(abs(dy) <= 4 and abs(dx) <= 4 for dy, dx in moves)  # 28 / 8, rounded.
     assert len(moves) > 4  # Each image draws its own shift.

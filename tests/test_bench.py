@@ -38,10 +38,12 @@ def test_images_per_second_counts_the_images_of_each_call_and_takes_windows_in_t
             calls.append(name)
             time.sleep(seconds)
             return tf.constant(0.0), 40
+
         return timed
 
-    fast, slow = bench.images_per_second([call("fast", 0.01), call("slow", 0.02)],
-                                         warmup_calls=2, windows=3, window_seconds=0.05)
+    fast, slow = bench.images_per_second(
+        [call("fast", 0.01), call("slow", 0.02)], warmup_calls=2, windows=3, window_seconds=0.05
+    )
     assert 0 < slow < fast <= 40 / 0.01  # At most 40 images per 10 ms call.
     # Warm-up calls first, then windows alternate: fast, slow, fast, slow, fast, slow.
     assert calls[:4] == ["fast", "fast", "slow", "slow"]
@@ -53,8 +55,11 @@ def test_tutorial_preset_builds_the_tutorials_networks():
     preset = config_lib.PRESETS["tutorial"]
     assert models.build_generator(preset).count_params() == bench.tutorial_generator().count_params()
     assert models.build_discriminator(preset).count_params() == bench.tutorial_discriminator().count_params()
-    ours = [(type(layer).__name__, layer.output.shape) for layer in models.build_generator(preset).layers
-            if not isinstance(layer, keras.layers.Activation)]
+    ours = [
+        (type(layer).__name__, layer.output.shape)
+        for layer in models.build_generator(preset).layers
+        if not isinstance(layer, keras.layers.Activation)
+    ]
     theirs = [(type(layer).__name__, layer.output.shape) for layer in bench.tutorial_generator().layers]
     assert ours == theirs  # The same layers in the same order, with the same shapes.
 
@@ -75,7 +80,14 @@ def test_time_to_quality_stops_at_the_first_epoch_that_reaches_the_target(monkey
     monkeypatch.setattr(bench.evaluate, "evaluate", lambda *args: None)
     figures = dict.fromkeys(summaries.CSV_COLUMNS[2:], 0.5)  # Every figure train.train logs.
     monkeypatch.setattr(bench.evaluate, "headline", lambda results: {**figures, "mnist_score": next(scores)})
-    trial = bench.time_to_quality(synthetic_digits(40), synthetic_digits(20, seed=1), judge=None, target=9.0,
-                                  minutes=10, on_gpu=False, log=lambda line: None)
+    trial = bench.time_to_quality(
+        synthetic_digits(40),
+        synthetic_digits(20, seed=1),
+        judge=None,
+        target=9.0,
+        minutes=10,
+        on_gpu=False,
+        log=lambda line: None,
+    )
     assert [(epoch, score) for epoch, _, score in trial] == [(1, 5.0), (2, 9.5)]
     assert 0 < trial[0][1] < trial[1][1]  # Training seconds, growing.

@@ -49,22 +49,79 @@ def every_flag():
 
 
 COMMANDS = ["train", "sample", "gif", "reconstruct", "interpolate", "evaluate", "bench", "compare", "export", "play"]
-WORDS = ["0", "1", "-1", "2", "3", "64", "100001", "2147483648", "nan", "inf", "-inf", "1e309", "0.5", "1e-9", "",
-         " ", "on", "off", "auto", "yes", "ckpt-3", "ckpt-999", "tiny", "default", "tutorial", "mirrored",
-         "multiworker", "cpu", "gpu", "bfloat16", "float16", "--", "-"]
+WORDS = [
+    "0",
+    "1",
+    "-1",
+    "2",
+    "3",
+    "64",
+    "100001",
+    "2147483648",
+    "nan",
+    "inf",
+    "-inf",
+    "1e309",
+    "0.5",
+    "1e-9",
+    "",
+    " ",
+    "on",
+    "off",
+    "auto",
+    "yes",
+    "ckpt-3",
+    "ckpt-999",
+    "tiny",
+    "default",
+    "tutorial",
+    "mirrored",
+    "multiworker",
+    "cpu",
+    "gpu",
+    "bfloat16",
+    "float16",
+    "--",
+    "-",
+]
 # Paths, relative to the scratch directory: a trained run, files, a directory, missing ones.
-PATHS = ["run", "run/checkpoints", "run/outputs", "run/checkpoints/config.json", "mnist.npz", "notes.txt",
-         "empty_dir", "missing", "missing/deeper", "out.png", "out.npy", "out.json", "out.gif", "empty_dir/out.png",
-         "notes.txt/out.png", "run/outputs/frames", "/proc/gan_tf"]
+PATHS = [
+    "run",
+    "run/checkpoints",
+    "run/outputs",
+    "run/checkpoints/config.json",
+    "mnist.npz",
+    "notes.txt",
+    "empty_dir",
+    "missing",
+    "missing/deeper",
+    "out.png",
+    "out.npy",
+    "out.json",
+    "out.gif",
+    "empty_dir/out.png",
+    "notes.txt/out.png",
+    "run/outputs/frames",
+    "/proc/gan_tf",
+]
 
 flag_names = st.sampled_from(every_flag() + ["--colour", "--epoch", "-x", "--checkpoint_dir"])
-values = st.one_of(st.sampled_from(WORDS), st.sampled_from(PATHS), st.integers(-3, 10 ** 6).map(str),
-                   st.floats(allow_nan=True, allow_infinity=True).map(repr), st.text(max_size=6))
+values = st.one_of(
+    st.sampled_from(WORDS),
+    st.sampled_from(PATHS),
+    st.integers(-3, 10**6).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=6),
+)
 options = st.lists(st.one_of(st.tuples(flag_names, values), st.tuples(flag_names)), max_size=5)
 # Half the lists name the trained run, so that the commands that read one get far enough to succeed.
 trained_run = st.sampled_from([[], ["--checkpoint-dir", "run/checkpoints"]])
-argument_lists = st.builds(lambda command, run, chosen: [command, *run, *[part for option in chosen for part in option]],
-                           st.sampled_from(COMMANDS + ["", "sampel", "--help"]), trained_run, options)
+argument_lists = st.builds(
+    lambda command, run, chosen: [command, *run, *[part for option in chosen for part in option]],
+    st.sampled_from(COMMANDS + ["", "sampel", "--help"]),
+    trained_run,
+    options,
+)
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +141,10 @@ def tried():
     tried = []
     yield tried
     succeeded = sorted({argv[0] for argv, code in tried if code == 0})
-    print(f"\ncommand lines tried: {len(tried)}; succeeded: {sum(code == 0 for _, code in tried)} "
-          f"(commands: {', '.join(succeeded)}); exit status 2: {sum(code == 2 for _, code in tried)}")
+    print(
+        f"\ncommand lines tried: {len(tried)}; succeeded: {sum(code == 0 for _, code in tried)} "
+        f"(commands: {', '.join(succeeded)}); exit status 2: {sum(code == 2 for _, code in tried)}"
+    )
 
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

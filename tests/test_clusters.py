@@ -12,7 +12,7 @@ def two_kinds(count):
     images = np.zeros((count, 28, 28), np.uint8)
     for index, image in enumerate(images):
         row = 2 if index % 2 == 0 else 22
-        image[row:row + 4, 4 + index % 5:14 + index % 5] = 255
+        image[row : row + 4, 4 + index % 5 : 14 + index % 5] = 255
     return images
 
 
@@ -41,7 +41,9 @@ def slanted_bar(slant, column=14, length=16):
     """uint8 (28, 28): a vertical bar of `length` rows, each row `slant` columns right of the one above."""
     image = np.zeros((28, 28), np.uint8)
     for step, row in enumerate(range(14 - length // 2, 14 + length // 2)):
-        image[row, column + round(slant * (step - length / 2)) - 1:column + round(slant * (step - length / 2)) + 1] = 255
+        image[
+            row, column + round(slant * (step - length / 2)) - 1 : column + round(slant * (step - length / 2)) + 1
+        ] = 255
     return image
 
 
@@ -60,7 +62,10 @@ def test_deskewing_stands_a_slanted_digit_upright_where_it_was():
     upright = clusters.deskew(slanted[np.newaxis])[0]
     row, column, covariance = ink_moments(upright)
     assert abs(covariance) < 0.3 and abs(row - row_before) < 0.01 and abs(column - column_before) < 0.3, (
-        row, column, covariance)
+        row,
+        column,
+        covariance,
+    )
     assert abs(upright.sum() - slanted.sum()) < 0.02 * slanted.sum()  # The shear moves the ink; it keeps it.
     # An upright digit in the middle stays as it is, and a blank picture stays blank.
     straight = slanted_bar(0.0)

@@ -25,7 +25,9 @@ def test_variant_names_give_flags_over_each_modes_defaults():
     # The default list: every variant that changes its mode's defaults, and the defaults themselves.
     listed = variants.default_variants()
     assert "conditional/generator-average" in listed and "unconditional/no-clusters" in listed
-    assert not {"unconditional/spectral-norm", "unconditional/generator-average", "conditional/no-clusters"} & set(listed)
+    assert not {"unconditional/spectral-norm", "unconditional/generator-average", "conditional/no-clusters"} & set(
+        listed
+    )
     assert len(listed) == 2 * len(variants.VARIANTS) - 3 and listed[0] == "conditional/default"
     for bad in ["hinge", "sideways/hinge", "conditional/hinges"]:
         with pytest.raises(errors.UserError, match="--variants"):
@@ -52,8 +54,15 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     evaluate.build_judge().save(tmp_path / evaluate.JUDGE_FILENAME)
     names = ["conditional/default", "unconditional/hinge"]
     lines = []
-    results = compare.run(names, synthetic_digits(40), synthetic_digits(20, 2), tmp_path, tmp_path / "outputs",
-                          minutes=0.001, log=lines.append)
+    results = compare.run(
+        names,
+        synthetic_digits(40),
+        synthetic_digits(20, 2),
+        tmp_path,
+        tmp_path / "outputs",
+        minutes=0.001,
+        log=lines.append,
+    )
     root = tmp_path / "outputs" / "compare"
     assert [result["variant"] for result in results] == names
     for result in results:
@@ -66,7 +75,9 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
         assert final["step"] == result["steps"]
         assert (result["mnist_score"], result["frechet_distance"]) == (final["mnist_score"], final["frechet_distance"])
         run_dir = root / "runs" / result["variant"].replace("/", "-")
-        assert (run_dir / "logs").is_dir() and json.loads((run_dir / "result.json").read_text())["steps"] == result["steps"]
+        assert (run_dir / "logs").is_dir() and json.loads((run_dir / "result.json").read_text())["steps"] == result[
+            "steps"
+        ]
         assert not (run_dir / "checkpoints").exists()
     assert results[1]["flags"] == "--loss hinge" and results[1]["asked_digit_share"] != results[1]["asked_digit_share"]
     with open(root / "results.csv") as file:
@@ -77,7 +88,14 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     assert PIL.Image.open(root / "score.png").size == (1100, 550)
 
     lines.clear()
-    again = compare.run(names, synthetic_digits(40), synthetic_digits(20, 2), tmp_path, tmp_path / "outputs",
-                        minutes=0.001, log=lines.append)
+    again = compare.run(
+        names,
+        synthetic_digits(40),
+        synthetic_digits(20, 2),
+        tmp_path,
+        tmp_path / "outputs",
+        minutes=0.001,
+        log=lines.append,
+    )
     assert sum("done before, kept" in line for line in lines) == 2
     assert [result["steps"] for result in again] == [result["steps"] for result in results]

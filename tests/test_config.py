@@ -9,9 +9,18 @@ from gan_tf import config as config_lib
 from gan_tf.runtime import errors
 
 
-@pytest.mark.parametrize("field, value", [("epochs", 0), ("batch_size", -1), ("latent_dim", 0),
-                                          ("generator_learning_rate", 0.0), ("generator_learning_rate", float("nan")),
-                                          ("adam_beta_1", 1.0), ("batchnorm_momentum", 0.0)])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("epochs", 0),
+        ("batch_size", -1),
+        ("latent_dim", 0),
+        ("generator_learning_rate", 0.0),
+        ("generator_learning_rate", float("nan")),
+        ("adam_beta_1", 1.0),
+        ("batchnorm_momentum", 0.0),
+    ],
+)
 def test_bad_values_name_their_flag(field, value):
     with pytest.raises(errors.UserError, match=config_lib.flag(field)):
         config_lib.resolve({field: value})
@@ -66,8 +75,9 @@ def test_the_gan_labs_flags_that_do_not_fit_together_are_refused():
 
 def test_an_unconditional_run_starts_from_the_unconditional_defaults_and_flags_still_win():
     unconditional = config_lib.resolve({"conditional": "off"})
-    assert {name: getattr(unconditional, name) for name in config_lib.UNCONDITIONAL_DEFAULTS} == \
-        config_lib.UNCONDITIONAL_DEFAULTS
+    assert {
+        name: getattr(unconditional, name) for name in config_lib.UNCONDITIONAL_DEFAULTS
+    } == config_lib.UNCONDITIONAL_DEFAULTS
     assert config_lib.resolve({"conditional": "off", "clusters": 0}).clusters == 0
     assert config_lib.resolve({}).clusters == 0  # The conditional default has its digits.
     assert config_lib.resolve({"conditional": "off"}, preset="tiny").clusters == 0  # Presets are kept as they are.

@@ -115,8 +115,9 @@ def test_epoch_keeps_the_short_last_batch_and_fixed_order(digits):
     epoch = batches_of(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
     assert [len(images) for images, _, _ in epoch] == [16, 16, 8]
     again = batches_of(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
-    assert [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in epoch] == \
-        [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in again]
+    assert [tuple(tensor.numpy().tobytes() for tensor in batch) for batch in epoch] == [
+        tuple(tensor.numpy().tobytes() for tensor in batch) for batch in again
+    ]
     assert all(z.shape == (len(b), 8) for b, _, z in epoch)  # Each image comes with its own noise vector.
 
 
@@ -149,5 +150,6 @@ def test_skipping_images_resumes_the_same_order():
     rest = batches_of(dataset, 16, seed=3, epoch=2, latent_dim=4, skip_images=16)
     assert [len(images) for images, _, _ in rest] == [16, 8]
     for part in range(3):  # Images, labels and noise: after the skip, what an uninterrupted epoch has there.
-        assert np.array_equal(np.concatenate([batch[part] for batch in whole])[16:],
-                              np.concatenate([batch[part] for batch in rest]))
+        assert np.array_equal(
+            np.concatenate([batch[part] for batch in whole])[16:], np.concatenate([batch[part] for batch in rest])
+        )

@@ -25,8 +25,9 @@ MIRRORED_TOLERANCE = 1e-5  # Float32 sums taken in another order: replicas add t
 
 def python(args, env=None, timeout=300):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": "", **(env or {})}
-    return subprocess.run([sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, *args], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_mirrored_on_two_logical_cpus_gives_the_weights_of_one_device():
@@ -54,12 +55,30 @@ def test_two_worker_run_on_localhost_trains_and_only_the_chief_writes(tmp_path):
     processes = []
     for index in range(2):
         tf_config = json.dumps({"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}})
-        command = [sys.executable, "-m", "gan_tf", "train", "--strategy", "multiworker", "--preset", "tiny",
-                   "--epochs", "1", "--data", str(data), "--checkpoint-dir", str(tmp_path / f"worker{index}" / "checkpoints"),
-                   "--output-dir", str(tmp_path / f"worker{index}" / "outputs")]
+        command = [
+            sys.executable,
+            "-m",
+            "gan_tf",
+            "train",
+            "--strategy",
+            "multiworker",
+            "--preset",
+            "tiny",
+            "--epochs",
+            "1",
+            "--data",
+            str(data),
+            "--checkpoint-dir",
+            str(tmp_path / f"worker{index}" / "checkpoints"),
+            "--output-dir",
+            str(tmp_path / f"worker{index}" / "outputs"),
+        ]
         environment = {**os.environ, "TF_CONFIG": tf_config, "TF_CPP_MIN_LOG_LEVEL": "2", "CUDA_VISIBLE_DEVICES": ""}
-        processes.append(subprocess.Popen(command, cwd=ROOT, env=environment, stdout=subprocess.PIPE,
-                                          stderr=subprocess.STDOUT, text=True))
+        processes.append(
+            subprocess.Popen(
+                command, cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+            )
+        )
     outputs = [process.communicate(timeout=300)[0] for process in processes]
     for process, output in zip(processes, outputs):
         assert process.returncode == 0, output[-2000:]

@@ -42,13 +42,22 @@ def test_evaluate_measures_the_real_digits_with_the_judge(tiny_run):
     results = evaluate.evaluate(config, generator, encoder, judge, train_digits, test_digits, num=30, seed=0)
     probabilities, _ = evaluate.judge_outputs(judge, test_digits.images)
     assert results["real"]["mnist_score"] == pytest.approx(metrics.mnist_score(probabilities))
-    assert results["real"]["asked_digit_share"] == pytest.approx(metrics.asked_digit_share(probabilities, test_digits.labels))
+    assert results["real"]["asked_digit_share"] == pytest.approx(
+        metrics.asked_digit_share(probabilities, test_digits.labels)
+    )
     assert results["generated"]["class_shares"] == pytest.approx(
-        metrics.class_shares(evaluate.judge_outputs(judge, generate.generate_digits(
-            generator, generate.new_inputs(config, 30, 0, stream=2)))[0]).round(4).tolist())
+        metrics.class_shares(
+            evaluate.judge_outputs(
+                judge, generate.generate_digits(generator, generate.new_inputs(config, 30, 0, stream=2))
+            )[0]
+        )
+        .round(4)
+        .tolist()
+    )
     _, digit_logits = evaluate.encode_digits(config, encoder, test_digits.images)
     assert results["encoder"]["digit_accuracy"] == pytest.approx(
-        float(np.mean(np.argmax(digit_logits, axis=1) == test_digits.labels)))
+        float(np.mean(np.argmax(digit_logits, axis=1) == test_digits.labels))
+    )
     report = evaluate.report(results, 0.5)
     assert "latent 1-NN accuracy (z alone)" in report and "reads the digit right (digit logits)" in report
 
@@ -81,9 +90,12 @@ def test_the_encoders_nearest_neighbour_figure_reads_the_latent_vectors_alone(ti
 
     # The labels are in the digit logits only: z is the same for every digit, so its nearest
     # neighbour is the first training digit, whatever the label.
-    figures = evaluate.encoder_metrics(config, generator, FakeEncoder(config, "digit logits"), train_digits, test_digits)
+    figures = evaluate.encoder_metrics(
+        config, generator, FakeEncoder(config, "digit logits"), train_digits, test_digits
+    )
     assert figures["latent_nearest_neighbour_accuracy"] == pytest.approx(
-        float(np.mean(test_digits.labels == train_digits.labels[0])))
+        float(np.mean(test_digits.labels == train_digits.labels[0]))
+    )
     assert figures["digit_accuracy"] == 1.0
 
     # The labels are in z only: 1-NN on z is right every time, and the logits (all 0) always say 0.

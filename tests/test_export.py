@@ -51,17 +51,36 @@ def test_the_export_draws_what_sample_writes_byte_for_byte_without_gan_tf(export
     config, checkpoint_dir, out = exported
     num, seed = 30, 4
     sampled = tmp_path / "sampled.npy"
-    assert gan_tf("sample", "--checkpoint-dir", checkpoint_dir, "--num", num, "--seed", seed, "--out", sampled).returncode == 0
+    assert (
+        gan_tf("sample", "--checkpoint-dir", checkpoint_dir, "--num", num, "--seed", seed, "--out", sampled).returncode
+        == 0
+    )
     # sample's latent vectors for this seed: stream 1 of the seed (generate.new_inputs), digits 0..9 in turn.
     latent = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, 1)).numpy()
     np.save(tmp_path / "latent.npy", latent)
     script = tmp_path / "load_and_draw.py"
     script.write_text(LOAD_AND_DRAW)
     environment = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
-    result = subprocess.run([sys.executable, str(script), str(out), str(tmp_path / "latent.npy"), str(tmp_path / "drawn.npy")],
-                            capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300)
+    result = subprocess.run(
+        [sys.executable, str(script), str(out), str(tmp_path / "latent.npy"), str(tmp_path / "drawn.npy")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["uint8", "(30,", "28,", "28)", "(30,", f"{config.latent_dim})", "(30,", "10)", "False"]
+    assert result.stdout.split() == [
+        "uint8",
+        "(30,",
+        "28,",
+        "28)",
+        "(30,",
+        f"{config.latent_dim})",
+        "(30,",
+        "10)",
+        "False",
+    ]
     drawn, expected = np.load(tmp_path / "drawn.npy"), np.load(sampled)
     assert drawn.dtype == np.uint8 and np.array_equal(drawn, expected)
     assert len(np.unique(expected)) > 10  # Real pictures, not a blank that would match anything blank.
@@ -76,7 +95,12 @@ def test_the_export_says_how_to_call_it(exported):
     assert set(description["blend"]["inputs"]) == {"latent", "weights"}
     readme = (out / "README.md").read_text()
     assert 'model.signatures["generate"](latent=latent, digits=' in readme and f"(4, {config.latent_dim})" in readme
-    assert {path.name for path in out.iterdir()} >= {"saved_model.pb", "variables", "generator.tflite", "signature.json"}
+    assert {path.name for path in out.iterdir()} >= {
+        "saved_model.pb",
+        "variables",
+        "generator.tflite",
+        "signature.json",
+    }
     assert not list(out.parent.glob(".*partial"))
 
 
@@ -107,17 +131,20 @@ def test_a_run_with_clusters_exports_its_clusters_and_their_shares(tiny_cluster_
     inputs = generate.new_inputs(config, 12, seed=0, stream=1, label_shares=shares)
     labels = generate.labels_to_draw(12, config.clusters, shares)
     expected = generate.generate_digits(generator, inputs)
-    assert np.array_equal(loaded.draw(inputs[:, :config.latent_dim], labels), expected)
+    assert np.array_equal(loaded.draw(inputs[:, : config.latent_dim], labels), expected)
     latent, logits = loaded.read(expected)
     assert latent.shape == (12, config.latent_dim) and logits.shape == (12, 3)
 
 
-@pytest.mark.parametrize("case, message", [
-    ("no run", "does not exist: train first"),
-    ("damaged", "ckpt-6: it is damaged"),
-    ("not empty", "already holds files: name a new directory"),
-    ("a file", "is a file: name a new directory"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("no run", "does not exist: train first"),
+        ("damaged", "ckpt-6: it is damaged"),
+        ("not empty", "already holds files: name a new directory"),
+        ("a file", "is a file: name a new directory"),
+    ],
+)
 def test_bad_input_gets_one_line_and_writes_nothing(copy_of_tiny_run, tmp_path, capsys, case, message):
     checkpoint_dir, out = tmp_path / "checkpoints", tmp_path / "export"
     if case == "no run":

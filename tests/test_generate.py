@@ -36,10 +36,10 @@ def test_a_conditional_run_draws_the_digits_in_turn_or_the_one_asked(trained_run
     assert config.conditional == "on"
     inputs = generate.new_inputs(config, 12, seed=3, stream=1).numpy()
     assert inputs.shape == (12, config.latent_dim + 10)
-    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(10)[np.arange(12) % 10])
+    np.testing.assert_array_equal(inputs[:, config.latent_dim :], np.eye(10)[np.arange(12) % 10])
     sevens = generate.new_inputs(config, 12, seed=3, stream=1, digit=7).numpy()
-    np.testing.assert_array_equal(sevens[:, :config.latent_dim], inputs[:, :config.latent_dim])  # Same styles.
-    np.testing.assert_array_equal(sevens[:, config.latent_dim:], np.eye(10)[[7] * 12])
+    np.testing.assert_array_equal(sevens[:, : config.latent_dim], inputs[:, : config.latent_dim])  # Same styles.
+    np.testing.assert_array_equal(sevens[:, config.latent_dim :], np.eye(10)[[7] * 12])
     # The label changes the drawing: the same z drawn as 0..9 and as 7s gives other pixels, except where the digit was a 7.
     in_turn = generate.sample(config, generator, 12, seed=3, out=tmp_path / "in_turn.npy")
     only_sevens = generate.sample(config, generator, 12, seed=3, out=tmp_path / "sevens.npy", digit=7)
@@ -60,7 +60,7 @@ def test_a_cluster_run_draws_each_cluster_as_often_as_the_training_digits_fill_i
     counts = np.bincount(generate.labels_to_draw(1000, 4, np.array([0.1, 0.2, 0.3, 0.4], np.float32)))
     assert counts.tolist() == [100, 200, 300, 400]
     inputs = generate.new_inputs(config, 8, seed=0, stream=1, label_shares=shares).numpy()
-    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(4)[[0, 0, 0, 0, 1, 1, 2, 3]])
+    np.testing.assert_array_equal(inputs[:, config.latent_dim :], np.eye(4)[[0, 0, 0, 0, 1, 1, 2, 3]])
     # Without clusters: the digits in turn (conditional), or no labels at all.
     assert generate.labels_to_draw(12, 10).tolist() == [*range(10), 0, 1]
     assert generate.labels_to_draw(3, 0).tolist() == [0, 0, 0]

@@ -18,7 +18,11 @@ def test_frames_sort_by_epoch_and_gif_has_one_frame_per_epoch(tmp_path):
     for epoch in (10, 2, 1):
         images.save_png(np.full((4, 4), epoch, np.uint8), images.frame_path(tmp_path, epoch))
     (tmp_path / "epoch_notes.png").write_bytes(b"")  # Not a frame: ignored.
-    assert [path.name for path in images.frame_paths(tmp_path)] == ["epoch_0001.png", "epoch_0002.png", "epoch_0010.png"]
+    assert [path.name for path in images.frame_paths(tmp_path)] == [
+        "epoch_0001.png",
+        "epoch_0002.png",
+        "epoch_0010.png",
+    ]
     assert images.gif_from_frames(tmp_path, tmp_path / "training.gif") == 3
     frames = iio.imread(tmp_path / "training.gif", index=None)
     assert frames.shape[0] == 3

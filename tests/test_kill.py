@@ -24,8 +24,19 @@ from gan_tf import images
 from tests.conftest import write_mnist_npz
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-RUN_FLAGS = ["--preset", "tiny", "--epochs", "3", "--checkpoint-every-steps", "4", "--checkpoint-every-seconds", "0",
-             "--keep-checkpoints", "20", "--no-progress"]
+RUN_FLAGS = [
+    "--preset",
+    "tiny",
+    "--epochs",
+    "3",
+    "--checkpoint-every-steps",
+    "4",
+    "--checkpoint-every-seconds",
+    "0",
+    "--keep-checkpoints",
+    "20",
+    "--no-progress",
+]
 
 
 def train(root, when="none"):
@@ -33,10 +44,25 @@ def train(root, when="none"):
     environment = dict(os.environ)
     environment.pop("GAN_TF_MNIST", None)
     environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # The command line's own default.
-    return subprocess.run([sys.executable, str(ROOT / "tests" / "killable_train.py"), when, *RUN_FLAGS,
-                           "--data", str(root / "mnist.npz"), "--checkpoint-dir", str(root / "checkpoints"),
-                           "--output-dir", str(root / "outputs")],
-                          capture_output=True, text=True, cwd=root, env=environment, timeout=300)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "tests" / "killable_train.py"),
+            when,
+            *RUN_FLAGS,
+            "--data",
+            str(root / "mnist.npz"),
+            "--checkpoint-dir",
+            str(root / "checkpoints"),
+            "--output-dir",
+            str(root / "outputs"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        env=environment,
+        timeout=300,
+    )
 
 
 def new_run_directory(tmp_path_factory, name):

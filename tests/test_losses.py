@@ -68,18 +68,23 @@ FAKE = tf.constant([[0.5], [-3.0]])
 
 def test_label_smoothing_moves_only_the_real_target():
     # Real targets 0.9: -(0.9 log sigmoid(x) + 0.1 log(1 - sigmoid(x))) = 0.9 softplus(-x) + 0.1 softplus(x).
-    expected = [0.9 * softplus(-2.0) + 0.1 * softplus(2.0) + softplus(0.5),
-                0.9 * softplus(1.0) + 0.1 * softplus(-1.0) + softplus(-3.0)]
+    expected = [
+        0.9 * softplus(-2.0) + 0.1 * softplus(2.0) + softplus(0.5),
+        0.9 * softplus(1.0) + 0.1 * softplus(-1.0) + softplus(-3.0),
+    ]
     assert losses.non_saturating_discriminator_loss(REAL, FAKE, label_smoothing=0.1).numpy().tolist() == pytest.approx(
-        expected, rel=1e-6)
+        expected, rel=1e-6
+    )
 
 
 def test_least_squares_losses():
     # D: ((D(x) - 1)^2 + D(G(z))^2) / 2; G: (D(G(z)) - 1)^2 / 2.
     assert losses.least_squares_discriminator_loss(REAL, FAKE).numpy().tolist() == pytest.approx(
-        [(1.0 + 0.25) / 2, (4.0 + 9.0) / 2])
+        [(1.0 + 0.25) / 2, (4.0 + 9.0) / 2]
+    )
     assert losses.least_squares_discriminator_loss(REAL, FAKE, label_smoothing=0.2).numpy().tolist() == pytest.approx(
-        [(1.2 ** 2 + 0.25) / 2, (1.8 ** 2 + 9.0) / 2])
+        [(1.2**2 + 0.25) / 2, (1.8**2 + 9.0) / 2]
+    )
     assert losses.least_squares_generator_loss(FAKE).numpy().tolist() == pytest.approx([0.25 / 2, 16.0 / 2])
 
 
@@ -123,7 +128,7 @@ def test_gradient_penalty_is_taken_between_the_real_and_the_fake_image():
 
     weights = tf.constant([0.0, 0.25, 1.0])[:, tf.newaxis, tf.newaxis, tf.newaxis]
     penalty = losses.gradient_penalty(critic, tf.ones((3, 28, 28, 1)), tf.zeros((3, 28, 28, 1)), weights)
-    assert penalty.numpy().tolist() == pytest.approx([1.0, (7.0 - 1.0) ** 2, 27.0 ** 2], rel=1e-4)
+    assert penalty.numpy().tolist() == pytest.approx([1.0, (7.0 - 1.0) ** 2, 27.0**2], rel=1e-4)
 
 
 def test_interpolation_weights_are_uniform_on_zero_one():

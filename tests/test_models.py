@@ -11,15 +11,18 @@ from gan_tf import config as config_lib
 from gan_tf import models
 
 
-@pytest.mark.parametrize("preset, conditional", [("tiny", "on"), ("tiny", "off"), ("default", "on"), ("tutorial", "off")])
+@pytest.mark.parametrize(
+    "preset, conditional", [("tiny", "on"), ("tiny", "off"), ("default", "on"), ("tutorial", "off")]
+)
 def test_shapes(preset, conditional):
     config = dataclasses.replace(config_lib.PRESETS[preset], conditional=conditional)
     generator = models.build_generator(config)
     discriminator = models.build_discriminator(config)
     encoder = models.build_encoder(config)
     labels = tf.constant([0, 7, 9])
-    fake_images = generator(models.generator_inputs(config, tf.random.normal((3, config.latent_dim)), labels),
-                            training=False)
+    fake_images = generator(
+        models.generator_inputs(config, tf.random.normal((3, config.latent_dim)), labels), training=False
+    )
     assert fake_images.shape == (3, 28, 28, 1)
     assert discriminator(models.discriminator_inputs(config, fake_images, labels)).shape == (3, 1)
     latent_vectors, digit_logits = models.encoder_outputs(config, encoder(fake_images))
@@ -34,14 +37,16 @@ def test_the_label_is_a_one_hot_beside_z_and_ten_constant_channels_beside_the_im
     config = config_lib.PRESETS["tiny"]
     latent_vectors = tf.reshape(tf.range(2 * config.latent_dim, dtype=tf.float32), (2, config.latent_dim))
     inputs = models.generator_inputs(config, latent_vectors, tf.constant([3, 0])).numpy()
-    np.testing.assert_array_equal(inputs[:, :config.latent_dim], latent_vectors)
-    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(10)[[3, 0]])
+    np.testing.assert_array_equal(inputs[:, : config.latent_dim], latent_vectors)
+    np.testing.assert_array_equal(inputs[:, config.latent_dim :], np.eye(10)[[3, 0]])
 
     images = tf.random.uniform((2, 28, 28, 1), -1, 1)
     with_labels = models.discriminator_inputs(config, images, tf.constant([3, 0])).numpy()
     assert with_labels.shape == (2, 28, 28, 11)
     np.testing.assert_array_equal(with_labels[..., :1], images)
-    np.testing.assert_array_equal(with_labels[..., 1:], np.broadcast_to(np.eye(10)[[3, 0]][:, None, None, :], (2, 28, 28, 10)))
+    np.testing.assert_array_equal(
+        with_labels[..., 1:], np.broadcast_to(np.eye(10)[[3, 0]][:, None, None, :], (2, 28, 28, 10))
+    )
 
     unconditional = dataclasses.replace(config, conditional="off")
     assert models.generator_inputs(unconditional, latent_vectors, None) is latent_vectors
@@ -71,9 +76,13 @@ def test_the_mlp_gan_has_the_tutorial_layers(conditional):
     assert dense_units == [256, 512, 1024, 784]
     assert [layer.units for layer in discriminator.layers if isinstance(layer, tf.keras.layers.Dense)] == [512, 256, 1]
     # Weights and biases, counted by hand: z (and the one-hot label) in, 784 pixels out.
-    assert generator.count_params() == ((64 + labels) * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (1024 * 784 + 784)
+    assert generator.count_params() == ((64 + labels) * 256 + 256) + (256 * 512 + 512) + (512 * 1024 + 1024) + (
+        1024 * 784 + 784
+    )
     assert discriminator.count_params() == ((784 + labels) * 512 + 512) + (512 * 256 + 256) + (256 + 1)
-    images = generator(models.generator_inputs(config, tf.random.normal((3, 64)), tf.constant([1, 2, 3])), training=True)
+    images = generator(
+        models.generator_inputs(config, tf.random.normal((3, 64)), tf.constant([1, 2, 3])), training=True
+    )
     assert images.shape == (3, 28, 28, 1) and np.abs(images.numpy()).max() <= 1.0
     assert discriminator(models.discriminator_inputs(config, images, tf.constant([1, 2, 3]))).shape == (3, 1)
 
@@ -82,9 +91,11 @@ def test_clusters_are_labels_like_the_digits():
     config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off", clusters=7)
     assert models.num_labels(config) == 7 and not models.conditional(config)
     inputs = models.generator_inputs(config, tf.zeros((2, config.latent_dim)), tf.constant([6, 0])).numpy()
-    np.testing.assert_array_equal(inputs[:, config.latent_dim:], np.eye(7)[[6, 0]])
+    np.testing.assert_array_equal(inputs[:, config.latent_dim :], np.eye(7)[[6, 0]])
     assert models.discriminator_inputs(config, tf.zeros((2, 28, 28, 1)), tf.constant([6, 0])).shape == (2, 28, 28, 8)
-    latent_vectors, cluster_logits = models.encoder_outputs(config, models.build_encoder(config)(tf.zeros((2, 28, 28, 1))))
+    latent_vectors, cluster_logits = models.encoder_outputs(
+        config, models.build_encoder(config)(tf.zeros((2, 28, 28, 1)))
+    )
     assert latent_vectors.shape == (2, config.latent_dim) and cluster_logits.shape == (2, 7)
 
 

@@ -23,14 +23,17 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     monkeypatch.setenv("GAN_TF_MNIST", str(write_mnist_npz(tmp_path / "mnist.npz", train_count=600, test_count=200)))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     start = time.perf_counter()
-    nbclient.NotebookClient(notebook, timeout=600, kernel_name="python3",
-                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+    nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     print(f"\nthe walkthrough ran in {time.perf_counter() - start:.1f} s")
 
     outputs = [output for cell in code_cells for output in cell.outputs]
     pictures = [output for output in outputs if "image/png" in output.get("data", {})]
     gifs = [output for output in outputs if "image/gif" in output.get("data", {})]
     text = "".join(output.get("text", "") for output in outputs)
-    assert len(pictures) >= 4 and len(gifs) == 2  # Digits, frame, sevens, reconstruction; training and interpolation GIFs.
+    assert (
+        len(pictures) >= 4 and len(gifs) == 2
+    )  # Digits, frame, sevens, reconstruction; training and interpolation GIFs.
     assert "600 digits for this notebook" in text and "discriminator loss" in text
     assert "MNIST score" in text and "latent 1-NN accuracy" in text

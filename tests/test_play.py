@@ -87,12 +87,15 @@ def test_a_drawing_is_cropped_scaled_and_centred_as_mnist_digits_are():
     np.testing.assert_array_equal(digit, expected)
 
 
-@pytest.mark.parametrize("content, message", [
-    (b"", "the picture is empty"),
-    (b"not a picture at all", "not a picture this page can read"),
-    (png_bytes(np.full((40, 40), 200, np.uint8))[:60], "not a picture this page can read"),  # Cut short.
-    (png_bytes(np.zeros((40, 40), np.uint8)), "the picture is blank"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b"", "the picture is empty"),
+        (b"not a picture at all", "not a picture this page can read"),
+        (png_bytes(np.full((40, 40), 200, np.uint8))[:60], "not a picture this page can read"),  # Cut short.
+        (png_bytes(np.zeros((40, 40), np.uint8)), "the picture is blank"),
+    ],
+)
 def test_a_picture_that_cannot_be_read_is_refused(functions, content, message):
     with pytest.raises(errors.UserError, match=message):
         pictures.read_picture(functions, content)
@@ -115,25 +118,30 @@ def test_the_server_answers_pictures_and_the_page(url, tiny_functions):
     drawing = np.zeros((280, 280), np.uint8)
     drawing[40:240, 130:150] = 255
     answer = json.loads(get(url + "api/read", data=png_bytes(drawing))[2])
-    expected = pictures.read_picture(tiny_functions, png_bytes(drawing))  # What the page shows is the library's reading.
+    expected = pictures.read_picture(
+        tiny_functions, png_bytes(drawing)
+    )  # What the page shows is the library's reading.
     assert answer["label"] == expected["label"] and answer["probability"] == pytest.approx(expected["probability"])
     prefix = "data:image/png;base64,"
     assert answer["redrawn"].startswith(prefix) and answer["digit"].startswith(prefix)
     for name in ("digit", "redrawn"):
-        shown = PIL.Image.open(io.BytesIO(base64.b64decode(answer[name][len(prefix):])))
+        shown = PIL.Image.open(io.BytesIO(base64.b64decode(answer[name][len(prefix) :])))
         np.testing.assert_array_equal(np.asarray(shown), expected[name])
 
 
-@pytest.mark.parametrize("path, status, message", [
-    ("api/grid?seed=-1", 400, "seed=-1 is out of range"),
-    ("api/grid?seed=x", 400, "seed='x' is not a whole number"),
-    ("api/grid", 400, "seed is missing"),
-    ("api/grid?seed=1&digit=10", 400, "digit=10 is out of range"),
-    ("api/every-digit?seed=1&style=2&offset0=nan", 400, "offset0=nan is out of range"),
-    ("api/morph?seed=1&from=0&to=16", 400, "to=16 is out of range"),
-    ("../../etc/passwd", 404, "there is no GET"),
-    ("gan_tf/play/page.html", 404, "there is no GET"),
-])
+@pytest.mark.parametrize(
+    "path, status, message",
+    [
+        ("api/grid?seed=-1", 400, "seed=-1 is out of range"),
+        ("api/grid?seed=x", 400, "seed='x' is not a whole number"),
+        ("api/grid", 400, "seed is missing"),
+        ("api/grid?seed=1&digit=10", 400, "digit=10 is out of range"),
+        ("api/every-digit?seed=1&style=2&offset0=nan", 400, "offset0=nan is out of range"),
+        ("api/morph?seed=1&from=0&to=16", 400, "to=16 is out of range"),
+        ("../../etc/passwd", 404, "there is no GET"),
+        ("gan_tf/play/page.html", 404, "there is no GET"),
+    ],
+)
 def test_a_bad_request_gets_a_message_and_the_server_goes_on(url, path, status, message):
     answer = get(url + path)
     assert answer[0] == status and answer[1] == "application/json"
@@ -162,9 +170,12 @@ def test_the_command_line_refuses_a_missing_run_a_port_in_use_and_a_bad_flag(tin
     assert "is not a gan_tf export" in error_of("--export", tmp_path)
     assert "--port: must be from 0 to 65,535, got 70000" in error_of("--port", "70000")
     assert "--host 192.0.2.1 is not an address of this machine" in error_of(  # A documentation-only address.
-        "--checkpoint-dir", root / "checkpoints", "--host", "192.0.2.1", "--port", 0)
+        "--checkpoint-dir", root / "checkpoints", "--host", "192.0.2.1", "--port", 0
+    )
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert f"port {port} on 127.0.0.1 is in use" in error_of("--checkpoint-dir", root / "checkpoints", "--port", port)
+        assert f"port {port} on 127.0.0.1 is in use" in error_of(
+            "--checkpoint-dir", root / "checkpoints", "--port", port
+        )

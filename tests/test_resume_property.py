@@ -29,14 +29,23 @@ from tests.conftest import write_mnist_npz
 
 pytestmark = pytest.mark.slow  # Three short trainings an example.
 
-SMALL_NETWORKS = {"--generator-filters": st.sampled_from(["2", "4"]), "--discriminator-filters": st.sampled_from(["2", "4"]),
-                  "--encoder-filters": st.sampled_from(["2", "4"]), "--projection-filters": st.sampled_from(["4", "8"])}
+SMALL_NETWORKS = {
+    "--generator-filters": st.sampled_from(["2", "4"]),
+    "--discriminator-filters": st.sampled_from(["2", "4"]),
+    "--encoder-filters": st.sampled_from(["2", "4"]),
+    "--projection-filters": st.sampled_from(["4", "8"]),
+}
 OTHER_ARCHITECTURE_FLAGS = {
-    "--conditional": st.sampled_from(["on", "off"]), "--latent-dim": st.sampled_from(["4", "8"]),
-    "--clusters": st.sampled_from(["3", "8"]), "--spectral-norm": st.sampled_from(["on", "off"]),
-    "--generator-average": st.sampled_from(["0", "0.9"]), "--refine-7x7": st.sampled_from(["on", "off"]),
-    "--kernel-size": st.sampled_from(["3", "4"]), "--discriminator-batchnorm": st.sampled_from(["on", "off"]),
-    "--encoder": st.sampled_from(["on", "off"]), "--architecture": st.sampled_from(["dcgan", "mlp"]),
+    "--conditional": st.sampled_from(["on", "off"]),
+    "--latent-dim": st.sampled_from(["4", "8"]),
+    "--clusters": st.sampled_from(["3", "8"]),
+    "--spectral-norm": st.sampled_from(["on", "off"]),
+    "--generator-average": st.sampled_from(["0", "0.9"]),
+    "--refine-7x7": st.sampled_from(["on", "off"]),
+    "--kernel-size": st.sampled_from(["3", "4"]),
+    "--discriminator-batchnorm": st.sampled_from(["on", "off"]),
+    "--encoder": st.sampled_from(["on", "off"]),
+    "--architecture": st.sampled_from(["dcgan", "mlp"]),
 }
 architecture_flags = st.fixed_dictionaries(SMALL_NETWORKS, optional=OTHER_ARCHITECTURE_FLAGS)
 
@@ -48,9 +57,23 @@ def overrides(flags):
 
 
 def train(root, preset, flags, epochs, name="run"):
-    command = ["train", "--preset", preset, *[part for item in flags.items() for part in item], "--epochs", epochs,
-               "--batch-size", 16, "--data", root / "mnist.npz", "--checkpoint-dir", root / name / "checkpoints",
-               "--output-dir", root / name / "outputs", "--no-progress"]
+    command = [
+        "train",
+        "--preset",
+        preset,
+        *[part for item in flags.items() for part in item],
+        "--epochs",
+        epochs,
+        "--batch-size",
+        16,
+        "--data",
+        root / "mnist.npz",
+        "--checkpoint-dir",
+        root / name / "checkpoints",
+        "--output-dir",
+        root / name / "outputs",
+        "--no-progress",
+    ]
     return gan_tf(*command)
 
 
@@ -62,9 +85,18 @@ def saved_variables(checkpoint_dir):
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(preset=st.sampled_from(sorted(config_lib.PRESETS)), flags=architecture_flags)
 # The soak's case: the tiny preset, unconditional with clusters (and spectral normalisation).
-@example(preset="tiny", flags={"--generator-filters": "4", "--discriminator-filters": "4", "--encoder-filters": "2",
-                               "--projection-filters": "8", "--conditional": "off", "--clusters": "8",
-                               "--spectral-norm": "on"})
+@example(
+    preset="tiny",
+    flags={
+        "--generator-filters": "4",
+        "--discriminator-filters": "4",
+        "--encoder-filters": "2",
+        "--projection-filters": "8",
+        "--conditional": "off",
+        "--clusters": "8",
+        "--spectral-norm": "on",
+    },
+)
 def test_the_command_that_started_a_run_extends_it_bitwise(tmp_path_factory, preset, flags):
     try:
         config_lib.of_command(overrides(flags), tmp_path_factory.getbasetemp() / "nowhere", preset)
@@ -80,7 +112,10 @@ def test_the_command_that_started_a_run_extends_it_bitwise(tmp_path_factory, pre
     assert ": epoch 1, step 2" in resumed.stdout and "epoch 2/2" in resumed.stdout, resumed.stdout
     uninterrupted = train(root, preset, flags, 2, name="uninterrupted")
     assert uninterrupted.returncode == 0, uninterrupted.stderr
-    expected, found = saved_variables(root / "uninterrupted" / "checkpoints"), saved_variables(root / "run" / "checkpoints")
+    expected, found = (
+        saved_variables(root / "uninterrupted" / "checkpoints"),
+        saved_variables(root / "run" / "checkpoints"),
+    )
     assert sorted(found) == sorted(expected)
     assert [name for name in expected if not np.array_equal(found[name], expected[name])] == []
 

@@ -25,8 +25,9 @@ from tests.conftest import fingerprint
 
 
 def run(config, digits, root, **kwargs):
-    return train.train(config, digits, root / "checkpoints", root / "outputs", log=lambda line: None,
-                       progress=False, **kwargs)
+    return train.train(
+        config, digits, root / "checkpoints", root / "outputs", log=lambda line: None, progress=False, **kwargs
+    )
 
 
 def checkpoint_files(directory):
@@ -56,10 +57,13 @@ def test_a_truncated_checkpoint_is_refused_and_an_earlier_one_can_be_used(copy_o
     data_file = next(directory.glob("ckpt-6.data-*"))
     data_file.write_bytes(data_file.read_bytes()[: data_file.stat().st_size // 2])
     before = fingerprint(directory)
-    for attempt in (lambda: run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path),
-                    lambda: generate.restore_models(directory)):
-        with pytest.raises(errors.UserError, match="ckpt-6: it is damaged \\(truncated or corrupt\\).*"
-                                                   "--checkpoint ckpt-3 to use one"):
+    for attempt in (
+        lambda: run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path),
+        lambda: generate.restore_models(directory),
+    ):
+        with pytest.raises(
+            errors.UserError, match="ckpt-6: it is damaged \\(truncated or corrupt\\).*--checkpoint ckpt-3 to use one"
+        ):
             attempt()
         assert fingerprint(directory) == before
     state = run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path, resume_from="ckpt-3")
@@ -103,11 +107,19 @@ def test_a_checkpoint_of_another_architecture_is_refused(copy_of_tiny_run, digit
     assert fingerprint(directory) == before
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda directory: (directory / "checkpoint").write_bytes(b"\x00\x01 not a checkpoint index {{"),
-     "the index of the checkpoints, is damaged"),
-    (lambda directory: [path.unlink() for path in directory.glob("ckpt-6.*")], "names ckpt-6, but its files are missing"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (
+            lambda directory: (directory / "checkpoint").write_bytes(b"\x00\x01 not a checkpoint index {{"),
+            "the index of the checkpoints, is damaged",
+        ),
+        (
+            lambda directory: [path.unlink() for path in directory.glob("ckpt-6.*")],
+            "names ckpt-6, but its files are missing",
+        ),
+    ],
+)
 def test_a_damaged_index_is_refused_rather_than_starting_over(copy_of_tiny_run, digits, tmp_path, damage, message):
     directory = tmp_path / "checkpoints"
     damage(directory)
@@ -117,9 +129,12 @@ def test_a_damaged_index_is_refused_rather_than_starting_over(copy_of_tiny_run, 
     assert fingerprint(tmp_path) == before  # Starting over would have thrown the run away.
 
 
-@pytest.mark.parametrize("code, reason", [(errno.ENOSPC, "No space left on device"),
-                                          (errno.EROFS, "Read-only file system")])
-def test_a_full_disk_or_read_only_directory_stops_with_one_line(copy_of_tiny_run, digits, tmp_path, monkeypatch, code, reason):
+@pytest.mark.parametrize(
+    "code, reason", [(errno.ENOSPC, "No space left on device"), (errno.EROFS, "Read-only file system")]
+)
+def test_a_full_disk_or_read_only_directory_stops_with_one_line(
+    copy_of_tiny_run, digits, tmp_path, monkeypatch, code, reason
+):
     # The tests run as root on CI, which writes anywhere, so the failing write is simulated: the
     # progress frame of epoch 3 raises the OSError the operating system would.
     def failing_save_png(picture, path):
@@ -129,7 +144,9 @@ def test_a_full_disk_or_read_only_directory_stops_with_one_line(copy_of_tiny_run
     monkeypatch.setattr(images, "save_png", failing_save_png)
     with pytest.raises(errors.UserError) as stopped:
         run(dataclasses.replace(copy_of_tiny_run, epochs=3), digits, tmp_path)
-    assert f"cannot write the progress frame and logs in {tmp_path / 'outputs'} ({reason}): training stopped" in str(stopped.value)
+    assert f"cannot write the progress frame and logs in {tmp_path / 'outputs'} ({reason}): training stopped" in str(
+        stopped.value
+    )
     assert "ckpt-6 (epoch 2, step 6), is intact" in str(stopped.value)
     assert checkpoint_files(tmp_path / "checkpoints") == before
 
@@ -148,8 +165,9 @@ def test_a_failed_checkpoint_write_keeps_the_previous_checkpoint(copy_of_tiny_ru
 
 
 def test_checkpoints_by_steps(tiny_config, digits, tmp_path):
-    config = dataclasses.replace(tiny_config, epochs=2, checkpoint_every_epochs=0, checkpoint_every_steps=2,
-                                 keep_checkpoints=10)
+    config = dataclasses.replace(
+        tiny_config, epochs=2, checkpoint_every_epochs=0, checkpoint_every_steps=2, keep_checkpoints=10
+    )
     run(config, digits, tmp_path)
     # Steps 2 and 4 (mid-epoch), and 6, the end of the run.
     assert checkpoints.saved_names(tmp_path / "checkpoints") == ["ckpt-2", "ckpt-4", "ckpt-6"]
@@ -158,12 +176,13 @@ def test_checkpoints_by_steps(tiny_config, digits, tmp_path):
 def test_checkpoints_by_seconds(tiny_config, digits, tmp_path, monkeypatch):
     clock = iter(range(0, 10_000, 10))  # Each look at the clock is 10 s later.
     monkeypatch.setattr(run_lib.time, "monotonic", lambda: next(clock))
-    config = dataclasses.replace(tiny_config, epochs=1, checkpoint_every_epochs=0, checkpoint_every_seconds=15,
-                                 keep_checkpoints=10)
+    config = dataclasses.replace(
+        tiny_config, epochs=1, checkpoint_every_epochs=0, checkpoint_every_seconds=15, keep_checkpoints=10
+    )
     run(config, digits, tmp_path)
     names = checkpoints.saved_names(tmp_path / "checkpoints")
     assert names[-1] == "ckpt-3" and len(names) >= 2  # Saved mid-epoch, and at the end.
-    run(dataclasses.replace(config, checkpoint_every_seconds=10 ** 5), digits, tmp_path / "patient")
+    run(dataclasses.replace(config, checkpoint_every_seconds=10**5), digits, tmp_path / "patient")
     assert checkpoints.saved_names(tmp_path / "patient" / "checkpoints") == ["ckpt-3"]
 
 
@@ -188,8 +207,13 @@ def test_a_resumed_run_forgets_the_logs_of_the_epochs_it_redoes(tmp_path):
 
 def test_an_npz_with_pickled_objects_is_refused(tmp_path):
     path = tmp_path / "mnist.npz"
-    np.savez(path, x_train=np.array([object()], dtype=object), y_train=np.zeros(1), x_test=np.zeros((1, 28, 28)),
-             y_test=np.zeros(1))
+    np.savez(
+        path,
+        x_train=np.array([object()], dtype=object),
+        y_train=np.zeros(1),
+        x_test=np.zeros((1, 28, 28)),
+        y_test=np.zeros(1),
+    )
     with pytest.raises(errors.UserError, match="not a Keras-layout mnist.npz.*allow_pickle=False"):
         data.load_mnist("train", npz_path=path)
 

@@ -25,7 +25,8 @@ def test_auto_resolves_per_device():
     forced = dataclasses.replace(config, jit_compile="on", mixed_precision="bfloat16", steps_per_call=3, prefetch="off")
     assert speed.resolve(forced, on_gpu=False) == speed.Speed(True, "bfloat16", 3, cache_dataset=True, prefetch=False)
     assert speed.resolve(forced, on_gpu=False).describe() == (
-        "XLA on, mixed precision bfloat16, 3 steps per call, dataset cache on, prefetch off")
+        "XLA on, mixed precision bfloat16, 3 steps per call, dataset cache on, prefetch off"
+    )
 
 
 def plain_losses(config, batches):
@@ -40,19 +41,30 @@ def plain_losses(config, batches):
 
 
 # Each setting on its own, then all of them together; the tolerance is the rounding of the precision.
-@pytest.mark.parametrize("jit_compile, mixed_precision, steps_per_call, tolerance",
-                         [("off", "off", 1, 1e-5), ("off", "off", 2, 1e-5), ("on", "off", 1, 1e-4),
-                          ("off", "bfloat16", 1, 3e-2), ("off", "float16", 1, 1e-2), ("on", "float16", 2, 1e-2)])
-def test_every_compiled_step_setting_trains_as_the_plain_step(tiny_config, digits, jit_compile, mixed_precision,
-                                                              steps_per_call, tolerance):
-    config = dataclasses.replace(tiny_config, jit_compile=jit_compile, mixed_precision=mixed_precision,
-                                 steps_per_call=steps_per_call)
+@pytest.mark.parametrize(
+    "jit_compile, mixed_precision, steps_per_call, tolerance",
+    [
+        ("off", "off", 1, 1e-5),
+        ("off", "off", 2, 1e-5),
+        ("on", "off", 1, 1e-4),
+        ("off", "bfloat16", 1, 3e-2),
+        ("off", "float16", 1, 1e-2),
+        ("on", "float16", 2, 1e-2),
+    ],
+)
+def test_every_compiled_step_setting_trains_as_the_plain_step(
+    tiny_config, digits, jit_compile, mixed_precision, steps_per_call, tolerance
+):
+    config = dataclasses.replace(
+        tiny_config, jit_compile=jit_compile, mixed_precision=mixed_precision, steps_per_call=steps_per_call
+    )
     settings = speed.resolve(config, on_gpu=False)
     state = train.build_state(config, settings.mixed_precision)
     before = [variable.numpy() for variable in state.generator.trainable_variables]
     train_steps = compiled.compile_train_step(state, config, settings)
-    full_batches, _ = data.epoch_batches(data.digit_dataset(digits), config.batch_size, config.seed, 0,
-                                         config.latent_dim)[0]
+    full_batches, _ = data.epoch_batches(
+        data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
+    )[0]
     results = train_steps(iter(full_batches), steps_per_call)
 
     expected = plain_losses(tiny_config, list(full_batches.take(steps_per_call)))
@@ -73,20 +85,27 @@ def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, dig
     After four steps every weight and Adam moment is within 1e-6 of one step a call's; each setting
     run twice is bitwise the same (Keras's blank state gives both runs the same layer names).
     """
+
     def weights_after_four_steps(steps_per_call):
         config = dataclasses.replace(tiny_config, steps_per_call=steps_per_call)
         settings = speed.resolve(config, on_gpu=False)
         keras.backend.clear_session(free_memory=False)  # As train.train does: the same names, the same graph.
         state = train.build_state(config)
         train_steps = compiled.compile_train_step(state, config, settings)
-        (full_batches, _), _ = data.epoch_batches(data.digit_dataset(digits), config.batch_size, config.seed, 0,
-                                                  config.latent_dim)
+        (full_batches, _), _ = data.epoch_batches(
+            data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
+        )
         iterator = iter(full_batches.repeat())
         totals = [train_steps(iterator, steps_per_call) for _ in range(4 // steps_per_call)]
         losses = {name: sum(float(total[name]) for total in totals) for name in totals[0]}
-        learned = [*state.generator.weights, *state.discriminator.weights, *state.encoder.weights,
-                   *state.generator_optimizer.variables, *state.discriminator_optimizer.variables,
-                   *state.encoder_optimizer.variables]
+        learned = [
+            *state.generator.weights,
+            *state.discriminator.weights,
+            *state.encoder.weights,
+            *state.generator_optimizer.variables,
+            *state.discriminator_optimizer.variables,
+            *state.encoder_optimizer.variables,
+        ]
         return [variable.numpy() for variable in learned], losses, int(state.step)
 
     one, one_losses, one_steps = weights_after_four_steps(1)
@@ -126,7 +145,9 @@ def test_the_train_step_runs_with_grappler_remapping_off_and_puts_the_setting_ba
     steps = compiled.CompiledSteps(lambda *batch: {"loss": tf.constant(0.0)})
     seen = []
     steps.one_step = lambda iterator: seen.append(tf.config.optimizer.get_experimental_options().get("remapping"))
-    steps.several_steps = lambda iterator, count: seen.append(tf.config.optimizer.get_experimental_options().get("remapping"))
+    steps.several_steps = lambda iterator, count: seen.append(
+        tf.config.optimizer.get_experimental_options().get("remapping")
+    )
     steps(iter([]), 1)
     steps(iter([]), 3)
     assert seen == [False, False]

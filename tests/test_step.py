@@ -16,8 +16,9 @@ from tests.conftest import synthetic_digits
 
 def first_batch(config):
     """The first full batch of an epoch of 40 synthetic digits: (images, labels, latent vectors)."""
-    batches, _ = data.epoch_batches(data.digit_dataset(synthetic_digits(40)), config.batch_size, config.seed, 0,
-                                    config.latent_dim)[0]
+    batches, _ = data.epoch_batches(
+        data.digit_dataset(synthetic_digits(40)), config.batch_size, config.seed, 0, config.latent_dim
+    )[0]
     return next(iter(batches))
 
 
@@ -29,11 +30,18 @@ def same(first, second):
     return all(np.array_equal(a, b) for a, b in zip(first, second, strict=True))
 
 
-@pytest.mark.parametrize("changes", [
-    {"conditional": "on"}, {"conditional": "off"}, {"loss": "least-squares", "label_smoothing": 0.2},
-    {"loss": "hinge", "architecture": "mlp"}, {"feature_matching": 2.0}, {"conditional": "off", "feature_matching": 0.5},
-    {"conditional": "off", "clusters": 3, "feature_matching": 0.5},
-])
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"conditional": "on"},
+        {"conditional": "off"},
+        {"loss": "least-squares", "label_smoothing": 0.2},
+        {"loss": "hinge", "architecture": "mlp"},
+        {"feature_matching": 2.0},
+        {"conditional": "off", "feature_matching": 0.5},
+        {"conditional": "off", "clusters": 3, "feature_matching": 0.5},
+    ],
+)
 def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_config, changes):
     config = dataclasses.replace(tiny_config, **changes).validate()
     state = train.build_state(config)
@@ -41,24 +49,31 @@ def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_confi
     labels = labels % max(models.num_labels(config), 1)
     # By hand, before the update: D's logits and features for the real batch and for G's fakes.
     fake_images = state.generator(models.generator_inputs(config, latent_vectors, labels), training=True)
-    real_logits, real_features = models.discriminate(state.discriminator,
-                                                     models.discriminator_inputs(config, real_images, labels))
-    fake_logits, fake_features = models.discriminate(state.discriminator,
-                                                     models.discriminator_inputs(config, fake_images, labels))
+    real_logits, real_features = models.discriminate(
+        state.discriminator, models.discriminator_inputs(config, real_images, labels)
+    )
+    fake_logits, fake_features = models.discriminate(
+        state.discriminator, models.discriminator_inputs(config, fake_images, labels)
+    )
     expected_generator_loss = float(tf.reduce_mean(losses.generator_loss(config.loss, fake_logits)))
     if config.feature_matching:  # W (|mean f(x) - mean f(G(z))|^2 + KL of the encoder's label mixes, with labels).
         extra = float(losses.feature_matching_loss(real_features, fake_features))
         if models.num_labels(config):
-            extra += float(losses.class_distribution_kl(
-                models.encoder_outputs(config, state.encoder(real_images))[1],
-                models.encoder_outputs(config, state.encoder(fake_images))[1]))
+            extra += float(
+                losses.class_distribution_kl(
+                    models.encoder_outputs(config, state.encoder(real_images))[1],
+                    models.encoder_outputs(config, state.encoder(fake_images))[1],
+                )
+            )
         expected_generator_loss += config.feature_matching * extra
     encoder_before = values(state.encoder)
 
     _, step_losses = step.gan_update(state, config, real_images, labels, latent_vectors)
 
-    assert float(step_losses["discriminator"]) == pytest.approx(float(tf.reduce_mean(
-        losses.discriminator_loss(config.loss, real_logits, fake_logits, config.label_smoothing))), rel=1e-5)
+    assert float(step_losses["discriminator"]) == pytest.approx(
+        float(tf.reduce_mean(losses.discriminator_loss(config.loss, real_logits, fake_logits, config.label_smoothing))),
+        rel=1e-5,
+    )
     assert float(step_losses["generator"]) == pytest.approx(expected_generator_loss, rel=1e-5)
     assert same(values(state.encoder), encoder_before)  # The encoder is not part of the GAN's game.
 
@@ -72,10 +87,12 @@ def test_the_wasserstein_critic_loss_adds_the_weighted_gradient_penalty(tiny_con
     real_logits, _ = models.discriminate(state.discriminator, models.discriminator_inputs(config, real_images, labels))
     fake_logits, _ = models.discriminate(state.discriminator, models.discriminator_inputs(config, fake_images, labels))
     seed = step.step_seed(state, config)
-    penalized_loss = step.discriminator_objective(state, config, real_images, fake_images, labels, real_logits,
-                                                  fake_logits, seed, tf.reduce_mean)
-    plain_loss = step.discriminator_objective(state, unpenalized, real_images, fake_images, labels, real_logits,
-                                              fake_logits, seed, tf.reduce_mean)
+    penalized_loss = step.discriminator_objective(
+        state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, tf.reduce_mean
+    )
+    plain_loss = step.discriminator_objective(
+        state, unpenalized, real_images, fake_images, labels, real_logits, fake_logits, seed, tf.reduce_mean
+    )
     assert float(plain_loss) == pytest.approx(float(tf.reduce_mean(fake_logits - real_logits)), rel=1e-5)
 
     def critic(images):
@@ -125,6 +142,7 @@ def encoder_loss_by_hand(state, config, real_images, labels, latent_vectors, fak
     """The encoder's loss in NumPy, from its outputs before the update: per digit, the squared error of z
     averaged over its dimensions, plus that of G(E(x)) over the pixels, plus the cross-entropy of the
     label read in the fake and in the real digit; then the mean over the batch."""
+
     def cross_entropy(logits):
         shifted = logits - logits.max(axis=1, keepdims=True)
         log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -133,11 +151,19 @@ def encoder_loss_by_hand(state, config, real_images, labels, latent_vectors, fak
     fake_codes = state.encoder(fake_images).numpy().astype(np.float64)
     real_codes = state.encoder(real_images).numpy().astype(np.float64)
     latent = config.latent_dim
-    redrawn = state.generator(models.generator_inputs(config, real_codes[:, :latent].astype(np.float32), labels),
-                              training=False).numpy().astype(np.float64)
-    per_digit = (np.mean((fake_codes[:, :latent] - latent_vectors.numpy()) ** 2, axis=1)
-                 + np.mean((redrawn - real_images.numpy()) ** 2, axis=(1, 2, 3))
-                 + cross_entropy(fake_codes[:, latent:]) + cross_entropy(real_codes[:, latent:]))
+    redrawn = (
+        state.generator(
+            models.generator_inputs(config, real_codes[:, :latent].astype(np.float32), labels), training=False
+        )
+        .numpy()
+        .astype(np.float64)
+    )
+    per_digit = (
+        np.mean((fake_codes[:, :latent] - latent_vectors.numpy()) ** 2, axis=1)
+        + np.mean((redrawn - real_images.numpy()) ** 2, axis=(1, 2, 3))
+        + cross_entropy(fake_codes[:, latent:])
+        + cross_entropy(real_codes[:, latent:])
+    )
     return float(np.mean(per_digit))
 
 

@@ -20,8 +20,9 @@ from gan_tf.runtime import summaries
 
 
 def run(config, digits, root, **kwargs):
-    return train.train(config, digits, root / "checkpoints", root / "outputs", log=lambda line: None,
-                       progress=False, **kwargs)
+    return train.train(
+        config, digits, root / "checkpoints", root / "outputs", log=lambda line: None, progress=False, **kwargs
+    )
 
 
 def assert_same_checkpoint(checkpoint_dir, expected_dir):
@@ -40,8 +41,9 @@ def assert_same_weights(first, second):
         np.testing.assert_array_equal(a, b)
 
 
-def test_a_short_run_writes_frames_gif_checkpoint_and_config_and_traces_the_step_twice(tiny_config, digits, tmp_path,
-                                                                                     monkeypatch):
+def test_a_short_run_writes_frames_gif_checkpoint_and_config_and_traces_the_step_twice(
+    tiny_config, digits, tmp_path, monkeypatch
+):
     made = []
     original = compiled.compile_train_step
     monkeypatch.setattr(compiled, "compile_train_step", lambda *args: made.append(original(*args)) or made[-1])
@@ -62,8 +64,10 @@ def test_resume_continues_the_epoch_count_with_the_saved_weights(copy_of_tiny_ru
     log = []
     second = train.train(config, digits, tmp_path / "checkpoints", tmp_path / "outputs", log=log.append, progress=False)
     assert int(second.epoch) == 2
-    assert_same_weights([variable.numpy() for variable in second.generator.weights],
-                        [variable.numpy() for variable in saved_generator.weights])  # Nothing left to train: as restored.
+    assert_same_weights(
+        [variable.numpy() for variable in second.generator.weights],
+        [variable.numpy() for variable in saved_generator.weights],
+    )  # Nothing left to train: as restored.
     assert any("resumed" in line and "epoch 2, step 6" in line for line in log)
     assert any("already trained for 2 epochs" in line for line in log)
     third = run(dataclasses.replace(config, epochs=3), digits, tmp_path)
@@ -75,8 +79,15 @@ def test_one_plus_one_epochs_equal_two_epochs(tiny_config, digits, tmp_path):
     # And with the GAN-lab flags that draw random numbers in the step or update D more than once:
     # WGAN-GP's interpolation weights and critic steps, spectral norm's power iteration, augmentation.
     # Batches of 20 split the 40 digits evenly: one batch shape, so one trace a run.
-    config = dataclasses.replace(tiny_config, discriminator_dropout=0.3, loss="wasserstein-gp", critic_steps=2,
-                                 spectral_norm="on", augment="on", batch_size=20)
+    config = dataclasses.replace(
+        tiny_config,
+        discriminator_dropout=0.3,
+        loss="wasserstein-gp",
+        critic_steps=2,
+        spectral_norm="on",
+        augment="on",
+        batch_size=20,
+    )
     straight = run(dataclasses.replace(config, epochs=2), digits, tmp_path / "straight")
     run(config, digits, tmp_path / "resumed")
     resumed = run(dataclasses.replace(config, epochs=2), digits, tmp_path / "resumed")
@@ -85,8 +96,9 @@ def test_one_plus_one_epochs_equal_two_epochs(tiny_config, digits, tmp_path):
     assert len(images.frame_paths(tmp_path / "resumed" / "outputs" / "frames")) == 2
 
 
-def test_ctrl_c_saves_the_step_it_stopped_at_and_resume_finishes_the_epoch(tiny_config, tiny_run, digits, tmp_path,
-                                                                           monkeypatch):
+def test_ctrl_c_saves_the_step_it_stopped_at_and_resume_finishes_the_epoch(
+    tiny_config, tiny_run, digits, tmp_path, monkeypatch
+):
     real_save_png = images.save_png
 
     def interrupted(*args):
@@ -121,7 +133,7 @@ def test_frames_use_the_generator_in_inference_mode(tiny_config):
 def test_a_conditional_frame_has_one_style_per_row_and_one_digit_per_column(tiny_config):
     config = dataclasses.replace(tiny_config, frame_grid=10)
     inputs = train.frame_inputs(config).numpy().reshape(10, 10, config.latent_dim + 10)
-    styles, digits = inputs[..., :config.latent_dim], inputs[..., config.latent_dim:]
+    styles, digits = inputs[..., : config.latent_dim], inputs[..., config.latent_dim :]
     assert all(np.array_equal(row[0], row[column]) for row in styles for column in range(10))
     assert not np.array_equal(styles[0, 0], styles[1, 0])
     np.testing.assert_array_equal(digits.argmax(axis=-1), np.tile(np.arange(10), (10, 1)))
@@ -134,9 +146,17 @@ def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_
 
     def evaluation(state):
         calls.append(int(state.step))
-        return {"mnist_score": 5.0, "frechet_distance": 12.5, "confident_share": 0.5, "asked_digit_share": 0.8,
-                "min_class_share": 0.05, "max_class_share": 0.2, "latent_nearest_neighbour_accuracy": 0.9,
-                "digit_accuracy": 0.7, "reconstruction_error": 0.1}
+        return {
+            "mnist_score": 5.0,
+            "frechet_distance": 12.5,
+            "confident_share": 0.5,
+            "asked_digit_share": 0.8,
+            "min_class_share": 0.05,
+            "max_class_share": 0.2,
+            "latent_nearest_neighbour_accuracy": 0.9,
+            "digit_accuracy": 0.7,
+            "reconstruction_error": 0.1,
+        }
 
     config = dataclasses.replace(tiny_config, epochs=2, eval_every=2)
     run(config, digits, tmp_path, evaluation=evaluation)
@@ -149,31 +169,50 @@ def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_
     assert not (tmp_path / "outputs" / "logs" / summaries.CSV_FILENAME).exists()  # --fresh clears the old run's rows.
 
 
-@pytest.mark.parametrize("changes, losses", [
-    ({"conditional": "off"}, ["discriminator", "encoder", "generator"]),
-    ({"encoder": "off"}, ["discriminator", "generator"]),
-])
+@pytest.mark.parametrize(
+    "changes, losses",
+    [
+        ({"conditional": "off"}, ["discriminator", "encoder", "generator"]),
+        ({"encoder": "off"}, ["discriminator", "generator"]),
+    ],
+)
 def test_one_tiny_epoch_of_each_mode(tiny_config, digits, tmp_path, changes, losses):
     log = []
-    state = train.train(dataclasses.replace(tiny_config, **changes), digits, tmp_path / "checkpoints",
-                        tmp_path / "outputs", log=log.append, progress=False)
+    state = train.train(
+        dataclasses.replace(tiny_config, **changes),
+        digits,
+        tmp_path / "checkpoints",
+        tmp_path / "outputs",
+        log=log.append,
+        progress=False,
+    )
     assert int(state.step) == 3 and sorted(state.epoch_loss_sums) == losses
     epoch_line = next(line for line in log if line.startswith("epoch 1/1"))
     assert all(f"{name} " in epoch_line for name in losses)
     assert ("encoder" in epoch_line) == ("encoder" in losses)
     # The run restores as it was saved: the generator draws the frame of its last epoch again.
     config, generator, encoder, _ = generate.restore_models(tmp_path / "checkpoints")
-    assert config == dataclasses.replace(tiny_config, **changes) and (encoder is None) == (changes.get("encoder") == "off")
+    assert config == dataclasses.replace(tiny_config, **changes) and (encoder is None) == (
+        changes.get("encoder") == "off"
+    )
     frame = images.grid(generate.generate_digits(generator, train.frame_inputs(config)), config.frame_grid)
-    assert np.array_equal(images.enlarge(frame), np.asarray(PIL.Image.open(tmp_path / "outputs" / "frames" / "epoch_0001.png")))
+    assert np.array_equal(
+        images.enlarge(frame), np.asarray(PIL.Image.open(tmp_path / "outputs" / "frames" / "epoch_0001.png"))
+    )
 
 
 def test_one_tiny_epoch_of_the_tutorial_preset(digits, tmp_path):
     """TensorFlow's tutorial networks and batch of 256: the 40 digits are one short batch."""
     config = dataclasses.replace(config_lib.PRESETS["tutorial"], epochs=1, frame_grid=2)
     state = run(config, digits, tmp_path)
-    assert int(state.step) == 1 and int(state.epoch) == 1 and sorted(state.epoch_loss_sums) == ["discriminator", "generator"]
-    assert state.generator.count_params() == 2_330_944  # The tutorial's generator (tests/test_bench.py counts it by hand).
+    assert (
+        int(state.step) == 1
+        and int(state.epoch) == 1
+        and sorted(state.epoch_loss_sums) == ["discriminator", "generator"]
+    )
+    assert (
+        state.generator.count_params() == 2_330_944
+    )  # The tutorial's generator (tests/test_bench.py counts it by hand).
     assert config_lib.load(tmp_path / "checkpoints") == config
 
 
@@ -183,8 +222,16 @@ def test_the_generator_learns_the_data(tmp_path):
     bars[:, 10:18, 6:22] = 255
     digits = data.Digits(bars, np.zeros(320, np.uint8), "bars")
     # 200 steps of the tiny networks, with learning rates high enough to get somewhere in them.
-    config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off", encoder="off", epochs=10, batch_size=16,
-                                 generator_learning_rate=2e-3, discriminator_learning_rate=2e-3, frame_grid=2)
+    config = dataclasses.replace(
+        config_lib.PRESETS["tiny"],
+        conditional="off",
+        encoder="off",
+        epochs=10,
+        batch_size=16,
+        generator_learning_rate=2e-3,
+        discriminator_learning_rate=2e-3,
+        frame_grid=2,
+    )
     target = data.to_unit_range(bars[:1]).numpy()[0]
     inputs = tf.random.stateless_normal((64, config.latent_dim), seed=(1, 2))
 
@@ -200,8 +247,16 @@ def test_the_generator_learns_the_data(tmp_path):
 # test_one_plus_one_epochs_equal_two_epochs, every GAN-lab flag. Batches of 20 split the 40 digits
 # evenly: one batch shape, one trace a run.
 LAB_COMBINATIONS = [
-    {"loss": "least-squares", "label_smoothing": 0.1, "architecture": "mlp", "conditional": "off", "clusters": 4,
-     "feature_matching": 0.5, "generator_average": 0.9, "batch_size": 20},
+    {
+        "loss": "least-squares",
+        "label_smoothing": 0.1,
+        "architecture": "mlp",
+        "conditional": "off",
+        "clusters": 4,
+        "feature_matching": 0.5,
+        "generator_average": 0.9,
+        "batch_size": 20,
+    },
 ]
 
 
@@ -217,15 +272,21 @@ def test_gan_lab_runs_resume_bitwise_and_draw_as_they_trained(tiny_config, digit
     restored_config, generator, encoder, label_shares = generate.restore_models(tmp_path / "resumed" / "checkpoints")
     assert restored_config == dataclasses.replace(config, epochs=2)
     assert np.array_equal(label_shares, resumed.label_shares())
-    frame = images.grid(generate.generate_digits(generator, train.frame_inputs(config, label_shares)), config.frame_grid)
-    assert np.array_equal(images.enlarge(frame), np.asarray(
-        PIL.Image.open(tmp_path / "resumed" / "outputs" / "frames" / "epoch_0002.png")))
-    digits_drawn = generate.sample(restored_config, generator, 6, seed=1, out=tmp_path / "six.npy",
-                                   label_shares=label_shares)
+    frame = images.grid(
+        generate.generate_digits(generator, train.frame_inputs(config, label_shares)), config.frame_grid
+    )
+    assert np.array_equal(
+        images.enlarge(frame),
+        np.asarray(PIL.Image.open(tmp_path / "resumed" / "outputs" / "frames" / "epoch_0002.png")),
+    )
+    digits_drawn = generate.sample(
+        restored_config, generator, 6, seed=1, out=tmp_path / "six.npy", label_shares=label_shares
+    )
     assert digits_drawn.shape == (6, 28, 28)
     # The error reconstruct reports is the mean of (G(E(x)) - x)^2 over the 4 digits it picked, computed here by hand.
     error = generate.reconstruct(restored_config, generator, encoder, digits.images, 4, 0, tmp_path / "r.png")
     real = data.to_unit_range(generate.pick(digits.images, 4, 0))
-    redrawn = generator(models.generator_inputs(restored_config, *generate.encode(restored_config, encoder, real)),
-                        training=False).numpy()
+    redrawn = generator(
+        models.generator_inputs(restored_config, *generate.encode(restored_config, encoder, real)), training=False
+    ).numpy()
     assert error == pytest.approx(float(np.mean((redrawn.astype(np.float64) - real.numpy()) ** 2)), rel=1e-5)

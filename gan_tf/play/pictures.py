@@ -105,8 +105,10 @@ def decode_picture(content):
         raise not_a_picture from None
     width, height = picture.size
     if width * height > MAX_UPLOAD_PIXELS:
-        raise errors.UserError(f"the picture is {width} x {height} pixels, too big: use one of at most "
-                               f"{MAX_UPLOAD_PIXELS:,} pixels (a photo of one digit can be much smaller).")
+        raise errors.UserError(
+            f"the picture is {width} x {height} pixels, too big: use one of at most "
+            f"{MAX_UPLOAD_PIXELS:,} pixels (a photo of one digit can be much smaller)."
+        )
     try:
         picture.load()
     except (OSError, ValueError, SyntaxError):  # Truncated or damaged data; PIL raises SyntaxError for some.
@@ -131,7 +133,7 @@ def as_mnist_digit(picture):
     rows, columns = np.nonzero(picture > INK_THRESHOLD)
     if len(rows) == 0:
         raise errors.UserError("the picture is blank: draw a digit (white on black, or dark on light).")
-    ink = picture[rows.min():rows.max() + 1, columns.min():columns.max() + 1]
+    ink = picture[rows.min() : rows.max() + 1, columns.min() : columns.max() + 1]
     scale = 20.0 / max(ink.shape)
     size = (max(1, round(ink.shape[1] * scale)), max(1, round(ink.shape[0] * scale)))
     small = np.asarray(PIL.Image.fromarray(ink).resize(size, PIL.Image.Resampling.LANCZOS), np.float64)
@@ -141,7 +143,7 @@ def as_mnist_digit(picture):
     top = int(np.clip(round(13.5 - centre_row), 0, 28 - small.shape[0]))
     left = int(np.clip(round(13.5 - centre_column), 0, 28 - small.shape[1]))
     digit = np.zeros((28, 28), np.float64)
-    digit[top:top + small.shape[0], left:left + small.shape[1]] = small
+    digit[top : top + small.shape[0], left : left + small.shape[1]] = small
     return np.clip(np.round(digit), 0, 255).astype(np.uint8)
 
 
@@ -162,8 +164,12 @@ def read_picture(functions, content):
         return {"digit": digit, "redrawn": functions.draw(latent)[0], "label": None, "probability": None}
     probabilities = tf.nn.softmax(logits[0]).numpy()
     label = int(np.argmax(probabilities))
-    return {"digit": digit, "redrawn": functions.draw(latent, [label])[0], "label": label,
-            "probability": float(probabilities[label])}
+    return {
+        "digit": digit,
+        "redrawn": functions.draw(latent, [label])[0],
+        "label": label,
+        "probability": float(probabilities[label]),
+    }
 
 
 def png(picture):

@@ -26,7 +26,7 @@ from gan_tf.runtime import errors
 
 PAGE = pathlib.Path(__file__).with_name("page.html")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_SEED = 2 ** 31 - 1
+MAX_SEED = 2**31 - 1
 
 
 class PlayServer(http.server.ThreadingHTTPServer):
@@ -37,8 +37,10 @@ class PlayServer(http.server.ThreadingHTTPServer):
     def __init__(self, functions, host="127.0.0.1", port=8000, source=""):
         self.functions, self.source = functions, source
         self.lock = threading.Lock()  # TensorFlow calls one after the other: a student's page, not a service.
-        not_here = errors.UserError(f"--host {host} is not an address of this machine: use 127.0.0.1 (this machine "
-                                    f"only) or 0.0.0.0 (every network it is on).")
+        not_here = errors.UserError(
+            f"--host {host} is not an address of this machine: use 127.0.0.1 (this machine "
+            f"only) or 0.0.0.0 (every network it is on)."
+        )
         try:
             super().__init__((host, port), Handler)
         except socket.gaierror:
@@ -47,10 +49,14 @@ class PlayServer(http.server.ThreadingHTTPServer):
             if error.errno == errno.EADDRNOTAVAIL:
                 raise not_here from None
             if error.errno == errno.EADDRINUSE:
-                raise errors.UserError(f"port {port} on {host} is in use (is make play already running?): stop that "
-                                       f"program, or pass another --port.") from None
-            raise errors.UserError(f"cannot serve on {host}:{port} ({error.strerror}): pass another --host or "
-                                   f"--port (ports below 1024 need root).") from None
+                raise errors.UserError(
+                    f"port {port} on {host} is in use (is make play already running?): stop that "
+                    f"program, or pass another --port."
+                ) from None
+            raise errors.UserError(
+                f"cannot serve on {host}:{port} ({error.strerror}): pass another --host or "
+                f"--port (ports below 1024 need root)."
+            ) from None
 
     @property
     def url(self):
@@ -59,10 +65,17 @@ class PlayServer(http.server.ThreadingHTTPServer):
 
     def info(self):
         functions = self.functions
-        return {"label": functions.label_name, "num_labels": functions.num_labels,
-                "every_digit": [int(label) for label in pictures.ten_labels(functions)],
-                "styles": pictures.STYLES, "sliders": pictures.DIRECTIONS, "slider_range": pictures.SLIDER_RANGE,
-                "morph_steps": pictures.MORPH_STEPS, "encoder": functions.encode is not None, "source": self.source}
+        return {
+            "label": functions.label_name,
+            "num_labels": functions.num_labels,
+            "every_digit": [int(label) for label in pictures.ten_labels(functions)],
+            "styles": pictures.STYLES,
+            "sliders": pictures.DIRECTIONS,
+            "slider_range": pictures.SLIDER_RANGE,
+            "morph_steps": pictures.MORPH_STEPS,
+            "encoder": functions.encode is not None,
+            "source": self.source,
+        }
 
 
 class BadRequest(Exception):
@@ -77,8 +90,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
-        routes = {"/": self.page, "/api/info": self.info, "/api/grid": self.grid, "/api/every-digit": self.every_digit,
-                  "/api/morph": self.morph}
+        routes = {
+            "/": self.page,
+            "/api/info": self.info,
+            "/api/grid": self.grid,
+            "/api/every-digit": self.every_digit,
+            "/api/morph": self.morph,
+        }
         self.answer(routes.get(url.path), query)
 
     def do_POST(self):
@@ -117,15 +135,26 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.picture(pictures.grid, self.number(query, "seed", 0, MAX_SEED), digit)
 
     def every_digit(self, query):
-        offsets = [self.number(query, f"offset{k}", -pictures.SLIDER_RANGE, pictures.SLIDER_RANGE, 0.0, float)
-                   for k in range(pictures.DIRECTIONS)]
-        return self.picture(pictures.every_digit, self.number(query, "seed", 0, MAX_SEED),
-                            self.number(query, "style", 0, pictures.STYLES - 1), offsets)
+        offsets = [
+            self.number(query, f"offset{k}", -pictures.SLIDER_RANGE, pictures.SLIDER_RANGE, 0.0, float)
+            for k in range(pictures.DIRECTIONS)
+        ]
+        return self.picture(
+            pictures.every_digit,
+            self.number(query, "seed", 0, MAX_SEED),
+            self.number(query, "style", 0, pictures.STYLES - 1),
+            offsets,
+        )
 
     def morph(self, query):
-        return self.picture(pictures.morph, self.number(query, "seed", 0, MAX_SEED),
-                            self.number(query, "from", 0, pictures.STYLES - 1), self.number(query, "to", 0, pictures.STYLES - 1),
-                            self.digit(query, "digit_from"), self.digit(query, "digit_to"))
+        return self.picture(
+            pictures.morph,
+            self.number(query, "seed", 0, MAX_SEED),
+            self.number(query, "from", 0, pictures.STYLES - 1),
+            self.number(query, "to", 0, pictures.STYLES - 1),
+            self.digit(query, "digit_from"),
+            self.digit(query, "digit_to"),
+        )
 
     def read(self, query):
         length = self.headers.get("Content-Length")
@@ -133,13 +162,18 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise BadRequest("send the picture as the request's body, with its Content-Length.", 411)
         if int(length) > MAX_UPLOAD_BYTES:
             self.discard(int(length))  # Read before answering, so the browser gets the answer, not a reset.
-            raise BadRequest(f"the picture is {int(length) / 2 ** 20:.1f} MB: send one of at most "
-                             f"{MAX_UPLOAD_BYTES // 2 ** 20} MB.", 413)
+            raise BadRequest(
+                f"the picture is {int(length) / 2**20:.1f} MB: send one of at most {MAX_UPLOAD_BYTES // 2**20} MB.", 413
+            )
         content = self.rfile.read(int(length))
         with self.server.lock:
             reading = pictures.read_picture(self.server.functions, content)
-        answer = {"label": reading["label"], "probability": reading["probability"],
-                  "digit": data_url(reading["digit"]), "redrawn": data_url(reading["redrawn"])}
+        answer = {
+            "label": reading["label"],
+            "probability": reading["probability"],
+            "digit": data_url(reading["digit"]),
+            "redrawn": data_url(reading["redrawn"]),
+        }
         return "application/json", json.dumps(answer).encode()
 
     # Helpers.

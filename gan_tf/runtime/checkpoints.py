@@ -35,8 +35,10 @@ def resume_point(directory, fresh=False, name=None):
         return None
     path = pathlib.Path(directory)
     if name and not (path / config_lib.INDEX_FILENAME).exists():
-        raise errors.UserError(f"--checkpoint {name}: there is no run in {path} to resume: drop --checkpoint to start "
-                               f"a new run, or pass the --checkpoint-dir of the run that has it.")
+        raise errors.UserError(
+            f"--checkpoint {name}: there is no run in {path} to resume: drop --checkpoint to start "
+            f"a new run, or pass the --checkpoint-dir of the run that has it."
+        )
     return checkpoint_path(path, name) if path.is_dir() else None
 
 
@@ -60,8 +62,10 @@ def check_directory(directory):
         except OSError as error:
             raise unwritable(path, error) from None
     elif not os.access(existing, os.W_OK | os.X_OK):
-        raise errors.UserError(f"cannot write to {path} ({existing} is not writable): choose a directory you can "
-                               f"write to, or fix its permissions.")
+        raise errors.UserError(
+            f"cannot write to {path} ({existing} is not writable): choose a directory you can "
+            f"write to, or fix its permissions."
+        )
     return path
 
 
@@ -82,8 +86,9 @@ def prepare_directory(directory):
 
 
 def unwritable(path, error):
-    return errors.UserError(f"cannot write to {path} ({error.strerror}): choose a directory you can "
-                            f"write to, or fix its permissions.")
+    return errors.UserError(
+        f"cannot write to {path} ({error.strerror}): choose a directory you can write to, or fix its permissions."
+    )
 
 
 def require_run(directory):
@@ -94,14 +99,20 @@ def require_run(directory):
     """
     path = pathlib.Path(directory)
     if path.exists() and not path.is_dir():
-        raise errors.UserError(f"--checkpoint-dir {path} is a file, not a directory: pass the directory of a trained run.")
+        raise errors.UserError(
+            f"--checkpoint-dir {path} is a file, not a directory: pass the directory of a trained run."
+        )
     if not path.is_dir():
-        raise errors.UserError(f"checkpoint directory {path} does not exist: train first with "
-                               f"'make train', or pass --checkpoint-dir pointing at a trained run.")
+        raise errors.UserError(
+            f"checkpoint directory {path} does not exist: train first with "
+            f"'make train', or pass --checkpoint-dir pointing at a trained run."
+        )
     saved = config_lib.saved_config(path)
     if saved is None or latest(path) is None:
-        raise errors.UserError(f"{path} holds no gan_tf checkpoint: train first with 'make train', "
-                               f"or pass --checkpoint-dir pointing at a trained run.")
+        raise errors.UserError(
+            f"{path} holds no gan_tf checkpoint: train first with 'make train', "
+            f"or pass --checkpoint-dir pointing at a trained run."
+        )
     return saved
 
 
@@ -121,12 +132,16 @@ def latest(directory):
         return None
     state = checkpoint_state(directory)
     if state is None or not state.model_checkpoint_path:
-        raise errors.UserError(f"{index}, the index of the checkpoints, is damaged: restore it from a backup, or start "
-                               f"over with --fresh (which deletes the run) or another --checkpoint-dir.")
+        raise errors.UserError(
+            f"{index}, the index of the checkpoints, is damaged: restore it from a backup, or start "
+            f"over with --fresh (which deletes the run) or another --checkpoint-dir."
+        )
     prefix = state.model_checkpoint_path
     if not pathlib.Path(prefix + ".index").is_file():
-        raise errors.UserError(f"{index} names {pathlib.Path(prefix).name}, but its files are missing: put them back, "
-                               f"or start over with --fresh (which deletes the run) or another --checkpoint-dir.")
+        raise errors.UserError(
+            f"{index} names {pathlib.Path(prefix).name}, but its files are missing: put them back, "
+            f"or start over with --fresh (which deletes the run) or another --checkpoint-dir."
+        )
     return prefix
 
 
@@ -184,8 +199,9 @@ def restore(checkpoint, path, partial=False):
         if status is not None:
             status.expect_partial()
         tf.get_logger().setLevel(logging.ERROR)
-        raise errors.UserError(f"cannot restore {path}: {what_went_wrong(error)} ({summary(error)}). "
-                               f"{what_to_do(path)}") from None
+        raise errors.UserError(
+            f"cannot restore {path}: {what_went_wrong(error)} ({summary(error)}). {what_to_do(path)}"
+        ) from None
 
 
 def what_went_wrong(error):
@@ -200,7 +216,11 @@ def what_went_wrong(error):
 
 
 def summary(error):
-    return f"{type(error).__name__}: {str(error).strip().splitlines()[0][:160]}" if str(error).strip() else type(error).__name__
+    return (
+        f"{type(error).__name__}: {str(error).strip().splitlines()[0][:160]}"
+        if str(error).strip()
+        else type(error).__name__
+    )
 
 
 def what_to_do(path):
@@ -208,9 +228,13 @@ def what_to_do(path):
     directory, name = pathlib.Path(path).parent, pathlib.Path(path).name
     others = [other for other in saved_names(directory) if other != name]
     if others:
-        return (f"The files are left as they were. The run's other checkpoints are {', '.join(others)}: pass "
-                f"--checkpoint {others[-1]} to use one, or --fresh (or another --checkpoint-dir) to start over.")
+        return (
+            f"The files are left as they were. The run's other checkpoints are {', '.join(others)}: pass "
+            f"--checkpoint {others[-1]} to use one, or --fresh (or another --checkpoint-dir) to start over."
+        )
     return "The files are left as they were: train a new run with --fresh or another --checkpoint-dir."
+
+
 def remove_run(directory):
     """Deletes the checkpoints and config.json of the run in `directory`, and nothing else."""
     path = pathlib.Path(directory)

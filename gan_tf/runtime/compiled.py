@@ -39,15 +39,19 @@ def with_loss_scaling(state, strategy):
 
     The wrappers are not saved: a resumed run starts again from the initial loss scale.
     """
+
     def wrap(optimizer, model):
         with strategy.scope():
             wrapped = keras.optimizers.LossScaleOptimizer(optimizer)
             wrapped.build(model.trainable_variables)
         return wrapped
 
-    return dataclasses.replace(state, generator_optimizer=wrap(state.generator_optimizer, state.generator),
-                               discriminator_optimizer=wrap(state.discriminator_optimizer, state.discriminator),
-                               encoder_optimizer=wrap(state.encoder_optimizer, state.encoder))
+    return dataclasses.replace(
+        state,
+        generator_optimizer=wrap(state.generator_optimizer, state.generator),
+        discriminator_optimizer=wrap(state.discriminator_optimizer, state.discriminator),
+        encoder_optimizer=wrap(state.encoder_optimizer, state.encoder),
+    )
 
 
 def make_train_step(state, config, speed, strategy=None):
@@ -73,13 +77,15 @@ def make_train_step(state, config, speed, strategy=None):
 
     def train_step(real_images, labels, latent_vectors):
         step_losses, batch_size = strategy.run(replica_step, args=(real_images, labels, latent_vectors))
-        step_losses = {name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None)
-                       for name, value in step_losses.items()}
+        step_losses = {
+            name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for name, value in step_losses.items()
+        }
         if state.average_generator is not None:  # After the replicas' updates, in the cross-replica context.
             step_lib.average_generator_update(state, config)
         state.step.assign_add(1)
-        state.epoch_images.assign_add(tf.cast(strategy.reduce(tf.distribute.ReduceOp.SUM, batch_size, axis=None),
-                                              tf.int64))
+        state.epoch_images.assign_add(
+            tf.cast(strategy.reduce(tf.distribute.ReduceOp.SUM, batch_size, axis=None), tf.int64)
+        )
         for name, value in step_losses.items():
             state.epoch_loss_sums[name].assign_add(tf.cast(value, tf.float64))
         return step_losses

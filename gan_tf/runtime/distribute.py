@@ -1,11 +1,11 @@
 """Training on several devices or machines with tf.distribute.
 
-  one          one device: the GPU when there is one, else the CPU (tf.distribute's default strategy).
-  mirrored     every local GPU (or every logical CPU) holds a copy of the models; each step splits the
-               batch between them and adds their gradients (MirroredStrategy).
-  multiworker  the same across machines, each started with the same command and its own TF_CONFIG
-               (MultiWorkerMirroredStrategy). Worker 0 (or the "chief") is the chief: only it writes.
-  auto         multiworker when TF_CONFIG is set, mirrored with more than one GPU, else one.
+one          one device: the GPU when there is one, else the CPU (tf.distribute's default strategy).
+mirrored     every local GPU (or every logical CPU) holds a copy of the models; each step splits the
+             batch between them and adds their gradients (MirroredStrategy).
+multiworker  the same across machines, each started with the same command and its own TF_CONFIG
+             (MultiWorkerMirroredStrategy). Worker 0 (or the "chief") is the chief: only it writes.
+auto         multiworker when TF_CONFIG is set, mirrored with more than one GPU, else one.
 """
 
 import json
@@ -45,9 +45,11 @@ def read_tf_config():
     """The cluster described by $TF_CONFIG, checked enough to give a clear error instead of a hang."""
     text = os.environ.get("TF_CONFIG")
     if not text:
-        raise errors.UserError("--strategy multiworker needs TF_CONFIG, e.g. TF_CONFIG='{\"cluster\": {\"worker\": "
-                               "[\"host1:12345\", \"host2:12345\"]}, \"task\": {\"type\": \"worker\", \"index\": 0}}' "
-                               "(see docs/distributed.md).")
+        raise errors.UserError(
+            '--strategy multiworker needs TF_CONFIG, e.g. TF_CONFIG=\'{"cluster": {"worker": '
+            '["host1:12345", "host2:12345"]}, "task": {"type": "worker", "index": 0}}\' '
+            "(see docs/distributed.md)."
+        )
     try:
         tf_config = json.loads(text)
         workers = tf_config["cluster"]["worker"]
@@ -55,7 +57,9 @@ def read_tf_config():
         assert isinstance(workers, list) and workers and task["type"] in ("worker", "chief")
         assert 0 <= int(task["index"]) < len(tf_config["cluster"][task["type"]])
     except (ValueError, KeyError, TypeError, AssertionError):
-        raise errors.UserError(f"TF_CONFIG is not a worker cluster with this machine's task in it: {text[:200]}") from None
+        raise errors.UserError(
+            f"TF_CONFIG is not a worker cluster with this machine's task in it: {text[:200]}"
+        ) from None
     return tf_config
 
 

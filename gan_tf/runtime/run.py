@@ -45,8 +45,10 @@ class LastSave:
         """What a message about a stopped run says of the checkpoint to resume from."""
         if self.name is None:
             return "No checkpoint had been saved yet."
-        return (f"The latest checkpoint, {pathlib.Path(self.name).name} (epoch {self.epoch}, step {self.step}), is "
-                f"intact: run the same command to resume from it.")
+        return (
+            f"The latest checkpoint, {pathlib.Path(self.name).name} (epoch {self.epoch}, step {self.step}), is "
+            f"intact: run the same command to resume from it."
+        )
 
 
 class TrainingRun:
@@ -125,9 +127,11 @@ class TrainingRun:
             yield
         except (OSError, tf.errors.OpError) as error:
             reason = error.strerror if isinstance(error, OSError) and error.strerror else checkpoints.summary(error)
-            raise errors.UserError(f"cannot write {what} in {directory} ({reason}): training stopped. "
-                                   f"{self.last_save.sentence()} Free some disk space or fix the directory's "
-                                   f"permissions first.") from None
+            raise errors.UserError(
+                f"cannot write {what} in {directory} ({reason}): training stopped. "
+                f"{self.last_save.sentence()} Free some disk space or fix the directory's "
+                f"permissions first."
+            ) from None
 
     def save(self):
         """Saves a checkpoint of the current step.
@@ -149,8 +153,10 @@ class TrainingRun:
         every_steps = self.config.checkpoint_every_steps
         passed = every_steps and self.step // every_steps > self.looked_at_step // every_steps
         self.looked_at_step = self.step
-        return bool(passed or (self.seconds_between_saves
-                               and time.monotonic() - self.last_save.time >= self.seconds_between_saves))
+        return bool(
+            passed
+            or (self.seconds_between_saves and time.monotonic() - self.last_save.time >= self.seconds_between_saves)
+        )
 
     def maybe_save(self):
         """Saves when a checkpoint is due by steps or by seconds; called after each compiled call."""
@@ -170,9 +176,11 @@ class TrainingRun:
         first = self.step - call_steps + 1
         where = f"step {first}" if call_steps == 1 else f"steps {first}-{self.step}"
         losses_text = " and ".join(f"the {name} loss became {value}" for name, value in bad.items())
-        raise errors.UserError(f"training diverged at {where}: {losses_text}, so the run stopped without saving. "
-                               f"{self.last_save.sentence()} Lower the learning rates (e.g. --generator-learning-rate "
-                               f"and --discriminator-learning-rate) before resuming.")
+        raise errors.UserError(
+            f"training diverged at {where}: {losses_text}, so the run stopped without saving. "
+            f"{self.last_save.sentence()} Lower the learning rates (e.g. --generator-learning-rate "
+            f"and --discriminator-learning-rate) before resuming."
+        )
 
     def write_epoch(self, epoch, mean_losses, images_per_second, picture):
         """The epoch's progress frame and TensorBoard summaries (the chief's only)."""
@@ -206,8 +214,10 @@ class TrainingRun:
             yield
         except KeyboardInterrupt:
             self.save()
-            self.log(f"\ninterrupted: saved {self.last_save.name} (epoch {self.last_save.epoch}, step "
-                     f"{self.last_save.step}); run the same command again to resume.")
+            self.log(
+                f"\ninterrupted: saved {self.last_save.name} (epoch {self.last_save.epoch}, step "
+                f"{self.last_save.step}); run the same command again to resume."
+            )
             raise
         finally:
             if self.scratch_dir:

@@ -30,9 +30,11 @@ class Speed:
 
     def describe(self):
         """One line for the training log, e.g. 'XLA off, mixed precision off, 1 step per call, ...'."""
-        return (f"XLA {'on' if self.jit_compile else 'off'}, mixed precision {self.mixed_precision}, "
-                f"{self.steps_per_call} step{'s' if self.steps_per_call > 1 else ''} per call, "
-                f"dataset cache {'on' if self.cache_dataset else 'off'}, prefetch {'on' if self.prefetch else 'off'}")
+        return (
+            f"XLA {'on' if self.jit_compile else 'off'}, mixed precision {self.mixed_precision}, "
+            f"{self.steps_per_call} step{'s' if self.steps_per_call > 1 else ''} per call, "
+            f"dataset cache {'on' if self.cache_dataset else 'off'}, prefetch {'on' if self.prefetch else 'off'}"
+        )
 
     @property
     def loss_scaling(self):
@@ -45,9 +47,13 @@ def resolve(config, on_gpu):
     auto = AUTO["gpu" if on_gpu else "cpu"]
     mixed_precision = auto["mixed_precision"] if config.mixed_precision == "auto" else config.mixed_precision
     jit_compile = auto["jit_compile"] if config.jit_compile == "auto" else config.jit_compile
-    return Speed(jit_compile=jit_compile == "on", mixed_precision=mixed_precision,
-                 steps_per_call=config.steps_per_call or auto["steps_per_call"],
-                 cache_dataset=config.cache_dataset == "on", prefetch=config.prefetch == "on")
+    return Speed(
+        jit_compile=jit_compile == "on",
+        mixed_precision=mixed_precision,
+        steps_per_call=config.steps_per_call or auto["steps_per_call"],
+        cache_dataset=config.cache_dataset == "on",
+        prefetch=config.prefetch == "on",
+    )
 
 
 @contextlib.contextmanager

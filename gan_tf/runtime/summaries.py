@@ -14,9 +14,19 @@ import tensorflow as tf
 from gan_tf.runtime import files
 
 CSV_FILENAME = "metrics.csv"
-CSV_COLUMNS = ["epoch", "step", "mnist_score", "frechet_distance", "confident_share", "asked_digit_share",
-               "min_class_share", "max_class_share", "latent_nearest_neighbour_accuracy", "digit_accuracy",
-               "reconstruction_error"]
+CSV_COLUMNS = [
+    "epoch",
+    "step",
+    "mnist_score",
+    "frechet_distance",
+    "confident_share",
+    "asked_digit_share",
+    "min_class_share",
+    "max_class_share",
+    "latent_nearest_neighbour_accuracy",
+    "digit_accuracy",
+    "reconstruction_error",
+]
 
 
 class RunLog:

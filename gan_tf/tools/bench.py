@@ -37,6 +37,7 @@ TUTORIAL_NOISE_DIM = 100
 
 # --- TensorFlow's DCGAN tutorial (tensorflow/docs, tutorials/generative/dcgan), as written there. ---
 
+
 def tutorial_generator():
     """The tutorial's generator: 100-d noise -> 7x7x256 -> 7x7x128 -> 14x14x64 -> 28x28x1 (tanh)."""
     model = keras.Sequential(name="tutorial_generator")
@@ -86,8 +87,9 @@ def tutorial_train_step():
             real_output = discriminator(images, training=True)
             fake_output = discriminator(generated_images, training=True)
             gen_loss = cross_entropy(tf.ones_like(fake_output), fake_output)
-            disc_loss = (cross_entropy(tf.ones_like(real_output), real_output)
-                         + cross_entropy(tf.zeros_like(fake_output), fake_output))
+            disc_loss = cross_entropy(tf.ones_like(real_output), real_output) + cross_entropy(
+                tf.zeros_like(fake_output), fake_output
+            )
         gradients_of_generator = gen_tape.gradient(gen_loss, generator.trainable_variables)
         gradients_of_discriminator = disc_tape.gradient(disc_loss, discriminator.trainable_variables)
         generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
@@ -98,6 +100,7 @@ def tutorial_train_step():
 
 
 # --- Measuring. ---
+
 
 def images_per_second(calls, warmup_calls=3, windows=5, window_seconds=4.0):
     """For each call in `calls`: the median, over `windows` timed windows, of images per second when
@@ -133,8 +136,9 @@ def ours(config, train_digits, speed, remapping=False):
 
     def calls():
         for epoch in itertools.count():
-            for batches, part_steps in data.epoch_batches(dataset, config.batch_size, config.seed, epoch,
-                                                          config.latent_dim, prefetch=speed.prefetch):
+            for batches, part_steps in data.epoch_batches(
+                dataset, config.batch_size, config.seed, epoch, config.latent_dim, prefetch=speed.prefetch
+            ):
                 # A full batch has a static size; the short last one holds what is left over.
                 images_per_step = batches.element_spec[0].shape[0] or len(train_digits.images) % config.batch_size
                 iterator = iter(batches)
@@ -168,8 +172,10 @@ def tutorial(train_images):
 def speed_variants(on_gpu):
     """(label, speed.Speed) for the device's auto settings and each choice changed alone."""
     auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu)
-    variants = [("auto (" + auto.describe() + ")", auto),
-                ("XLA " + ("off" if auto.jit_compile else "on"), dataclasses.replace(auto, jit_compile=not auto.jit_compile))]
+    variants = [
+        ("auto (" + auto.describe() + ")", auto),
+        ("XLA " + ("off" if auto.jit_compile else "on"), dataclasses.replace(auto, jit_compile=not auto.jit_compile)),
+    ]
     for precision in ("off", "bfloat16", "float16"):
         if precision != auto.mixed_precision:
             variants.append((f"mixed precision {precision}", dataclasses.replace(auto, mixed_precision=precision)))
@@ -207,40 +213,62 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
 
     with tempfile.TemporaryDirectory() as directory:
         try:
-            train.train(config, train_digits, f"{directory}/checkpoints", f"{directory}/outputs", log=log,
-                        progress=False, evaluation=evaluation, on_gpu=on_gpu)
+            train.train(
+                config,
+                train_digits,
+                f"{directory}/checkpoints",
+                f"{directory}/outputs",
+                log=log,
+                progress=False,
+                evaluation=evaluation,
+                on_gpu=on_gpu,
+            )
         except TrialOver:
             pass
     return scores
 
 
-def run(train_digits, test_digits, judge_directory, on_gpu=False, target=9.0, trial_minutes=10.0, window_seconds=4.0,
-        log=print):
+def run(
+    train_digits,
+    test_digits,
+    judge_directory,
+    on_gpu=False,
+    target=9.0,
+    trial_minutes=10.0,
+    window_seconds=4.0,
+    log=print,
+):
     """The whole benchmark; prints its report through `log`."""
     preset = config_lib.PRESETS["tutorial"]
     log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
-    theirs, mine = images_per_second([tutorial(train_digits.images),
-                                       ours(preset, train_digits, speed_lib.resolve(preset, on_gpu))],
-                                      window_seconds=window_seconds)
+    theirs, mine = images_per_second(
+        [tutorial(train_digits.images), ours(preset, train_digits, speed_lib.resolve(preset, on_gpu))],
+        window_seconds=window_seconds,
+    )
     log(f"  {'its train_step and pipeline (batch 256, short last batch kept):':86}{theirs:8.0f}")
     log(f"  {'--preset tutorial through gan_tf:':86}{mine:8.0f}   ({mine / theirs:.2f}x)")
 
     default = config_lib.PRESETS["default"]
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
     for label, speed in speed_variants(on_gpu):
-        rate, = images_per_second([ours(default, train_digits, speed)], window_seconds=window_seconds)
+        (rate,) = images_per_second([ours(default, train_digits, speed)], window_seconds=window_seconds)
         log(f"  {label + ':':86}{rate:8.0f}")
     auto = speed_lib.resolve(default, on_gpu)
-    log("Grappler's remapper for the train step (off in training: it fails on this graph), images per second, "
-        "in turns:")
-    off, on = images_per_second([ours(default, train_digits, auto), ours(default, train_digits, auto, remapping=True)],
-                                window_seconds=window_seconds)
+    log(
+        "Grappler's remapper for the train step (off in training: it fails on this graph), images per second, in turns:"
+    )
+    off, on = images_per_second(
+        [ours(default, train_digits, auto), ours(default, train_digits, auto, remapping=True)],
+        window_seconds=window_seconds,
+    )
     log(f"  {'remapper off (the default):':86}{off:8.0f}")
     log(f"  {'remapper on:':86}{on:8.0f}   ({on / off:.2f}x)")
 
     judge, judge_accuracy = evaluate.load_or_train_judge(judge_directory, train_digits, test_digits, log=log)
-    log(f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "
-        f"accuracy {judge_accuracy:.4f}), until {target} or {trial_minutes:g} min of training")
+    log(
+        f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "
+        f"accuracy {judge_accuracy:.4f}), until {target} or {trial_minutes:g} min of training"
+    )
     scores = time_to_quality(train_digits, test_digits, judge, target, trial_minutes, on_gpu, log=log)
     for epoch, seconds, score in scores:
         log(f"  epoch {epoch}: {seconds:.0f} s of training, MNIST score {score:.3f}")
@@ -249,6 +277,8 @@ def run(train_digits, test_digits, judge_directory, on_gpu=False, target=9.0, tr
         log(f"time to MNIST score {target}: {reached[0]:.0f} s of training")
     else:
         best = max(scores, key=lambda entry: entry[2]) if scores else (0, 0.0, float("nan"))
-        log(f"time to MNIST score {target}: not reached in {scores[-1][1] if scores else 0:.0f} s of training "
-            f"(best {best[2]:.3f} at epoch {best[0]})")
+        log(
+            f"time to MNIST score {target}: not reached in {scores[-1][1] if scores else 0:.0f} s of training "
+            f"(best {best[2]:.3f} at epoch {best[0]})"
+        )
     log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")

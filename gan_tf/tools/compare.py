@@ -29,8 +29,20 @@ from gan_tf.tools.variants import variant_config
 
 EVALUATION_SAMPLES = 10_000  # As make evaluate: Fréchet distances of 2,000 samples run higher.
 TARGET_SCORE = 9.0
-COLUMNS = ["variant", "flags", "mnist_score", "frechet_distance", "min_class_share", "max_class_share",
-           "confident_share", "asked_digit_share", "seconds_to_9", "images_per_second", "training_seconds", "steps"]
+COLUMNS = [
+    "variant",
+    "flags",
+    "mnist_score",
+    "frechet_distance",
+    "min_class_share",
+    "max_class_share",
+    "confident_share",
+    "asked_digit_share",
+    "seconds_to_9",
+    "images_per_second",
+    "training_seconds",
+    "steps",
+]
 
 
 class Timeline:
@@ -62,8 +74,9 @@ class Timeline:
     def __call__(self, state):
         seconds = self.training_seconds()
         with self.clock.paused():
-            figures = evaluate.headline_of_state(self.config, state, self.judge, self.train_digits, self.test_digits,
-                                                 EVALUATION_SAMPLES)
+            figures = evaluate.headline_of_state(
+                self.config, state, self.judge, self.train_digits, self.test_digits, EVALUATION_SAMPLES
+            )
         self.points.append({"seconds": seconds, "step": int(state.step.numpy()), **figures})
         return figures
 
@@ -72,24 +85,38 @@ def run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu
     """Trains one variant for `minutes` of training and returns its result (also written as result.json)."""
     variant_flags = flags(variant_config(variant))
     log(f"  {minutes:g} min of training ({variant_flags or 'the defaults'})")
-    config = dataclasses.replace(variant_config(variant), epochs=10_000, eval_every=1,
-                                 checkpoint_every_seconds=0.0)
+    config = dataclasses.replace(variant_config(variant), epochs=10_000, eval_every=1, checkpoint_every_seconds=0.0)
     directory = root / "runs" / variant.replace("/", "-")
     if directory.exists():  # An interrupted attempt: start over.
         shutil.rmtree(directory)
     timeline = Timeline(config, judge, train_digits, test_digits, minutes * 60, log)
-    state = train.train(config, train_digits, directory / "checkpoints", directory, log=log, progress=False,
-                        evaluation=timeline, on_gpu=on_gpu, stop=timeline.over)
+    state = train.train(
+        config,
+        train_digits,
+        directory / "checkpoints",
+        directory,
+        log=log,
+        progress=False,
+        evaluation=timeline,
+        on_gpu=on_gpu,
+        stop=timeline.over,
+    )
     seconds = timeline.training_seconds()
     if not timeline.points or timeline.points[-1]["step"] != int(state.step.numpy()):
         figures = timeline(state)  # The end of the budget, in the middle of an epoch.
         log("  quality: " + train.describe_figures(figures))
     final = timeline.points[-1]
     reached = [point["seconds"] for point in timeline.points if point["mnist_score"] >= TARGET_SCORE]
-    result = {"variant": variant, "flags": variant_flags, **{name: final[name] for name in COLUMNS if name in final},
-              "seconds_to_9": reached[0] if reached else None,
-              "images_per_second": int(state.step.numpy()) * config.batch_size / seconds,
-              "training_seconds": seconds, "steps": int(state.step.numpy()), "timeline": timeline.points}
+    result = {
+        "variant": variant,
+        "flags": variant_flags,
+        **{name: final[name] for name in COLUMNS if name in final},
+        "seconds_to_9": reached[0] if reached else None,
+        "images_per_second": int(state.step.numpy()) * config.batch_size / seconds,
+        "training_seconds": seconds,
+        "steps": int(state.step.numpy()),
+        "timeline": timeline.points,
+    }
     shutil.rmtree(directory / "checkpoints")  # Only the measurements are kept: a checkpoint per variant is large.
     files.write_text(directory / "result.json", json.dumps(result, indent=2) + "\n")
     return result
@@ -130,21 +157,41 @@ def write_tables(results, root):
         writer = csv.writer(file)
         writer.writerow(COLUMNS)
         writer.writerows(rows)
-    header = ["variant", "MNIST score", "Fréchet distance", "class shares", "confident", "asked digit",
-              "s to 9.0", "images/s"]
+    header = [
+        "variant",
+        "MNIST score",
+        "Fréchet distance",
+        "class shares",
+        "confident",
+        "asked digit",
+        "s to 9.0",
+        "images/s",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for result in results:
-        lines.append("| " + " | ".join([
-            result["variant"], cell(result["mnist_score"]), cell(result["frechet_distance"], 2),
-            f"{cell(result['min_class_share'])}-{cell(result['max_class_share'])}", cell(result["confident_share"]),
-            cell(result["asked_digit_share"]), cell(result["seconds_to_9"], 0), cell(result["images_per_second"], 0)])
-            + " |")
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    result["variant"],
+                    cell(result["mnist_score"]),
+                    cell(result["frechet_distance"], 2),
+                    f"{cell(result['min_class_share'])}-{cell(result['max_class_share'])}",
+                    cell(result["confident_share"]),
+                    cell(result["asked_digit_share"]),
+                    cell(result["seconds_to_9"], 0),
+                    cell(result["images_per_second"], 0),
+                ]
+            )
+            + " |"
+        )
     files.write_text(root / "results.md", "\n".join(lines) + "\n")
 
 
 def plot(results, path):
     """score.png: the MNIST score against seconds of training, one line per variant."""
     import matplotlib
+
     matplotlib.use("Agg")  # No screen needed.
     from matplotlib import pyplot
 
@@ -152,8 +199,14 @@ def plot(results, path):
     for result in results:
         points = result["timeline"]
         style = "-" if result["variant"].startswith("conditional") else "--"
-        axes.plot([point["seconds"] for point in points], [point["mnist_score"] for point in points], style,
-                  marker="o", markersize=3, label=result["variant"])
+        axes.plot(
+            [point["seconds"] for point in points],
+            [point["mnist_score"] for point in points],
+            style,
+            marker="o",
+            markersize=3,
+            label=result["variant"],
+        )
     axes.axhline(TARGET_SCORE, color="grey", linewidth=0.8)
     axes.set_xlabel("seconds of training (evaluation excluded)")
     axes.set_ylabel("MNIST score (judge, 10,000 samples)")

@@ -34,8 +34,10 @@ def variant_config(variant):
     """
     mode, _, names = variant.partition("/")
     if mode not in MODES.values() or not names:
-        raise errors.UserError(f"--variants {variant!r}: name a variant as MODE/NAME, MODE one of "
-                               f"{', '.join(MODES.values())}, e.g. unconditional/hinge or conditional/hinge+augment.")
+        raise errors.UserError(
+            f"--variants {variant!r}: name a variant as MODE/NAME, MODE one of "
+            f"{', '.join(MODES.values())}, e.g. unconditional/hinge or conditional/hinge+augment."
+        )
     changes = {"conditional": "on" if mode == "conditional" else "off"}
     for name in names.split("+"):
         if name not in VARIANTS:
@@ -50,13 +52,17 @@ def default_variants():
     names = []
     for mode in MODES.values():
         default = variant_config(f"{mode}/default")
-        names += [f"{mode}/{name}" for name in VARIANTS
-                  if name == "default" or variant_config(f"{mode}/{name}") != default]
+        names += [
+            f"{mode}/{name}" for name in VARIANTS if name == "default" or variant_config(f"{mode}/{name}") != default
+        ]
     return names
 
 
 def flags(config):
     """The flags that make `config` differ from the default config, as a command line would give them."""
     default = config_lib.resolve({"conditional": config.conditional})
-    return " ".join(f"{config_lib.flag(field.name)} {getattr(config, field.name)}" for field in dataclasses.fields(config)
-                    if getattr(config, field.name) != getattr(default, field.name))
+    return " ".join(
+        f"{config_lib.flag(field.name)} {getattr(config, field.name)}"
+        for field in dataclasses.fields(config)
+        if getattr(config, field.name) != getattr(default, field.name)
+    )
