@@ -116,32 +116,18 @@ def test_sample_reconstruct_interpolate_and_gif(trained, tmp_path):
     assert result.returncode == 0 and "(2 frames)" in result.stdout
 
 
+def train_again(root, npz, *flags):
+    """`train` on the run of `trained`, with these flags."""
+    return gan_tf(
+        "train", "--data", npz, "--checkpoint-dir", root / "checkpoints", "--output-dir", root / "outputs", *flags
+    )
+
+
 def test_resume_continues_and_a_conflicting_architecture_is_refused(trained):
     root, npz, _ = trained
     before = fingerprint(root / "checkpoints")
-    result = gan_tf(
-        "train",
-        "--data",
-        npz,
-        "--checkpoint-dir",
-        root / "checkpoints",
-        "--output-dir",
-        root / "outputs",
-        "--latent-dim",
-        9,
-    )
-    assert "--latent-dim 8, not 9" in error_line(result)
-    result = gan_tf(
-        "train",
-        "--data",
-        npz,
-        "--checkpoint-dir",
-        root / "checkpoints",
-        "--output-dir",
-        root / "outputs",
-        "--preset",
-        "default",
-    )
+    assert "--latent-dim 8, not 9" in error_line(train_again(root, npz, "--latent-dim", 9))
+    result = train_again(root, npz, "--preset", "default")
     assert "--preset default has other networks than the run" in error_line(result)
     assert fingerprint(root / "checkpoints") == before
 

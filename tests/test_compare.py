@@ -54,15 +54,19 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     evaluate.build_judge().save(tmp_path / evaluate.JUDGE_FILENAME)
     names = ["conditional/default", "unconditional/hinge"]
     lines = []
-    results = compare.run(
-        names,
-        synthetic_digits(40),
-        synthetic_digits(20, 2),
-        tmp_path,
-        tmp_path / "outputs",
-        minutes=0.001,
-        log=lines.append,
-    )
+
+    def compare_for_a_moment():
+        return compare.run(
+            names,
+            synthetic_digits(40),
+            synthetic_digits(20, 2),
+            tmp_path,
+            tmp_path / "outputs",
+            minutes=0.001,
+            log=lines.append,
+        )
+
+    results = compare_for_a_moment()
     root = tmp_path / "outputs" / "compare"
     assert [result["variant"] for result in results] == names
     for result in results:
@@ -88,14 +92,6 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     assert PIL.Image.open(root / "score.png").size == (1100, 550)
 
     lines.clear()
-    again = compare.run(
-        names,
-        synthetic_digits(40),
-        synthetic_digits(20, 2),
-        tmp_path,
-        tmp_path / "outputs",
-        minutes=0.001,
-        log=lines.append,
-    )
+    again = compare_for_a_moment()
     assert sum("done before, kept" in line for line in lines) == 2
     assert [result["steps"] for result in again] == [result["steps"] for result in results]
