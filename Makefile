@@ -87,14 +87,15 @@ $(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt
 notebook: $(VENV)/notebook-installed
 	PYTHONPATH=$(CURDIR) $(VENV)/bin/jupyter notebook notebooks/walkthrough.ipynb $(if $(filter 0,$(shell id -u)),--allow-root)
 
-# The whole suite, in a worker process per core (pytest-xdist), after the formatter's and linter's checks;
+# The whole suite, in a worker process per core (pytest-xdist; an idle worker takes tests queued for the other),
+# after the formatter's and linter's checks;
 # --durations lists the slowest tests (the notebook's run among them).
 test: lint $(CHROMIUM)
-	$(PY) -m pytest -q -n auto --durations=10 tests
+	$(PY) -m pytest -q -n auto --dist worksteal --durations=10 tests
 
 # The suite without the tests marked slow (real processes, the notebook, kills, the browser): under a minute.
 quick-test: $(VENV)/installed
-	$(PY) -m pytest -q -n auto -m "not slow" tests
+	$(PY) -m pytest -q -n auto --dist worksteal -m "not slow" tests
 
 # ruff, with the settings in pyproject.toml: the code is formatted, and passes the linter. `make format` formats it.
 lint: $(VENV)/installed

@@ -106,8 +106,8 @@ def synthetic_digits(count, seed=0):
 
 @pytest.fixture
 def digits():
-    """40 training digits: with batch size 16, two full batches and a short one of 8."""
-    return synthetic_digits(40)
+    """48 training digits: with batch size 16, three full batches, so a run traces its step once."""
+    return synthetic_digits(48)
 
 
 def write_mnist_npz(path, train_count=40, test_count=20):
@@ -124,9 +124,9 @@ def mnist_npz(tmp_path):
 
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
-    """One tiny run of 2 epochs on synthetic_digits(40), shared by the test modules: (config, root).
+    """One tiny run of 2 epochs on synthetic_digits(48), shared by the test modules: (config, root).
 
-    root/checkpoints holds ckpt-3 and ckpt-6 (3 steps an epoch: batches of 16, 16 and 8), and
+    root/checkpoints holds ckpt-3 and ckpt-6 (3 steps an epoch: batches of 16), and
     root/outputs its two frames, the GIF and the logs. Read it, never change it: copy_of_tiny_run()
     gives a copy to damage.
     """
@@ -135,14 +135,14 @@ def tiny_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
     train.train(
-        config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
+        config, synthetic_digits(48), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
     )
     return config, root
 
 
 @pytest.fixture(scope="session")
 def tiny_cluster_run(tmp_path_factory):
-    """A tiny unconditional run with 3 clusters (1 epoch on synthetic_digits(40)) and its export: (root, description).
+    """A tiny unconditional run with 3 clusters (1 epoch on synthetic_digits(48)) and its export: (root, description).
 
     root/checkpoints holds the run, root/export what export.export_run wrote, described by `description`.
     """
@@ -152,7 +152,7 @@ def tiny_cluster_run(tmp_path_factory):
     root = tmp_path_factory.mktemp("tiny_cluster_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, conditional="off", clusters=3)
     train.train(
-        config, synthetic_digits(40), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
+        config, synthetic_digits(48), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
     )
     return root, export.export_run(root / "checkpoints", None, root / "export")
 

@@ -3,6 +3,7 @@
 import time
 
 import keras
+import pytest
 import tensorflow as tf
 
 from gan_tf import config as config_lib
@@ -21,6 +22,7 @@ def test_tutorial_models_have_the_tutorials_sizes():
     assert bench.tutorial_discriminator().count_params() == 1_664 + 204_928 + 6_273
 
 
+@pytest.mark.slow
 def test_each_loop_counts_the_images_of_its_short_last_batch():
     """Both loops are timed over whole epochs: the tutorial's pipeline keeps its short last batch, as published."""
     batches = bench.tutorial_dataset(synthetic_digits(300).images)
@@ -73,6 +75,7 @@ def test_speed_variants_change_one_setting_each():
         assert len(changed) == 1, label
 
 
+@pytest.mark.slow
 def test_time_to_quality_stops_at_the_first_epoch_that_reaches_the_target(monkeypatch):
     """The trial's bookkeeping, with a tiny model and the judge's scores stubbed: 5.0, then 9.5."""
     monkeypatch.setitem(config_lib.PRESETS, "default", config_lib.PRESETS["tiny"])

@@ -46,6 +46,7 @@ def test_the_budget_clock_stops_when_the_budget_is_spent(monkeypatch):
     assert timeline.over() and timeline.training_seconds() == 75.0
 
 
+@pytest.mark.slow  # Two variants trained and judged.
 def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_what_is_done(tmp_path, monkeypatch):
     # Tiny networks instead of the default ones, and an untrained judge: the bookkeeping is under test here.
     monkeypatch.setitem(config_lib.PRESETS, "default", dataclasses.replace(config_lib.PRESETS["tiny"], frame_grid=2))

@@ -11,6 +11,7 @@ import tensorflow_datasets as tfds
 
 from gan_tf import data
 from gan_tf.runtime import errors
+from tests.conftest import synthetic_digits
 from tests.conftest import write_mnist_npz
 
 
@@ -106,7 +107,8 @@ def batches_of(*args, **kwargs):
     return [batch for part, _ in data.epoch_batches(*args, **kwargs) for batch in part]
 
 
-def test_epoch_keeps_the_short_last_batch_and_fixed_order(digits):
+def test_epoch_keeps_the_short_last_batch_and_fixed_order():
+    digits = synthetic_digits(40)
     dataset = data.digit_dataset(digits)
     parts = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
     assert [steps for _, steps in parts] == [2, 1] and data.steps_per_epoch(40, 16) == 3

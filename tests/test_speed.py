@@ -46,10 +46,10 @@ def plain_losses(config, batches):
     [
         ("off", "off", 1, 1e-5),
         ("off", "off", 2, 1e-5),
-        ("on", "off", 1, 1e-4),
+        pytest.param("on", "off", 1, 1e-4, marks=pytest.mark.slow),  # XLA compiles for seconds.
         ("off", "bfloat16", 1, 3e-2),
         ("off", "float16", 1, 1e-2),
-        ("on", "float16", 2, 1e-2),
+        pytest.param("on", "float16", 2, 1e-2, marks=pytest.mark.slow),
     ],
 )
 def test_every_compiled_step_setting_trains_as_the_plain_step(
@@ -78,6 +78,7 @@ def test_every_compiled_step_setting_trains_as_the_plain_step(
     assert state.generator(train.frame_inputs(config)).dtype == tf.float32  # So do the digits.
 
 
+@pytest.mark.slow  # Three states, traced three times.
 def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, digits):
     """runtime/compiled.py's promise: steps_per_call changes how the steps are dispatched, not what they learn.
 
@@ -92,7 +93,7 @@ def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, dig
         keras.backend.clear_session(free_memory=False)  # As train.train does: the same names, the same graph.
         state = train.build_state(config)
         train_steps = compiled.compile_train_step(state, config, settings)
-        (full_batches, _), _ = data.epoch_batches(
+        ((full_batches, _),) = data.epoch_batches(
             data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
         )
         iterator = iter(full_batches.repeat())

@@ -17,6 +17,7 @@ from gan_tf import train
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import compiled
 from gan_tf.runtime import summaries
+from tests.conftest import synthetic_digits
 
 
 def run(config, digits, root, **kwargs):
@@ -42,13 +43,13 @@ def assert_same_weights(first, second):
 
 
 def test_a_short_run_writes_frames_gif_checkpoint_and_config_and_traces_the_step_twice(
-    tiny_config, digits, tmp_path, monkeypatch
+    tiny_config, tmp_path, monkeypatch
 ):
     made = []
     original = compiled.compile_train_step
     monkeypatch.setattr(compiled, "compile_train_step", lambda *args: made.append(original(*args)) or made[-1])
     config = dataclasses.replace(tiny_config, epochs=2)
-    state = run(config, digits, tmp_path)
+    state = run(config, synthetic_digits(40), tmp_path)
     assert int(state.epoch) == 2 and int(state.step) == 6  # 3 batches (16, 16, 8) per epoch.
     assert made[0].tracing_count() == 2  # Once for the full batches, once for the short one, in the whole run.
     frames = images.frame_paths(tmp_path / "outputs" / "frames")
@@ -74,11 +75,12 @@ def test_resume_continues_the_epoch_count_with_the_saved_weights(copy_of_tiny_ru
     assert int(third.epoch) == 3 and int(third.step) == 9
 
 
+@pytest.mark.slow  # Two traces of a step with every GAN-lab flag that draws random numbers.
 def test_one_plus_one_epochs_equal_two_epochs(tiny_config, digits, tmp_path):
     # With dropout in D: its masks come from Keras's seed generators, whose state the checkpoint keeps.
     # And with the GAN-lab flags that draw random numbers in the step or update D more than once:
     # WGAN-GP's interpolation weights and critic steps, spectral norm's power iteration, augmentation.
-    # Batches of 20 split the 40 digits evenly: one batch shape, so one trace a run.
+    # Batches of 24 split the 48 digits evenly: one batch shape, so one trace a run.
     config = dataclasses.replace(
         tiny_config,
         discriminator_dropout=0.3,
@@ -86,7 +88,7 @@ def test_one_plus_one_epochs_equal_two_epochs(tiny_config, digits, tmp_path):
         critic_steps=2,
         spectral_norm="on",
         augment="on",
-        batch_size=20,
+        batch_size=24,
     )
     straight = run(dataclasses.replace(config, epochs=2), digits, tmp_path / "straight")
     run(config, digits, tmp_path / "resumed")
@@ -141,6 +143,7 @@ def test_a_conditional_frame_has_one_style_per_row_and_one_digit_per_column(tiny
     assert train.frame_inputs(unconditional).shape == (100, config.latent_dim)
 
 
+@pytest.mark.slow
 def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_path):
     calls = []
 
@@ -216,6 +219,7 @@ def test_one_tiny_epoch_of_the_tutorial_preset(digits, tmp_path):
     assert config_lib.load(tmp_path / "checkpoints") == config
 
 
+@pytest.mark.slow
 def test_the_generator_learns_the_data(tmp_path):
     """On digits that are all one bright bar in the same place, G's samples move toward that picture."""
     bars = np.zeros((320, 28, 28), np.uint8)
@@ -244,7 +248,7 @@ def test_the_generator_learns_the_data(tmp_path):
 
 
 # Resumed and compared bitwise with a straight run, then drawn from as a restored run: with
-# test_one_plus_one_epochs_equal_two_epochs, every GAN-lab flag. Batches of 20 split the 40 digits
+# test_one_plus_one_epochs_equal_two_epochs, every GAN-lab flag. Batches of 24 split the 48 digits
 # evenly: one batch shape, one trace a run.
 LAB_COMBINATIONS = [
     {
@@ -255,11 +259,12 @@ LAB_COMBINATIONS = [
         "clusters": 4,
         "feature_matching": 0.5,
         "generator_average": 0.9,
-        "batch_size": 20,
+        "batch_size": 24,
     },
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("changes", LAB_COMBINATIONS)
 def test_gan_lab_runs_resume_bitwise_and_draw_as_they_trained(tiny_config, digits, tmp_path, changes):
     config = dataclasses.replace(tiny_config, **changes).validate()

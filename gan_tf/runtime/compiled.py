@@ -101,8 +101,8 @@ def grappler_remapping(on):
     into one kernel. On the train step's graph it fails: a network called twice under a gradient tape
     (D on the real and the fake batch, E on both) has a LeakyReLU whose gradient reads the bias's
     output, which the fusion removes, and TensorFlow logs "remapper failed: ... Mutation::Apply error"
-    on every trace. Off, the step runs faster too (`make bench`, docs/design.md), so the train step
-    runs with it off. TensorFlow reads the setting when it prepares a function for a call, and keeps
+    on every trace. The step runs at least as fast without it (`make bench` measures both; docs/design.md),
+    so the train step runs with it off. TensorFlow reads the setting when it prepares a function for a call, and keeps
     one prepared function per setting, so switching it around each call costs a microsecond.
     """
     previous = tf.config.optimizer.get_experimental_options().get("remapping", True)

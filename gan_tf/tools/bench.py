@@ -241,6 +241,10 @@ def run(
     """The whole benchmark; prints its report through `log`."""
     preset = config_lib.PRESETS["tutorial"]
     log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
+    log(
+        "  (its train_step runs as published, with Grappler's remapper on: TensorFlow logs 'remapper failed' "
+        "for it once; docs/design.md, The console)"
+    )
     theirs, mine = images_per_second(
         [tutorial(train_digits.images), ours(preset, train_digits, speed_lib.resolve(preset, on_gpu))],
         window_seconds=window_seconds,
