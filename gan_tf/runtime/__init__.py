@@ -8,5 +8,6 @@ files        writing files atomically
 speed        XLA, mixed precision, steps per call, the input pipeline's cache and prefetch
 distribute   tf.distribute strategies: several GPUs or machines
 device       the CPU or the GPU
+console      TensorFlow's start-up notices held back: the console starts with gan_tf's lines
 errors       UserError: bad input, reported as one line with exit status 2
 """
