@@ -208,7 +208,7 @@ def add_commands_that_use_a_run(commands):
         "evaluate",
         help="Measure sample quality with the judge classifier.",
         description="Restore a run, generate NUM digits and print the MNIST score, the "
-        "Frechet distance, the class shares and the encoder's figures beside "
+        "Frechet distance, the class shares, how near they come to the training digits and the encoder's figures beside "
         "those of real digits; also write them as JSON. The judge classifier "
         "is trained on first use and saved as judge.keras in --checkpoint-dir.",
     )

@@ -188,7 +188,7 @@ def write_json(results, path):
     files.write_text(path, json.dumps(results, indent=2) + "\n")
 
 
-def evaluate(config, generator, encoder, judge, train, test, num, seed, label_shares=None):
+def evaluate(config, generator, encoder, judge, train, test, num, seed, label_shares=None, memorisation=True):
     """All the figures for a trained run, beside the same figures for real digits.
 
     A conditional run is asked for the digits 0..9 in turn, so each is a tenth of the request; the
@@ -201,10 +201,11 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
       num: how many digits to generate (and real training digits to compare the test digits with).
       seed: seeds the latent vectors and the choice of training digits.
       label_shares: how often the generator draws each cluster, for a run with --clusters.
+      memorisation: also measure how near the digits come to the training digits (memorisation_figures).
     Returns:
-      A dict, ready for JSON: "generated" and "real" (the judge's figures), "encoder".
-      "real" holds the test digits' MNIST score, shares and confidence, and the Fréchet distance
-      between `num` training digits and the test digits.
+      A dict, ready for JSON: "generated" and "real" (the judge's figures), "encoder", and with
+      `memorisation`, "memorisation". "real" holds the test digits' MNIST score, shares and
+      confidence, and the Fréchet distance between `num` training digits and the test digits.
     """
     generated = generate.generate_digits(
         generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares)
@@ -214,13 +215,34 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])
     real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels)
-    return {
+    results = {
         "num": num,
         "seed": seed,
         "generated": digit_metrics(judge, generated, test_features, asked_digits),
         "real": real,
         "encoder": None if encoder is None else encoder_metrics(config, generator, encoder, train, test),
     }
+    if memorisation:
+        results["memorisation"] = memorisation_figures(generated, train.images, test.images, seed)
+    return results
+
+
+MEMORISATION_SAMPLES = 2000  # Generated and held-out digits each compared with every training digit.
+
+
+def memorisation_figures(generated, train_images, test_images, seed):
+    """metrics.memorisation of MEMORISATION_SAMPLES generated digits and as many test digits (chosen by
+    `seed`): their Euclidean distances to the nearest training digit, in pixels scaled to [0, 1]."""
+
+    def flat(images):
+        return images.reshape(len(images), -1).astype(np.float32) / 255.0
+
+    chosen = np.random.default_rng(seed).choice(
+        len(test_images), size=min(MEMORISATION_SAMPLES, len(test_images)), replace=False
+    )
+    _, generated_distances = metrics.nearest(flat(generated[:MEMORISATION_SAMPLES]), flat(train_images))
+    _, real_distances = metrics.nearest(flat(test_images[chosen]), flat(train_images))
+    return metrics.memorisation(generated_distances, real_distances)
 
 
 def report(results, judge_accuracy):
@@ -241,6 +263,15 @@ def report(results, judge_accuracy):
         lines.append(
             f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}"
         )
+    if "memorisation" in results:  # New real digits are the yardstick: a GAN that copies comes much nearer.
+        copied = results["memorisation"]
+        lines.append(
+            f"{'nearest training digit':28}{copied['generated_median']:12.3f}{copied['real_median']:12.3f}"
+            "          (median distance)"
+        )
+        lines.append(
+            f"{'nearer than 99% of real':28}{copied['copy_share_generated']:12.3f}{copied['copy_share_real']:12.3f}"
+        )
     encoder = results["encoder"]
     if encoder is None:
         lines.append("encoder: none (the run was trained with --encoder off)")
@@ -256,7 +287,16 @@ def headline_of_state(config, state, judge, train, test, num):
     """headline() of a run while it trains (train.TrainingState), with its picture-drawing generator."""
     return headline(
         evaluate(
-            config, state.drawing_generator(), state.encoder, judge, train, test, num, config.seed, state.label_shares()
+            config,
+            state.drawing_generator(),
+            state.encoder,
+            judge,
+            train,
+            test,
+            num,
+            config.seed,
+            state.label_shares(),
+            memorisation=False,  # Measured by make evaluate, not after every epoch.
         )
     )
 

@@ -62,7 +62,26 @@ def confident_share(probabilities, threshold=CONFIDENCE):
     return float(np.mean(np.max(probabilities, axis=1) > threshold))
 
 
-def nearest_neighbour_accuracy(train_features, train_labels, test_features, test_labels, chunk=1000):
+def nearest(queries, references, chunk=1000):
+    """For each query, its nearest reference by Euclidean distance: (indices int (M,), distances float32 (M,)).
+
+    Args:
+      queries: float (M, D); references: float (N, D). Ties go to the first reference.
+    """
+    references = np.asarray(references, np.float32)
+    reference_norms = np.sum(np.square(references), axis=1)
+    indices, distances = [], []
+    for start in range(0, len(queries), chunk):
+        batch = np.asarray(queries[start : start + chunk], np.float32)
+        # |q - r|^2 = |q|^2 - 2 q.r + |r|^2, a matrix product for the whole chunk at once.
+        squared = np.sum(np.square(batch), axis=1)[:, np.newaxis] - 2 * batch @ references.T + reference_norms
+        nearest_index = np.argmin(squared, axis=1)
+        indices.append(nearest_index)
+        distances.append(np.sqrt(np.maximum(squared[np.arange(len(batch)), nearest_index], 0)))
+    return np.concatenate(indices), np.concatenate(distances).astype(np.float32)
+
+
+def nearest_neighbour_accuracy(train_features, train_labels, test_features, test_labels):
     """Accuracy of a 1-nearest-neighbour classifier (Euclidean distance) from train to test features.
 
     Args:
@@ -70,13 +89,30 @@ def nearest_neighbour_accuracy(train_features, train_labels, test_features, test
     Returns:
       The share of test features whose nearest training feature has their label (ties: the first).
     """
-    train_features = np.asarray(train_features, np.float32)
-    train_norms = np.sum(np.square(train_features), axis=1)
-    train_labels = np.asarray(train_labels)
-    predictions = []
-    for start in range(0, len(test_features), chunk):
-        queries = np.asarray(test_features[start : start + chunk], np.float32)
-        # |q - t|^2 = |q|^2 - 2 q.t + |t|^2; |q|^2 is the same for every t, so it can be left out.
-        distances = train_norms[np.newaxis, :] - 2 * queries @ train_features.T
-        predictions.append(train_labels[np.argmin(distances, axis=1)])
-    return float(np.mean(np.concatenate(predictions) == np.asarray(test_labels)))
+    indices, _ = nearest(test_features, train_features)
+    return float(np.mean(np.asarray(train_labels)[indices] == np.asarray(test_labels)))
+
+
+COPY_QUANTILE = 0.01  # A picture "copies" the training set when it is nearer to it than 99% of new real pictures.
+
+
+def memorisation(generated_distances, real_distances):
+    """How close generated pictures come to their nearest training picture, against new real pictures.
+
+    A GAN that memorises its training set draws pictures much nearer to a training picture than new
+    real pictures are: held-out real pictures are the yardstick of "new". Both arguments are the
+    distances to the nearest training picture (nearest()), of generated and of held-out real pictures.
+
+    Returns:
+      {"generated_median", "real_median": the median distances; "copy_share_generated",
+       "copy_share_real": the share of each set nearer than COPY_QUANTILE of the real distances
+       (for real pictures, about COPY_QUANTILE by construction)}.
+    """
+    generated_distances, real_distances = np.asarray(generated_distances), np.asarray(real_distances)
+    threshold = np.quantile(real_distances, COPY_QUANTILE)
+    return {
+        "generated_median": float(np.median(generated_distances)),
+        "real_median": float(np.median(real_distances)),
+        "copy_share_generated": float(np.mean(generated_distances < threshold)),
+        "copy_share_real": float(np.mean(real_distances < threshold)),
+    }

@@ -60,6 +60,23 @@ def test_evaluate_measures_the_real_digits_with_the_judge(tiny_run):
     )
     report = evaluate.report(results, 0.5)
     assert "latent 1-NN accuracy (z alone)" in report and "reads the digit right (digit logits)" in report
+    # Memorisation: the distances of the 30 digits and of the 20 test digits to their nearest training digit.
+    generated = generate.generate_digits(generator, generate.new_inputs(config, 30, 0, stream=2))
+    _, generated_distances = metrics.nearest(
+        generated.reshape(30, -1) / 255.0, train_digits.images.reshape(40, -1) / 255.0
+    )
+    _, real_distances = metrics.nearest(
+        test_digits.images.reshape(20, -1) / 255.0, train_digits.images.reshape(40, -1) / 255.0
+    )
+    assert results["memorisation"] == pytest.approx(metrics.memorisation(generated_distances, real_distances))
+    assert (
+        f"{'nearest training digit':28}{np.median(generated_distances):12.3f}{np.median(real_distances):12.3f}"
+        in report
+    )
+    # During training (headline_of_state) it is left out.
+    assert "memorisation" not in evaluate.evaluate(
+        config, generator, encoder, judge, train_digits, test_digits, num=30, seed=0, memorisation=False
+    )
 
 
 class FakeEncoder:

@@ -56,3 +56,21 @@ def test_nearest_neighbour_accuracy_by_hand():
     train_labels = np.array([0, 1, 2])
     test_features = np.array([[1.0, 1.0], [9.0, 1.0], [1.0, 9.0], [8.0, 0.0]])
     assert metrics.nearest_neighbour_accuracy(train_features, train_labels, test_features, [0, 1, 2, 2]) == 0.75
+
+
+def test_nearest_finds_each_querys_nearest_reference_and_its_distance():
+    references = np.array([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
+    queries = np.array([[3.0, 0.0], [3.0, 5.0], [9.0, 0.0], [0.0, 0.0]])
+    indices, distances = metrics.nearest(queries, references, chunk=3)  # Two chunks.
+    assert indices.tolist() == [0, 1, 2, 0]
+    np.testing.assert_allclose(distances, [3.0, 1.0, 1.0, 0.0], atol=1e-6)
+
+
+def test_memorisation_compares_generated_distances_with_new_real_ones():
+    real = np.arange(1, 101, dtype=np.float64)  # 1, 2, ..., 100: the 1% quantile is 1.99.
+    copies = np.array([0.0, 0.5, 1.0, 1.5, 5.0, 50.0, 60.0, 70.0])  # Four nearer than 1.99.
+    figures = metrics.memorisation(copies, real)
+    assert figures["generated_median"] == pytest.approx(3.25)  # The mean of 1.5 and 5.0.
+    assert figures["real_median"] == pytest.approx(50.5)
+    assert figures["copy_share_generated"] == pytest.approx(0.5)
+    assert figures["copy_share_real"] == pytest.approx(0.01)  # Only the 1.
