@@ -80,7 +80,7 @@ def test_time_to_quality_stops_at_the_first_epoch_that_reaches_the_target(monkey
     """The trial's bookkeeping, with a tiny model and the judge's scores stubbed: 5.0, then 9.5."""
     monkeypatch.setitem(config_lib.PRESETS, "default", config_lib.PRESETS["tiny"])
     scores = iter([5.0, 9.5, 9.9])
-    monkeypatch.setattr(bench.evaluate, "evaluate", lambda *args: None)
+    monkeypatch.setattr(bench.evaluate, "evaluate", lambda *args, **kwargs: None)
     figures = dict.fromkeys(summaries.CSV_COLUMNS[2:], 0.5)  # Every figure train.train logs.
     monkeypatch.setattr(bench.evaluate, "headline", lambda results: {**figures, "mnist_score": next(scores)})
     trial = bench.time_to_quality(
