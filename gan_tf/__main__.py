@@ -88,7 +88,11 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     add_train_command(commands)
-    add_commands_that_use_a_run(commands)
+    add_sample_and_gif_commands(commands)
+    add_encoder_commands(commands)
+    add_evaluate_and_bench_commands(commands)
+    add_compare_command(commands)
+    add_export_and_play_commands(commands)
     return parser
 
 
@@ -149,8 +153,13 @@ def add_train_command(commands):
         )
 
 
-def add_commands_that_use_a_run(commands):
-    """sample, gif, reconstruct, interpolate, evaluate and bench."""
+def add_seed_and_out(parser, seed_help, out, out_help):
+    """--seed and --out, which every command that draws pictures from a run takes."""
+    parser.add_argument("--seed", type=SEED, default=0, help=f"{seed_help} (default: %(default)s).")
+    parser.add_argument("--out", default=out, help=f"{out_help} (default: %(default)s).")
+
+
+def add_sample_and_gif_commands(commands):
     sample = commands.add_parser(
         "sample",
         help="Write new digits from a trained run.",
@@ -161,14 +170,13 @@ def add_commands_that_use_a_run(commands):
     sample.add_argument(
         "--num", type=whole_number(1, 100_000), default=100, help="How many digits (default: %(default)s)."
     )
-    sample.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
     sample.add_argument(
         "--digit",
         type=whole_number(0, 9),
         default=None,
         help="Draw only this digit (a conditional run only; default: the digits 0 to 9 in turn, one per column).",
     )
-    sample.add_argument("--out", default="outputs/samples.png", help="A .png or .npy file (default: %(default)s).")
+    add_seed_and_out(sample, "Seed of the latent vectors", "outputs/samples.png", "A .png or .npy file")
 
     gif = commands.add_parser(
         "gif",
@@ -177,6 +185,9 @@ def add_commands_that_use_a_run(commands):
     )
     gif.add_argument("--output-dir", default="outputs", help="Holds frames/; gets training.gif (default: %(default)s).")
 
+
+def add_encoder_commands(commands):
+    """reconstruct and interpolate: real test digits through the encoder and back."""
     reconstruct = commands.add_parser(
         "reconstruct",
         help="Show real test digits beside G(E(x)).",
@@ -187,8 +198,7 @@ def add_commands_that_use_a_run(commands):
     reconstruct.add_argument(
         "--num", type=whole_number(1, 10_000), default=50, help="How many test digits (default: %(default)s)."
     )
-    reconstruct.add_argument("--seed", type=SEED, default=0, help="Chooses the test digits (default: %(default)s).")
-    reconstruct.add_argument("--out", default="outputs/reconstruction.png", help="A .png file (default: %(default)s).")
+    add_seed_and_out(reconstruct, "Chooses the test digits", "outputs/reconstruction.png", "A .png file")
 
     interpolate = commands.add_parser(
         "interpolate",
@@ -202,15 +212,17 @@ def add_commands_that_use_a_run(commands):
         default=24,
         help="Frames from one digit to the other (default: %(default)s).",
     )
-    interpolate.add_argument("--seed", type=SEED, default=0, help="Chooses the two test digits (default: %(default)s).")
-    interpolate.add_argument("--out", default="outputs/interpolation.gif", help="A .gif file (default: %(default)s).")
+    add_seed_and_out(interpolate, "Chooses the two test digits", "outputs/interpolation.gif", "A .gif file")
+
+
+def add_evaluate_and_bench_commands(commands):
     evaluate = commands.add_parser(
         "evaluate",
         help="Measure sample quality with the judge classifier.",
-        description="Restore a run, generate NUM digits and print the MNIST score, the "
-        "Frechet distance, the class shares, how near they come to the training digits and the encoder's figures beside "
-        "those of real digits; also write them as JSON. The judge classifier "
-        "is trained on first use and saved as judge.keras in --checkpoint-dir.",
+        description="Restore a run, generate NUM digits and print the MNIST score, the Frechet distance, the class "
+        "shares, how near they come to the training digits and the encoder's figures beside those of real digits; "
+        "also write them as JSON. The judge classifier is trained on first use and saved as judge.keras in "
+        "--checkpoint-dir.",
     )
     add_common_flags(evaluate, data=True, checkpoint=True)
     evaluate.add_argument(
@@ -219,8 +231,8 @@ def add_commands_that_use_a_run(commands):
         default=10_000,
         help="How many digits to generate (default: %(default)s).",
     )
-    evaluate.add_argument("--seed", type=SEED, default=0, help="Seed of the latent vectors (default: %(default)s).")
-    evaluate.add_argument("--out", default="outputs/evaluation.json", help="The JSON file (default: %(default)s).")
+    add_seed_and_out(evaluate, "Seed of the latent vectors", "outputs/evaluation.json", "The JSON file")
+
     bench = commands.add_parser(
         "bench",
         help="Time the train step against TensorFlow's DCGAN tutorial, and the time until good digits.",
@@ -235,8 +247,6 @@ def add_commands_that_use_a_run(commands):
         default=9.0,
         help="MNIST score that ends the trial (default: %(default)s).",
     )
-    add_compare_command(commands)
-    add_export_and_play_commands(commands)
     bench.add_argument(
         "--trial-minutes",
         type=in_range(float, 0.1, 24 * 60),

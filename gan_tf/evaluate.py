@@ -240,8 +240,9 @@ def memorisation_figures(generated, train_images, test_images, seed):
     chosen = np.random.default_rng(seed).choice(
         len(test_images), size=min(MEMORISATION_SAMPLES, len(test_images)), replace=False
     )
-    _, generated_distances = metrics.nearest(flat(generated[:MEMORISATION_SAMPLES]), flat(train_images))
-    _, real_distances = metrics.nearest(flat(test_images[chosen]), flat(train_images))
+    train_pixels = flat(train_images)
+    _, generated_distances = metrics.nearest(flat(generated[:MEMORISATION_SAMPLES]), train_pixels)
+    _, real_distances = metrics.nearest(flat(test_images[chosen]), train_pixels)
     return metrics.memorisation(generated_distances, real_distances)
 
 

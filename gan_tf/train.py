@@ -11,6 +11,7 @@ devices are runtime.compiled's.
 """
 
 import dataclasses
+import functools
 import math
 import time
 
@@ -82,6 +83,10 @@ class TrainingState:
     def label_shares(self):
         """How often G draws each label, float32 (K,), for a run with --clusters; None otherwise."""
         return None if self.cluster_shares is None else self.cluster_shares.numpy()
+
+    def mean_losses(self, steps_in_epoch):
+        """Loss name -> its mean over the epoch's steps_in_epoch steps."""
+        return {name: float(total.numpy()) / steps_in_epoch for name, total in self.epoch_loss_sums.items()}
 
     def drawing_generator(self):
         """The generator that draws the run's pictures: the average of G's weights, when the run keeps one."""
@@ -196,9 +201,8 @@ def train(
 ):
     """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
 
-    Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and
-    logs/ (TensorBoard summaries, and metrics.csv when there are evaluations). Under a multi-worker
-    strategy only the chief writes. What a stop costs: see runtime/run.py.
+    Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and logs/
+    (TensorBoard, and metrics.csv with evaluations); only the chief of a multi-worker strategy writes.
 
     Args:
       config: the run's Config (see config.resolve for how a resumed run gets it).
@@ -211,51 +215,32 @@ def train(
       strategy: a tf.distribute.Strategy (see distribute.make_strategy); default: one device.
       on_gpu: whether the work runs on a GPU, for the "auto" speed settings.
       resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
-      stop: None, or a function called after every compiled call; when it returns True the run saves
-        a checkpoint and ends in the middle of its epoch (make compare's time budget).
+      stop: None, or a function called after every compiled call: True saves and ends the run there.
     Returns:
       The TrainingState at the end.
     Raises:
-      UserError: bad directories or checkpoints (nothing is changed then), a loss that is not finite,
-        or a file that cannot be written.
+      UserError: bad directories or checkpoints (nothing changed), a loss not finite, a file not written.
     """
     strategy = strategy or tf.distribute.get_strategy()
     speed = speed_lib.resolve(config, on_gpu)
-    # Keras numbers layer names in the order layers are made (conv2d, conv2d_1, ...); the names reach
-    # the graph's ops, and how TensorFlow's graph optimiser (Grappler) rewrites the graph, down to the
-    # last bits of the weights, depends on them. From Keras's blank state every run has the same
-    # names, so it trains bitwise the same in any process (docs/guarantees.md).
-    keras.backend.clear_session(free_memory=False)
     run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
-    with strategy.scope():
-        state = build_state(config, speed.mixed_precision)
-        run.restore(state)
-        train_steps = compiled.compile_train_step(state, config, speed, strategy)
-    log(f"speed: {speed.describe()}; strategy: {distribute.describe(strategy)}")
+    state, train_steps = start_run(run, speed, strategy)
     train_digits = with_cluster_labels(state, config, train_digits, new_run=run.resume_path is None, log=log)
     run.start()
 
     inputs_of_frames = frame_inputs(config, state.label_shares())
     digit_dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
+    batches_of_epoch = functools.partial(data.epoch_batches, digit_dataset, config.batch_size, config.seed)
     with run.saving_on_interrupt():
         for epoch in range(run.epoch + 1, config.epochs + 1):
             start, images_before = time.perf_counter(), int(state.epoch_images.numpy())
-            batches = data.epoch_batches(
-                digit_dataset,
-                config.batch_size,
-                config.seed,
-                epoch - 1,
-                config.latent_dim,
-                images_before,
-                prefetch=speed.prefetch,
-            )
+            batches = batches_of_epoch(epoch - 1, config.latent_dim, images_before, prefetch=speed.prefetch)
             if not train_epoch(run, train_steps, batches, strategy, speed.steps_per_call, progress and run.chief, stop):
                 run.save()  # Stopped early: keep what was trained; the epoch has no frame.
                 break
             seconds = time.perf_counter() - start
             images_per_second = (len(train_digits.images) - images_before) / max(seconds, 1e-9)
-            steps_in_epoch = data.steps_per_epoch(len(train_digits.images), config.batch_size)
-            mean_losses = {name: float(total.numpy()) / steps_in_epoch for name, total in state.epoch_loss_sums.items()}
+            mean_losses = state.mean_losses(data.steps_per_epoch(len(train_digits.images), config.batch_size))
 
             # Draw the progress frame and log the epoch; evaluate it if asked; then count it and save.
             picture = images.grid(
@@ -267,17 +252,28 @@ def train(
                 figures = evaluation(state)
                 run.write_evaluation(epoch, figures)
             run.end_epoch(epoch)
-            log(
-                f"epoch {epoch}/{config.epochs}  "
-                + "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
-                + f"  {seconds:.1f} s  {images_per_second:.0f} images/s"
-            )
+            log(describe_epoch(epoch, config.epochs, mean_losses, seconds, images_per_second))
             if figures is not None:
                 log("  quality: " + describe_figures(figures))
             if stop is not None and stop():
                 break
     run.finish()
     return state
+
+
+def start_run(run, speed, strategy):
+    """The run's state, restored when it resumes, and its compiled train step: (TrainingState, train_steps)."""
+    # Keras numbers layer names in the order layers are made (conv2d, conv2d_1, ...); the names reach
+    # the graph's ops, and how TensorFlow's graph optimiser (Grappler) rewrites the graph, down to the
+    # last bits of the weights, depends on them. From Keras's blank state every run has the same
+    # names, so it trains bitwise the same in any process (docs/guarantees.md).
+    keras.backend.clear_session(free_memory=False)
+    with strategy.scope():
+        state = build_state(run.config, speed.mixed_precision)
+        run.restore(state)
+        train_steps = compiled.compile_train_step(state, run.config, speed, strategy)
+    run.log(f"speed: {speed.describe()}; strategy: {distribute.describe(strategy)}")
+    return state, train_steps
 
 
 def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, stop=None):
@@ -317,6 +313,12 @@ def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, s
                 if stop is not None and stop():
                     return False
     return True
+
+
+def describe_epoch(epoch, epochs, mean_losses, seconds, images_per_second):
+    """The training log's line for an epoch."""
+    losses = "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
+    return f"epoch {epoch}/{epochs}  {losses}  {seconds:.1f} s  {images_per_second:.0f} images/s"
 
 
 def describe_figures(figures):

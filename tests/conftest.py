@@ -17,6 +17,7 @@ import pytest
 from gan_tf import config as config_lib
 from gan_tf.runtime import console
 
+os.environ.pop("GAN_TF_MNIST", None)  # The tests name their data; a user's MNIST file must not stand in.
 console.set_default_log_level()  # TensorFlow loads as in the command line: its start-up notices held back.
 with console.start_up_notices_held_back():
     from gan_tf import data
@@ -33,29 +34,23 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
 def gan_tf(*args):
-    """Runs the command line `python -m gan_tf ARGS` in this process, through its main(), without
-    $GAN_TF_MNIST: a subprocess.CompletedProcess with its exit status, stdout and stderr."""
+    """Runs the command line `python -m gan_tf ARGS` in this process, through its main(): a
+    subprocess.CompletedProcess with its exit status, stdout and stderr."""
     from gan_tf import __main__ as cli
 
     argv = [str(arg) for arg in args]
     stdout, stderr = io.StringIO(), io.StringIO()
-    mnist = os.environ.pop("GAN_TF_MNIST", None)
-    try:
-        with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
-            try:
-                code = cli.main(argv)
-            except SystemExit as exit:  # --help exits through argparse.
-                code = exit.code
-    finally:
-        if mnist is not None:
-            os.environ["GAN_TF_MNIST"] = mnist
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = cli.main(argv)
+        except SystemExit as exit:  # --help exits through argparse.
+            code = exit.code
     return subprocess.CompletedProcess(argv, code, stdout.getvalue(), stderr.getvalue())
 
 
 def gan_tf_process(*args, cwd=None, timeout=300):
     """Runs `python -m gan_tf ARGS` as a process of its own, as a user does: a subprocess.CompletedProcess."""
     environment = dict(os.environ, PYTHONPATH=str(ROOT))
-    environment.pop("GAN_TF_MNIST", None)
     environment.pop("TF_CPP_MIN_LOG_LEVEL", None)  # The command line's own default.
     return subprocess.run(
         [sys.executable, "-m", "gan_tf", *map(str, args)],
@@ -74,6 +69,14 @@ def error_line(result):
     last = result.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ")
     return last
+
+
+def saved_variables(checkpoint_dir):
+    """Every tensor of the latest checkpoint in checkpoint_dir, by name."""
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(checkpoint_dir))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
 def fingerprint(directory):

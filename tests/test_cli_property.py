@@ -12,8 +12,6 @@ check of the input runs for real (sample, reconstruct, interpolate and gif run w
 """
 
 import argparse
-import contextlib
-import io
 import os
 import pathlib
 import shutil
@@ -33,6 +31,7 @@ from gan_tf.play import server
 from gan_tf.tools import bench
 from gan_tf.tools import compare
 from tests.conftest import fingerprint
+from tests.conftest import gan_tf
 from tests.conftest import write_mnist_npz
 
 EXAMPLES = int(os.environ.get("GAN_TF_PROPERTY_EXAMPLES", 400))  # More: GAN_TF_PROPERTY_EXAMPLES=3000 make test
@@ -165,17 +164,13 @@ def test_any_command_line_succeeds_or_gets_one_line_and_exit_status_2(template, 
         monkeypatch.setenv("GAN_TF_MNIST", str(scratch / "mnist.npz"))
         monkeypatch.delenv("TF_CONFIG", raising=False)
         before = fingerprint(scratch)
-        stderr = io.StringIO()
-        with contextlib.redirect_stderr(stderr), contextlib.redirect_stdout(io.StringIO()):
-            try:
-                code = cli.main(argv)
-            except SystemExit as exit:  # --help exits through argparse.
-                code = exit.code
+        result = gan_tf(*argv)
+        code, stderr = result.returncode, result.stderr
         tried.append((argv, code))
-        assert code in (0, 2), (argv, code, stderr.getvalue())
+        assert code in (0, 2), (argv, code, stderr)
         if code == 2:
-            lines = stderr.getvalue().strip().splitlines()
-            assert lines and lines[-1].startswith("error: "), (argv, stderr.getvalue())
-            assert "Traceback" not in stderr.getvalue()
+            lines = stderr.strip().splitlines()
+            assert lines and lines[-1].startswith("error: "), (argv, stderr)
+            assert "Traceback" not in stderr
             assert fingerprint(scratch) == before, argv  # Nothing written.
         os.chdir(pathlib.Path(scratch).parent)

@@ -21,6 +21,7 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import images
+from tests.conftest import saved_variables
 from tests.conftest import write_mnist_npz
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -69,12 +70,6 @@ def new_run_directory(tmp_path_factory, name):
     root = tmp_path_factory.mktemp(name)
     write_mnist_npz(root / "mnist.npz", train_count=160)
     return root
-
-
-def saved_variables(checkpoint_dir):
-    """Every tensor of the latest checkpoint, by name."""
-    reader = tf.train.load_checkpoint(str(checkpoint_dir))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
 def logged_losses(logs_dir):

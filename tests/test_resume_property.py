@@ -11,7 +11,6 @@ import dataclasses
 
 import numpy as np
 import pytest
-import tensorflow as tf
 from hypothesis import HealthCheck
 from hypothesis import assume
 from hypothesis import example
@@ -25,6 +24,7 @@ from gan_tf.runtime import errors
 from tests.conftest import error_line
 from tests.conftest import fingerprint
 from tests.conftest import gan_tf
+from tests.conftest import saved_variables
 from tests.conftest import write_mnist_npz
 
 pytestmark = pytest.mark.slow  # Three short trainings an example.
@@ -75,11 +75,6 @@ def train(root, preset, flags, epochs, name="run"):
         "--no-progress",
     ]
     return gan_tf(*command)
-
-
-def saved_variables(checkpoint_dir):
-    reader = tf.train.load_checkpoint(str(checkpoint_dir))
-    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map()}
 
 
 @settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
