@@ -1,6 +1,6 @@
 # gan_tf: `make train` and `make test` set everything up on a fresh machine.
-# Variables pass through: make train EPOCHS=5 FRESH=1 DATA=path/to/mnist.npz ARGS="--batch-size 64"
-# and make sample NUM=100 DIGIT=7 SEED=3
+# Variables pass through: make train EPOCHS=5 FRESH=1 DATASET=cifar10 (or DATA=path/to/folder) ARGS="--batch-size 64"
+# and make sample NUM=100 DIGIT=7 (or LABEL=cat) SEED=3
 
 PYTHON ?= python3
 VENV := .venv
@@ -11,7 +11,7 @@ OUTPUT_DIR ?= outputs
 # Optional flags, passed only when set.
 train_flags = $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(FRESH),--fresh) $(if $(PRESET),--preset $(PRESET)) \
               $(if $(SEED),--seed $(SEED)) $(if $(DEVICE),--device $(DEVICE)) $(if $(EVAL_EVERY),--eval-every $(EVAL_EVERY))
-data_flag = $(if $(DATA),--data $(DATA))
+data_flag = $(if $(DATA),--data $(DATA)) $(if $(DATASET),--dataset $(DATASET))
 checkpoint_flag = $(if $(CHECKPOINT),--checkpoint $(CHECKPOINT))
 
 .PHONY: train sample gif reconstruct interpolate evaluate tensorboard bench compare export play play-timing notebook \
@@ -28,7 +28,7 @@ train: $(VENV)/installed
 
 sample: $(VENV)/installed
 	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),100) \
-	  --seed $(or $(SEED),0) $(if $(DIGIT),--digit $(DIGIT)) --out $(or $(OUT),$(OUTPUT_DIR)/samples.png) $(ARGS)
+	  --seed $(or $(SEED),0) $(if $(DIGIT),--digit $(DIGIT)) $(if $(LABEL),--label $(LABEL)) --out $(or $(OUT),$(OUTPUT_DIR)/samples.png) $(ARGS)
 
 gif: $(VENV)/installed
 	$(PY) -m gan_tf gif --output-dir $(OUTPUT_DIR)

@@ -7,7 +7,6 @@ held back (runtime/console.py).
 """
 
 import argparse
-import dataclasses
 import os
 import sys
 
@@ -47,12 +46,20 @@ def add_common_flags(parser, data=False, checkpoint=False):
         )
     if data:
         parser.add_argument(
+            "--dataset",
+            default=None,
+            metavar="NAME",
+            help="A tensorflow-datasets image set: mnist, fashion_mnist, cifar10, svhn_cropped, celeb_a, ... "
+            "(default: the run's own pictures; for a new run, mnist).",
+        )
+        parser.add_argument(
             "--data",
             default=None,
             metavar="PATH",
             # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
-            help="A Keras-layout mnist.npz to use instead of tensorflow-datasets (default: $GAN_TF_MNIST, "
-            "then tensorflow-datasets, then ~/.keras/datasets/mnist.npz).",
+            help="A folder of pictures (flat; a sub-folder per class; train/ and test/ for the splits) or a "
+            "Keras-layout mnist.npz, instead of --dataset (MNIST comes from $GAN_TF_MNIST, then "
+            "tensorflow-datasets, then ~/.keras/datasets/mnist.npz).",
         )
 
 
@@ -136,7 +143,7 @@ def add_train_command(commands):
         "machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with "
         "several GPUs, else one (default: %(default)s).",
     )
-    for field in dataclasses.fields(config_lib.Config):
+    for field in config_lib.flag_fields():
         choices = field.metadata["choices"]
         train.add_argument(
             config_lib.flag(field.name),
@@ -162,9 +169,10 @@ def add_seed_and_out(parser, seed_help, out, out_help):
 def add_sample_and_gif_commands(commands):
     sample = commands.add_parser(
         "sample",
-        help="Write new digits from a trained run.",
-        description="Restore a run and write NUM new digits: a PNG grid, or a uint8 array "
-        "of shape (NUM, 28, 28) when --out ends in .npy. The same seed gives the same digits.",
+        help="Write new pictures (digits) from a trained run.",
+        description="Restore a run and write NUM new pictures: a PNG grid, or a uint8 array "
+        "of shape (NUM, H, W) for grey pictures (NUM, 28, 28 for digits), (NUM, H, W, 3) for colour, "
+        "when --out ends in .npy. The same seed gives the same pictures.",
     )
     add_common_flags(sample, checkpoint=True)
     sample.add_argument(
@@ -175,6 +183,12 @@ def add_sample_and_gif_commands(commands):
         type=whole_number(0, 9),
         default=None,
         help="Draw only this digit (a conditional run only; default: the digits 0 to 9 in turn, one per column).",
+    )
+    sample.add_argument(
+        "--label",
+        default=None,
+        metavar="NAME",
+        help="Draw only this class, by name or index (a conditional run only; default: every class in turn).",
     )
     add_seed_and_out(sample, "Seed of the latent vectors", "outputs/samples.png", "A .png or .npy file")
 
@@ -331,12 +345,13 @@ def start_tensorflow(args, to_stderr=False):
 def run_train(args):
     overrides = {
         field.name: getattr(args, field.name)
-        for field in dataclasses.fields(config_lib.Config)
+        for field in config_lib.flag_fields()
         if getattr(args, field.name) is not None
     }
     config = config_lib.of_command(overrides, args.checkpoint_dir, args.preset, args.fresh)  # Before TensorFlow.
+    new_run = args.fresh or config_lib.saved_config(args.checkpoint_dir) is None
+    where = config_lib.where_of(config, args.dataset, args.data)
     start_tensorflow(args)
-    from gan_tf import data
     from gan_tf import train
     from gan_tf.runtime import checkpoints
     from gan_tf.runtime import device
@@ -347,14 +362,17 @@ def run_train(args):
     checkpoints.check_directory(args.checkpoint_dir)
     checkpoints.check_directory(args.output_dir)
     checkpoints.resume_point(args.checkpoint_dir, args.fresh, args.checkpoint)
-    digits = data.load_mnist("train", npz_path=args.data)
-    print(f"data: {digits.source}", flush=True)
+    pictures = load_pictures(config, where, "train")
+    if new_run:  # Pictures without classes make a new run unconditional.
+        config = config_lib.resolve(overrides, None, args.preset or "default", labelled=bool(pictures.class_names))
+    config = config_lib.with_pictures(config, pictures, where)
+    print(f"data: {pictures.source}", flush=True)
     print(f"config: {config}", flush=True)
-    evaluation = make_evaluation(config, args, digits) if config.eval_every else None
+    evaluation = make_evaluation(config, args, pictures) if config.eval_every else None
     # The bar redraws itself many times a second: on a terminal only, not into a log file.
     train.train(
         config,
-        digits,
+        pictures,
         args.checkpoint_dir,
         args.output_dir,
         fresh=args.fresh,
@@ -366,17 +384,31 @@ def run_train(args):
     )
 
 
-def make_evaluation(config, args, digits):
-    """The function train.train calls every --eval-every epochs: the judge's headline figures."""
+def load_pictures(config, where, split, log=None):
+    """One split of the run's pictures, at the run's size and channels when it knows them."""
     from gan_tf import data
+
+    return data.load(where, split, config.image_size or None, config.channels or None, log=log or log_to_stdout)
+
+
+def pictures_of_run(config, args, split):
+    """A split of the pictures of a trained run: --dataset/--data, else the ones it was trained on (checked)."""
+    where = config_lib.where_of(config, args.dataset, args.data)
+    pictures = load_pictures(config, where, split, log=log_to_stderr)
+    config_lib.with_pictures(config, pictures)
+    return pictures
+
+
+def make_evaluation(config, args, pictures):
+    """The function train.train calls every --eval-every epochs: the judge's headline figures."""
     from gan_tf import evaluate
 
-    test = data.load_mnist("test", npz_path=args.data)
-    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, digits, test)
+    test = load_pictures(config, config.data, "test")
+    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, config, pictures, test)
     print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
 
     def evaluation(state):
-        return evaluate.headline_of_state(config, state, judge, digits, test, config.eval_samples)
+        return evaluate.headline_of_state(config, state, judge, pictures, test, config.eval_samples)
 
     return evaluation
 
@@ -394,8 +426,9 @@ def run_sample(args):
     from gan_tf import generate
 
     config, generator, _, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    generate.sample(config, generator, args.num, args.seed, args.out, digit=args.digit, label_shares=label_shares)
-    print(f"wrote {args.num} digits to {args.out}")
+    label = generate.label_asked(config, args.digit, args.label)
+    generate.sample(config, generator, args.num, args.seed, args.out, label=label, label_shares=label_shares)
+    print(f"wrote {args.num} {'digits' if config_lib.digits(config.data) else 'pictures'} to {args.out}")
 
 
 def run_gif(args):
@@ -417,19 +450,14 @@ def run_gif(args):
     print(f"wrote {out} ({count} frames)")
 
 
-def load_test_images(args):
-    from gan_tf import data
-
-    return data.load_mnist("test", npz_path=args.data, log=log_to_stderr).images
-
-
 def run_reconstruct(args):
     start_tensorflow(args, to_stderr=True)
     from gan_tf import generate
 
     config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    error = generate.reconstruct(config, generator, encoder, load_test_images(args), args.num, args.seed, args.out)
-    print(f"wrote {args.out}: {args.num} test digits and their reconstructions, mean squared error {error:.4f}")
+    test_images = pictures_of_run(config, args, "test").images
+    error = generate.reconstruct(config, generator, encoder, test_images, args.num, args.seed, args.out)
+    print(f"wrote {args.out}: {args.num} test pictures and their reconstructions, mean squared error {error:.4f}")
 
 
 def run_interpolate(args):
@@ -437,39 +465,40 @@ def run_interpolate(args):
     from gan_tf import generate
 
     config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    frames = generate.interpolate(config, generator, encoder, load_test_images(args), args.seed, args.steps, args.out)
+    test_images = pictures_of_run(config, args, "test").images
+    frames = generate.interpolate(config, generator, encoder, test_images, args.seed, args.steps, args.out)
     print(f"wrote {args.out} ({frames} frames)")
 
 
 def run_evaluate(args):
     start_tensorflow(args, to_stderr=True)
-    from gan_tf import data
     from gan_tf import evaluate
     from gan_tf import generate
 
     out = generate.output_path(args.out, (".json",))
     config, generator, encoder, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    train = data.load_mnist("train", npz_path=args.data, log=log_to_stderr)
-    test = data.load_mnist("test", npz_path=args.data, log=log_to_stderr)
-    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, train, test, log=log_to_stderr)
+    train = pictures_of_run(config, args, "train")
+    test = pictures_of_run(config, args, "test")
+    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, config, train, test, log=log_to_stderr)
     results = evaluate.evaluate(config, generator, encoder, judge, train, test, args.num, args.seed, label_shares)
     results["judge_test_accuracy"] = judge_accuracy
     evaluate.write_json(results, out)
-    print(evaluate.report(results, judge_accuracy))
+    print(evaluate.report(results, judge_accuracy, config))
     print(f"wrote {out}")
 
 
 def run_bench(args):
     start_tensorflow(args)
-    from gan_tf import data
     from gan_tf.runtime import checkpoints
     from gan_tf.runtime import device
     from gan_tf.tools import bench
 
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
-    train = data.load_mnist("train", npz_path=args.data)
-    test = data.load_mnist("test", npz_path=args.data)
+    where = config_lib.where_of(None, args.dataset, args.data)
+    train = load_pictures(config_lib.Config(), where, "train")
+    test = load_pictures(config_lib.of_pictures(train, where), where, "test")
     bench.run(
+        config_lib.of_pictures(train, where),
         train,
         test,
         judge_directory,
@@ -507,15 +536,15 @@ def run_compare(args):
     for variant in args.variants:
         variants.variant_config(variant)  # Before TensorFlow loads and the data.
     start_tensorflow(args)
-    from gan_tf import data
     from gan_tf.runtime import checkpoints
     from gan_tf.runtime import device
     from gan_tf.tools import compare
 
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
     checkpoints.check_directory(args.output_dir)
-    train = data.load_mnist("train", npz_path=args.data)
-    test = data.load_mnist("test", npz_path=args.data)
+    where = config_lib.where_of(None, args.dataset, args.data)
+    train = load_pictures(config_lib.Config(), where, "train")
+    test = load_pictures(config_lib.of_pictures(train, where), where, "test")
     compare.run(
         args.variants,
         train,
@@ -525,6 +554,7 @@ def run_compare(args):
         args.minutes,
         on_gpu=device.on_gpu(),
         log=log_to_stdout,
+        where=where,
     )
 
 

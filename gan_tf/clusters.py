@@ -1,4 +1,4 @@
-"""Labels an unconditional run finds for itself: k-means clusters of the training digits, deskewed.
+"""Labels an unconditional run finds for itself: k-means clusters of the training pictures (digits deskewed).
 
 A GAN told which digit to draw learns much faster than one that must find the ten digits in the
 noise (docs/experiments.md), but --conditional off trains without the digits' labels. It can still
@@ -11,7 +11,9 @@ The clusters are found among *deskewed* digits: each is sheared upright by its o
 digit more often. Measured on MNIST's 60,000 training digits with their labels (used only to
 measure; docs/experiments.md): in 100 clusters of the raw pixels, 86.2% of the digits share their
 cluster's most common digit; of the deskewed pixels, 91.6%. The networks still learn the digits as
-written: deskewing only decides which cluster a digit belongs to.
+written: deskewing only decides which cluster a digit belongs to. Other pictures are not deskewed
+(a slanted cat is not a slanted cat-shape); they are clustered on their pixels averaged over blocks
+of up to 16x16 (features()), which keeps k-means on 50,000 colour pictures within memory.
 
 A cluster holds as many digits as are nearest to it, so the clusters differ in size; shares() says
 how often each should be drawn to draw the training data's own mix of digits.
@@ -22,6 +24,7 @@ Pure NumPy: k-means++ seeding (Arthur & Vassilvitskii 2007), then Lloyd's iterat
 import numpy as np
 
 ITERATIONS = 20  # Lloyd's iterations: the assignments of MNIST's digits barely change after 15.
+FEATURE_SIDE = 16  # Other pictures are averaged down to at most this many blocks a side.
 SIZE = 28
 CHUNK = 5000  # Digits deskewed at a time, which bounds the memory of the index arithmetic.
 
@@ -63,9 +66,32 @@ def deskew_chunk(images):
     return (1 - right_weight) * at(left) + right_weight * at(left + 1)
 
 
-def features(images):
-    """uint8 digits (N, 28, 28) -> float32 (N, 784) in [-1, 1]: the deskewed pixels, the space the clusters live in."""
-    return deskew(images).reshape(len(images), -1) / 127.5 - 1.0
+def block(size):
+    """How many pixels a side each block of features() averages: 1 for digits (28), 2 for 32, 4 for 64."""
+    return max(1, size // FEATURE_SIDE) if size % max(1, size // FEATURE_SIDE) == 0 else 1
+
+
+def feature_size(size, channels):
+    """The length of features() of pictures (size, size, channels): 784 for digits."""
+    return (size // block(size)) ** 2 * channels
+
+
+def features(images, digits=True):
+    """uint8 pictures (N, H, W, C) -> float32 (N, feature_size(H, C)) in [-1, 1]: the space the clusters live in.
+
+    Digits (`digits`): their deskewed pixels, 784 of them. Other pictures: their pixels averaged over
+    blocks of block(H) x block(H).
+    """
+    images = np.asarray(images)
+    if digits:
+        pixels = deskew(images[..., 0])
+    else:
+        count, size, _, channels = images.shape
+        side = block(size)
+        pixels = images.reshape(count, size // side, side, size // side, side, channels).mean(
+            axis=(2, 4), dtype=np.float32
+        )
+    return pixels.reshape(len(images), -1).astype(np.float32) / 127.5 - 1.0
 
 
 def squared_distances(points, centroids):
@@ -75,13 +101,14 @@ def squared_distances(points, centroids):
     )
 
 
-def fit(images, count, seed, iterations=ITERATIONS):
-    """`count` k-means clusters of uint8 `images` (N, 28, 28): (centroids float32 (count, 784), labels int32 (N,)).
+def fit(images, count, seed, digits=True, iterations=ITERATIONS):
+    """`count` k-means clusters of uint8 `images` (N, H, W, C): (centroids float32 (count, F), labels int32 (N,)),
+    F = feature_size(H, C) (784 for digits).
 
     labels are each image's cluster, exactly as assign(images, centroids) gives them; the images are
-    deskewed once for both. The same images and seed give the same clusters.
+    deskewed once for both (`digits`). The same images and seed give the same clusters.
     """
-    points = features(images)
+    points = features(images, digits)
     if count > len(points):
         raise ValueError(f"cannot make {count} clusters of {len(points)} images")
     random = np.random.default_rng(seed)
@@ -109,9 +136,9 @@ def nearest_centroids(points, centroids):
     return squared_distances(points, centroids).argmin(axis=1).astype(np.int32)
 
 
-def assign(images, centroids):
+def assign(images, centroids, digits=True):
     """Each image's cluster, the one with the nearest centroid: int32 (N,)."""
-    return nearest_centroids(features(images), np.asarray(centroids, np.float32))
+    return nearest_centroids(features(images, digits), np.asarray(centroids, np.float32))
 
 
 def shares(labels, count):

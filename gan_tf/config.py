@@ -22,7 +22,17 @@ INDEX_FILENAME = "checkpoint"  # The file tf.train.CheckpointManager keeps its l
 
 def knob(default, why, choices=None):
     """A config field with its default and the reason for it; the reason is also the flag's --help."""
-    return dataclasses.field(default=default, metadata={"why": why, "choices": choices})
+    return dataclasses.field(default=default, metadata={"why": why, "choices": choices, "flag": True})
+
+
+def of_data(default, what):
+    """A config field that the run's pictures fill in (with_pictures()), not a flag."""
+    return dataclasses.field(default=default, metadata={"why": what, "choices": None, "flag": False})
+
+
+def flag_fields():
+    """The fields that are command-line flags of `train`."""
+    return [field for field in dataclasses.fields(Config) if field.metadata["flag"]]
 
 
 ON_OFF = ("on", "off")
@@ -39,12 +49,24 @@ STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
+    # --- The pictures: fixed once a run has saved a checkpoint; data.py reads them. ---
+    image_size: int = knob(
+        0,
+        "Train on square pictures of this many pixels a side, resizing the shorter side and cropping the "
+        "centre; 0: the pictures' own size when it is 28, 32 or 64, else 64.",
+        (0, 28, 32, 64),
+    )
+    channels: int = of_data(0, "1 for grey pictures, 3 for colour; 0 until the pictures are known.")
+    class_names: tuple = of_data((), "The pictures' classes, in label order (the digits '0' to '9'); () for none.")
+    data: str = of_data("", "Where the pictures come from: 'mnist', another tensorflow-datasets name, or a path.")
+
     # --- Architecture: fixed once a run has saved a checkpoint. ---
     conditional: str = knob(
         "on",
-        "on: the generator is told which digit to draw and the discriminator which digit an "
-        "image claims to be, which makes every digit easier to learn. off: no digit labels; "
-        "G learns from the images alone (see --clusters for the unconditional defaults).",
+        "on: the generator is told which digit (class) to draw and the discriminator which one an "
+        "image claims to be, which makes every class easier to learn. off: no labels; "
+        "G learns from the images alone (see --clusters for the unconditional defaults); pictures "
+        "without classes are trained so.",
         ON_OFF,
     )
     latent_dim: int = knob(
@@ -61,11 +83,18 @@ class Config:
     batchnorm_momentum: float = knob(
         0.9, "Generator BatchNormalization momentum: Keras's 0.99 lags weights that move every step."
     )
-    projection_filters: int = knob(128, "Channels of the 7x7 map that the generator's Dense layer makes from z.")
+    projection_filters: int = knob(
+        128, "Channels of the first map (7x7 for digits) that the generator's Dense layer makes from z."
+    )
+    doublings: int = knob(
+        0,
+        "Times the generator doubles its first map to reach the image, and D and E halve it; 0: until "
+        "the first map is 7x7 or smaller (2 for 28 pixels, 3 for 32, 4 for 64).",
+    )
     refine_7x7: str = knob(
         "off",
-        "on: a stride-1 Conv2DTranspose at 7x7 before upsampling, as TensorFlow's tutorial has; "
-        "off: none, which trains faster here.",
+        "on: a stride-1 Conv2DTranspose at the first map (7x7 for digits) before upsampling, as "
+        "TensorFlow's tutorial has; off: none, which trains faster here.",
         ON_OFF,
     )
     kernel_size: int = knob(
@@ -111,7 +140,7 @@ class Config:
     # --- Training: may change when a run resumes. ---
     epochs: int = knob(
         5,
-        "Total epochs of the run (a resumed run trains up to this many), each 60,000 digits: "
+        "Total epochs of the run (a resumed run trains up to this many), each all the training pictures (60,000 digits): "
         "enough for digits that the judge reads as well as real ones (docs/experiments.md).",
     )
     batch_size: int = knob(
@@ -222,6 +251,17 @@ class Config:
                 raise errors.UserError(
                     f"{flag(field.name)} must be one of {', '.join(choices)}, got {getattr(self, field.name)!r}."
                 )
+        if (
+            self.image_size
+            and self.doublings
+            and (self.image_size % 2**self.doublings or self.image_size // 2**self.doublings < 2)
+        ):
+            raise errors.UserError(
+                f"--doublings {self.doublings} cannot halve {self.image_size} pixels evenly down to a map "
+                f"of 2 or more: pick fewer, or 0 for the default."
+            )
+        if self.channels not in (0, 1, 3):
+            raise errors.UserError(f"pictures must have 1 or 3 channels, not {self.channels}.")
         if self.clusters and self.conditional == "on":
             raise errors.UserError(
                 "--clusters is for --conditional off (a conditional run's labels are the digits): "
@@ -249,6 +289,7 @@ WHOLE_NUMBER_RANGES = {
     "encoder_filters": (1, 4096),
     "projection_filters": (1, 4096),
     "kernel_size": (2, 14),
+    "doublings": (0, 6),
     "epochs": (1, 100_000),
     "batch_size": (1, 60_000),
     "seed": (0, 2**31 - 1),
@@ -281,6 +322,9 @@ NUMBER_RANGES = {
 
 
 ARCHITECTURE_FIELDS = (
+    "image_size",
+    "channels",
+    "class_names",
     "conditional",
     "latent_dim",
     "generator_filters",
@@ -288,6 +332,7 @@ ARCHITECTURE_FIELDS = (
     "encoder_filters",
     "batchnorm_momentum",
     "projection_filters",
+    "doublings",
     "refine_7x7",
     "kernel_size",
     "leaky_slope",
@@ -314,6 +359,7 @@ PRESETS = {
         batchnorm_momentum=0.99,
         conditional="off",
         projection_filters=256,
+        doublings=2,  # A first map a quarter of the image: 7x7 for digits, 8x8 for 32 pixels, as a student adapts it.
         refine_7x7="on",
         kernel_size=5,
         leaky_slope=0.3,
@@ -350,18 +396,27 @@ def flag(field_name):
     return "--" + field_name.replace("_", "-")
 
 
-def resolve(overrides, saved=None, preset="default"):
+def resolve(overrides, saved=None, preset="default", labelled=True):
     """The config of a run: the saved one when resuming, else the preset; then the overrides.
 
     Args:
       overrides: dict of field name -> value the user asked for explicitly.
       saved: the Config saved beside the checkpoints, or None for a new run.
       preset: the preset a new run starts from.
+      labelled: whether the pictures have classes; a new run on pictures without is unconditional.
     Raises:
-      UserError: when an override asks for another architecture than the saved one.
+      UserError: when an override asks for another architecture than the saved one, or for a
+        conditional run on pictures without classes.
     """
     if saved is None:
         base = PRESETS[preset]
+        if not labelled and overrides.get("conditional") == "on":
+            raise errors.UserError(
+                "--conditional on needs pictures with classes (a sub-folder per class): "
+                "drop --conditional, or sort the pictures into class folders."
+            )
+        if not labelled and base.conditional == "on":
+            overrides = dict(overrides, conditional="off")
         if preset == "default" and overrides.get("conditional") == "off":
             base = dataclasses.replace(base, conditional="off", **UNCONDITIONAL_DEFAULTS)
         return dataclasses.replace(base, **overrides).validate()
@@ -399,6 +454,82 @@ def of_command(overrides, checkpoint_dir, preset=None, fresh=False):
     return config
 
 
+def where_of(config, dataset=None, path=None):
+    """Where a command's pictures come from (data.load's `where`): --dataset NAME or --data PATH when
+    given, else the run's own (config.data), else "mnist". A path is made absolute, so that a run records
+    where its pictures are wherever it is started from.
+
+    Args:
+      config: the run's Config (a new run's knows no data yet), or None.
+    Raises:
+      UserError: both flags given, or pictures other than the ones the run was trained on.
+    """
+    if dataset and path:
+        raise errors.UserError("--dataset and --data both name the pictures: give one of them.")
+    given = str(pathlib.Path(path).expanduser().resolve()) if path else dataset
+    known = config.data if config is not None else ""
+    if given and known and given != known and not (digits(given) and digits(known)):
+        raise errors.UserError(
+            f"the run was trained on {known}, not {given}: drop --data and --dataset to use its pictures, "
+            f"or add --fresh (or use another --checkpoint-dir) to start a new run."
+        )
+    return given or known or "mnist"
+
+
+def digits(where):
+    """Whether pictures come from MNIST: tensorflow-datasets' copy or a Keras-layout .npz, which stand in
+    for each other (the same digits), and which get MNIST's own treatment (deskewed clusters, centred drawings)."""
+    return where == "mnist" or where.endswith(".npz")
+
+
+def with_pictures(config, pictures, where=None):
+    """`config` completed by the pictures it trains on: their size, channels, class names and `where`.
+
+    A config that knows its pictures already (a resumed run's) must get the same ones.
+
+    Args:
+      pictures: data.Pictures.
+      where: where they came from (data.load's `where`); None keeps config.data.
+    Raises:
+      UserError: the pictures differ from the ones the run was trained on, or a conditional run got
+        pictures without classes.
+    """
+    size, channels = pictures.images.shape[1], pictures.images.shape[-1]
+    filled = dataclasses.replace(
+        config, image_size=size, channels=channels, class_names=tuple(pictures.class_names), data=where or config.data
+    )
+    if config.channels:  # The run knows its pictures: they must be the same kind.
+        for name, what in [("image_size", "pixels a side"), ("channels", "channels"), ("class_names", "classes")]:
+            if getattr(config, name) != getattr(filled, name):
+                raise errors.UserError(
+                    f"the run was trained on pictures of {describe(getattr(config, name))} {what} "
+                    f"({config.data or 'its data'}), but these have {describe(getattr(filled, name))}: "
+                    f"give the run's data, or add --fresh (or use another --checkpoint-dir) to start a new run."
+                )
+    elif config.image_size and config.image_size != size:
+        raise ValueError(f"pictures of {size} pixels for a config of {config.image_size}")
+    if conditional_without_classes(filled):
+        raise errors.UserError(
+            "--conditional on needs pictures with classes (a sub-folder per class): "
+            "add --conditional off, or sort the pictures into class folders."
+        )
+    return filled.validate()
+
+
+def of_pictures(pictures, where):
+    """The default config completed by `pictures` (from `where`): what a judge or a benchmark of those pictures reads."""
+    return with_pictures(Config(conditional="on" if pictures.class_names else "off"), pictures, where)
+
+
+def describe(value):
+    """A config value as an error message names it: classes as their names."""
+    return ", ".join(value) if isinstance(value, tuple) else str(value)
+
+
+def conditional_without_classes(config):
+    return config.conditional == "on" and not config.class_names
+
+
 def same_architecture(config, other):
     """Whether two configs build the same networks (a checkpoint of one restores into the other)."""
     return all(getattr(config, name) == getattr(other, name) for name in ARCHITECTURE_FIELDS)
@@ -422,6 +553,7 @@ def load(directory):
         values = json.loads(path.read_text())
         if isinstance(values, dict):
             values.setdefault("conditional", "off")  # Runs saved before the field existed were unconditional.
+            values["class_names"] = tuple(values.get("class_names", ()))  # JSON has lists, not tuples.
         return Config(**values).validate()
     except (ValueError, TypeError) as error:  # Bad JSON, unknown fields or out-of-range values.
         raise errors.UserError(

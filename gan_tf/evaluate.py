@@ -1,13 +1,17 @@
 """Measured sample quality: the judge, a classifier this project trains itself, and a run's figures.
 
-The judge is a small CNN trained on the MNIST training split (never downloaded). Its softmax gives
-p(y|x) for the MNIST score and the class shares; its last hidden layer gives the features for the
-Fréchet distance (the figures themselves are pure functions in metrics.py). The encoder is judged by
-a 1-nearest-neighbour classifier on its latent vectors z alone (the digit logits of a conditional
-run are left out: they were trained with labels), by how often a conditional run's encoder reads the
-digit right, and by how closely G(E(x)) redraws real test digits.
+The judge is a small CNN trained on the run's own training pictures (never downloaded): on MNIST, a
+digit classifier. Its softmax gives p(y|x) for the score (the MNIST score, on digits) and the class
+shares; its last hidden layer gives the features for the Fréchet distance (the figures themselves are
+pure functions in metrics.py). Pictures without classes get a judge trained without labels: it
+learns which of four rotations a picture was turned by (Gidaris et al. 2018), which it can only tell
+by knowing what the pictures look like, and its features serve the Fréchet distance alone. The
+encoder is judged by a 1-nearest-neighbour classifier on its latent vectors z alone (the class
+logits of a conditional run are left out: they were trained with labels), by how often a
+conditional run's encoder reads the class right, and by how closely G(E(x)) redraws real test pictures.
 """
 
+import hashlib
 import json
 import pathlib
 
@@ -15,6 +19,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import generate
 from gan_tf import losses
@@ -24,70 +29,114 @@ from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import files
 
-JUDGE_FILENAME = "judge.keras"
-JUDGE_MIN_ACCURACY = 0.99  # Below this the judge's verdicts would say more about the judge than the digits.
+JUDGE_FILENAME = "judge.keras"  # MNIST's judge; other pictures' judges are named after them (judge_path).
+JUDGE_MIN_ACCURACY = 0.99  # On digits: below this the judge's verdicts would say more about the judge than the digits.
+ROTATIONS = 4  # A judge of pictures without classes tells which of 0, 90, 180 and 270 degrees they were turned by.
 
 
 # --- The judge. ---
 
 
-def build_judge():
-    """Image (None, 28, 28, 1) in [-1, 1] -> class logits (None, 10). The layer named "features" is
-    the 128-dimensional representation the Fréchet distance compares."""
+def build_judge(image_shape=(28, 28, 1), num_classes=10):
+    """Image (None, H, W, C) in [-1, 1] -> class logits (None, num_classes). The layer named "features" is
+    the 128-dimensional representation the Fréchet distance compares.
+
+    Convolution and pooling blocks until the map is 7x7 or smaller: two for digits (28 -> 13 -> 5) and
+    32-pixel pictures, three for 64.
+    """
     model = keras.Sequential(name="judge")
-    model.add(keras.Input(shape=(28, 28, 1)))
-    model.add(keras.layers.Conv2D(32, 3, activation="relu"))
-    model.add(keras.layers.MaxPooling2D())
-    model.add(keras.layers.Conv2D(64, 3, activation="relu"))
-    model.add(keras.layers.MaxPooling2D())
-    assert model.output_shape == (None, 5, 5, 64)
+    model.add(keras.Input(shape=image_shape))
+    size, channels = image_shape[0], 32
+    while size > 7:
+        model.add(keras.layers.Conv2D(channels, 3, activation="relu"))
+        model.add(keras.layers.MaxPooling2D())
+        size, channels = (size - 2) // 2, 64
+    assert model.output_shape == (None, size, size, 64)  # (None, 5, 5, 64) for digits.
     model.add(keras.layers.Flatten())
     model.add(keras.layers.Dense(128, activation="relu", name="features"))
     model.add(keras.layers.Dropout(0.3))
-    model.add(keras.layers.Dense(10))
-    assert model.output_shape == (None, 10)
+    model.add(keras.layers.Dense(num_classes))
+    assert model.output_shape == (None, num_classes)
     return model
 
 
-def train_judge(train, test, epochs=3, max_epochs=6, log=print):
+def judge_classes(config):
+    """What the judge tells apart: the pictures' classes, or the ROTATIONS when they have none."""
+    return len(config.class_names) or ROTATIONS
+
+
+def min_accuracy(config):
+    """The test accuracy a judge must reach: JUDGE_MIN_ACCURACY on digits; on other pictures, half way
+    from chance to perfect (0.55 for ten classes, 0.625 for the rotations), as harder pictures get
+    less from a small judge trained for minutes."""
+    if config_lib.digits(config.data) or not config.data:
+        return JUDGE_MIN_ACCURACY
+    return (1 + 1 / judge_classes(config)) / 2
+
+
+def judge_path(directory, config):
+    """Where the judge of a run's pictures is kept: judge.keras for MNIST, else a name of its pictures'."""
+    if config_lib.digits(config.data) or not config.data:
+        return pathlib.Path(directory) / JUDGE_FILENAME
+    name = pathlib.Path(config.data).name.replace(" ", "_") or "pictures"
+    digest = hashlib.sha256(config.data.encode()).hexdigest()[:8]
+    return pathlib.Path(directory) / f"judge-{name}-{config.image_size}px-{digest}.keras"
+
+
+def judge_examples(config, pictures):
+    """The images in [-1, 1] and the labels a judge learns: the pictures and their classes, or, without
+    classes, each picture turned by a quarter turn (index mod 4) and that count as its label."""
+    images = pictures.images
+    if config.class_names:
+        return data.to_unit_range(images).numpy(), pictures.labels
+    turns = np.arange(len(images)) % ROTATIONS
+    rotated = np.stack([np.rot90(image, turn, axes=(0, 1)) for image, turn in zip(images, turns)])
+    return data.to_unit_range(rotated).numpy(), turns.astype(np.int32)
+
+
+def train_judge(config, train, test, epochs=3, max_epochs=6, log=print):
     """Trains a judge on the training split and measures it on the test split.
 
-    `epochs` epochs, then one more at a time while its test accuracy is below JUDGE_MIN_ACCURACY, up
+    `epochs` epochs, then one more at a time while its test accuracy is below min_accuracy(config), up
     to `max_epochs`: the same seed gives a judge a few hundredths of a percent apart on different
     processors (their float sums differ), and three epochs land just above 99% or just below it.
 
     Args:
-      train, test: data.Digits.
+      config: the run's Config (its pictures' shape and classes).
+      train, test: data.Pictures.
     Returns:
       (judge, test accuracy).
     """
     keras.utils.set_random_seed(0)
-    judge = build_judge()
+    judge = build_judge(models.image_shape(config), judge_classes(config))
     judge.compile(
         optimizer=keras.optimizers.Adam(1e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"],
     )
-    train_images, test_images = data.to_unit_range(train.images).numpy(), data.to_unit_range(test.images).numpy()
-    judge.fit(train_images, train.labels, batch_size=128, epochs=epochs, verbose=0)
-    _, accuracy = judge.evaluate(test_images, test.labels, batch_size=1000, verbose=0)
-    while accuracy < JUDGE_MIN_ACCURACY and epochs < max_epochs:
-        judge.fit(train_images, train.labels, batch_size=128, epochs=1, verbose=0)
-        _, accuracy = judge.evaluate(test_images, test.labels, batch_size=1000, verbose=0)
+    (train_images, train_labels), (test_images, test_labels) = (
+        judge_examples(config, train),
+        judge_examples(config, test),
+    )
+    judge.fit(train_images, train_labels, batch_size=128, epochs=epochs, verbose=0)
+    _, accuracy = judge.evaluate(test_images, test_labels, batch_size=1000, verbose=0)
+    while accuracy < min_accuracy(config) and epochs < max_epochs:
+        judge.fit(train_images, train_labels, batch_size=128, epochs=1, verbose=0)
+        _, accuracy = judge.evaluate(test_images, test_labels, batch_size=1000, verbose=0)
         epochs += 1
     log(f"judge: trained for {epochs} epoch{'' if epochs == 1 else 's'}, test accuracy {accuracy:.4f}")
     return judge, float(accuracy)
 
 
-def load_or_train_judge(directory, train, test, log=print):
-    """The judge saved in `directory`, or a new one trained (and saved there) when there is none.
+def load_or_train_judge(directory, config, train, test, log=print):
+    """The judge of the run's pictures saved in `directory`, or a new one trained (and saved there).
 
     Returns:
       (judge, test accuracy measured now on `test`).
     Raises:
-      UserError: when the saved judge cannot be loaded, or a new one misses JUDGE_MIN_ACCURACY.
+      UserError: when the saved judge cannot be loaded, or a new one misses min_accuracy(config).
     """
-    path = pathlib.Path(directory) / JUDGE_FILENAME
+    path = judge_path(directory, config)
     if path.exists():
         try:
             judge = keras.saving.load_model(path, safe_mode=True)  # safe_mode: never run code from the file.
@@ -95,19 +144,19 @@ def load_or_train_judge(directory, train, test, log=print):
             raise errors.UserError(
                 f"the judge {path} cannot be loaded ({type(error).__name__}): delete it and a new one will be trained."
             ) from None
-        accuracy = float(
-            np.mean(
-                np.argmax(judge.predict(data.to_unit_range(test.images).numpy(), batch_size=1000, verbose=0), axis=1)
-                == test.labels
+        if judge.input_shape[1:] != models.image_shape(config) or judge.output_shape[-1] != judge_classes(config):
+            raise errors.UserError(
+                f"the judge {path} was trained on other pictures: delete it and a new one will be trained."
             )
-        )
-        return judge, accuracy
+        test_images, test_labels = judge_examples(config, test)
+        predicted = np.argmax(judge.predict(test_images, batch_size=1000, verbose=0), axis=1)
+        return judge, float(np.mean(predicted == test_labels))
     checkpoints.check_directory(path.parent)  # Before a minute of training, not after.
-    judge, accuracy = train_judge(train, test, log=log)
-    if accuracy < JUDGE_MIN_ACCURACY:
+    judge, accuracy = train_judge(config, train, test, log=log)
+    if accuracy < min_accuracy(config):
         raise errors.UserError(
-            f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
-            f"is needed): is the training data MNIST?"
+            f"the judge reached only {accuracy:.4f} test accuracy (at least {min_accuracy(config):.3f} "
+            f"is needed): {'is the training data MNIST?' if min_accuracy(config) == JUDGE_MIN_ACCURACY else 'are there enough pictures?'}"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     judge.save(path)
@@ -115,7 +164,7 @@ def load_or_train_judge(directory, train, test, log=print):
 
 
 def judge_outputs(judge, images, batch_size=1000):
-    """The judge's view of uint8 digits (N, 28, 28): (probabilities (N, 10), features (N, 128))."""
+    """The judge's view of uint8 pictures (N, H, W, C): (probabilities (N, classes), features (N, 128))."""
     features_model = keras.Model(judge.inputs, [judge.outputs[0], judge.get_layer("features").output])
     logits, features = features_model.predict(data.to_unit_range(images).numpy(), batch_size=batch_size, verbose=0)
     return tf.nn.softmax(logits).numpy(), features
@@ -124,14 +173,24 @@ def judge_outputs(judge, images, batch_size=1000):
 # --- Putting it together. ---
 
 
-def digit_metrics(judge, digits, reference_features, asked_digits=None):
-    """The judge's figures for a set of uint8 digits (N, 28, 28), against real test features.
+def digit_metrics(judge, digits, reference_features, asked_digits=None, classes=True):
+    """The judge's figures for a set of uint8 pictures (N, H, W, C) (digits), against real test features.
 
     Args:
-      asked_digits: int (N,), the digit each image was asked to be (its label, for real digits), or
+      asked_digits: int (N,), the class each image was asked to be (its label, for real pictures), or
         None: then "asked_digit_share" is None.
+      classes: whether the judge reads the pictures' classes; a judge of rotations gives the Fréchet
+        distance only, and the other figures are None.
     """
     probabilities, features = judge_outputs(judge, digits)
+    if not classes:
+        return {
+            "mnist_score": None,
+            "frechet_distance": metrics.frechet_distance(features, reference_features),
+            "confident_share": None,
+            "asked_digit_share": None,
+            "class_shares": None,
+        }
     return {
         "mnist_score": metrics.mnist_score(probabilities),
         "frechet_distance": metrics.frechet_distance(features, reference_features),
@@ -142,7 +201,7 @@ def digit_metrics(judge, digits, reference_features, asked_digits=None):
 
 
 def encode_digits(config, encoder, images, batch_size=1000):
-    """E(x) of uint8 digits (N, 28, 28): (latent vectors float32 (N, latent_dim), label logits (N, L) or None)."""
+    """E(x) of uint8 pictures (N, H, W, C): (latent vectors float32 (N, latent_dim), label logits (N, L) or None)."""
     codes = np.concatenate(
         [
             encoder(data.to_unit_range(images[start : start + batch_size]), training=False).numpy()
@@ -157,7 +216,7 @@ def encoder_metrics(config, generator, encoder, train, test):
 
     Returns:
       {"latent_nearest_neighbour_accuracy": 1-NN accuracy on the latent vectors z alone, training split
-         to test split: how well z, learned without labels, separates the digits;
+         to test split: how well z, learned without labels, separates the digits (None without classes);
        "digit_accuracy": in a conditional run, how often the encoder's digit logits name a test digit
          right (a classifier trained with labels), else None;
        "reconstruction_error": the mean squared error of G(E(x)) against x, in [-1, 1] units}.
@@ -178,7 +237,9 @@ def encoder_metrics(config, generator, encoder, train, test):
     return {
         "latent_nearest_neighbour_accuracy": metrics.nearest_neighbour_accuracy(
             train_latents, train.labels, test_latents, test.labels
-        ),
+        )
+        if config.class_names
+        else None,
         "digit_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,
         "reconstruction_error": errors_sum / len(test.images),
     }
@@ -210,15 +271,16 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
     generated = generate.generate_digits(
         generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares)
     )
-    asked_digits = generate.asked_digits(num) if models.conditional(config) else None
+    asked_digits = generate.asked_labels(config, num) if models.conditional(config) else None
+    classes = bool(config.class_names)
     _, test_features = judge_outputs(judge, test.images)
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])
-    real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels)
+    real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels, classes=classes)
     results = {
         "num": num,
         "seed": seed,
-        "generated": digit_metrics(judge, generated, test_features, asked_digits),
+        "generated": digit_metrics(judge, generated, test_features, asked_digits, classes=classes),
         "real": real,
         "encoder": None if encoder is None else encoder_metrics(config, generator, encoder, train, test),
     }
@@ -246,40 +308,48 @@ def memorisation_figures(generated, train_images, test_images, seed):
     return metrics.memorisation(generated_distances, real_distances)
 
 
-def report(results, judge_accuracy):
-    """The figures as a small table, one line each."""
+def report(results, judge_accuracy, config=None):
+    """The figures as a small table, one line each; `config` names the classes (the digits by default)."""
     generated, real = results["generated"], results["real"]
-    lines = [
-        f"judge: test accuracy {judge_accuracy:.4f}",
-        f"{'':28}{'generated':>12}{'real':>12}",
-        f"{'MNIST score (max 10)':28}{generated['mnist_score']:12.3f}{real['mnist_score']:12.3f}",
-        f"{'Frechet distance':28}{generated['frechet_distance']:12.3f}{real['frechet_distance']:12.3f}",
-        f"{'confident (p > 0.9)':28}{generated['confident_share']:12.3f}{real['confident_share']:12.3f}",
-    ]
-    if generated["asked_digit_share"] is not None:  # Real digits: the judge's accuracy on their labels.
+    names = config.class_names if config is not None else data.DIGIT_NAMES
+    digits = config is None or config_lib.digits(config.data) or not config.data
+    picture = "digit" if digits else "picture"
+
+    def row(label, generated_value, real_value, note=""):
+        return f"{label:28}{generated_value:12.3f}{real_value:12.3f}{note}"
+
+    lines = [f"judge: test accuracy {judge_accuracy:.4f}", f"{'':28}{'generated':>12}{'real':>12}"]
+    if generated["mnist_score"] is not None:
+        score_name = "MNIST score" if digits else "judge's score"
+        lines.append(row(f"{score_name} (max {len(names)})", generated["mnist_score"], real["mnist_score"]))
+    lines.append(row("Frechet distance", generated["frechet_distance"], real["frechet_distance"]))
+    if generated["confident_share"] is not None:
+        lines.append(row("confident (p > 0.9)", generated["confident_share"], real["confident_share"]))
+    if generated["asked_digit_share"] is not None:  # Real pictures: the judge's accuracy on their labels.
         lines.append(
-            f"{'judged the asked digit':28}{generated['asked_digit_share']:12.3f}{real['asked_digit_share']:12.3f}"
+            row(
+                f"judged the asked {'digit' if digits else 'class'}",
+                generated["asked_digit_share"],
+                real["asked_digit_share"],
+            )
         )
-    for digit in range(10):
-        lines.append(
-            f"{f'share of {digit}':28}{generated['class_shares'][digit]:12.3f}{real['class_shares'][digit]:12.3f}"
-        )
-    if "memorisation" in results:  # New real digits are the yardstick: a GAN that copies comes much nearer.
+    for index, name in enumerate(names if generated["class_shares"] is not None else ()):
+        lines.append(row(f"share of {name}"[:27], generated["class_shares"][index], real["class_shares"][index]))
+    if "memorisation" in results:  # New real pictures are the yardstick: a GAN that copies comes much nearer.
         copied = results["memorisation"]
-        lines.append(
-            f"{'nearest training digit':28}{copied['generated_median']:12.3f}{copied['real_median']:12.3f}"
-            "          (median distance)"
-        )
-        lines.append(
-            f"{'nearer than 99% of real':28}{copied['copy_share_generated']:12.3f}{copied['copy_share_real']:12.3f}"
-        )
+        median = "          (median distance)"
+        lines.append(row(f"nearest training {picture}", copied["generated_median"], copied["real_median"], median))
+        lines.append(row("nearer than 99% of real", copied["copy_share_generated"], copied["copy_share_real"]))
     encoder = results["encoder"]
     if encoder is None:
         lines.append("encoder: none (the run was trained with --encoder off)")
     else:
-        lines.append(f"encoder: latent 1-NN accuracy (z alone) {encoder['latent_nearest_neighbour_accuracy']:.4f}")
+        if encoder["latent_nearest_neighbour_accuracy"] is not None:
+            lines.append(f"encoder: latent 1-NN accuracy (z alone) {encoder['latent_nearest_neighbour_accuracy']:.4f}")
         if encoder["digit_accuracy"] is not None:
-            lines.append(f"encoder: reads the digit right (digit logits) {encoder['digit_accuracy']:.4f}")
+            lines.append(
+                f"encoder: reads the {'digit' if digits else 'class'} right (label logits) {encoder['digit_accuracy']:.4f}"
+            )
         lines.append(f"encoder: reconstruction error of G(E(x)) {encoder['reconstruction_error']:.4f}")
     return "\n".join(lines)
 
@@ -310,15 +380,19 @@ def headline(results):
         "digit_accuracy": None,
         "reconstruction_error": float("nan"),
     }
-    asked = generated["asked_digit_share"]
+
+    def number(value):
+        return float("nan") if value is None else value
+
+    shares = generated["class_shares"] or [float("nan")]
     return {
-        "mnist_score": generated["mnist_score"],
+        "mnist_score": number(generated["mnist_score"]),
         "frechet_distance": generated["frechet_distance"],
-        "confident_share": generated["confident_share"],
-        "asked_digit_share": float("nan") if asked is None else asked,
-        "min_class_share": min(generated["class_shares"]),
-        "max_class_share": max(generated["class_shares"]),
-        "latent_nearest_neighbour_accuracy": encoder["latent_nearest_neighbour_accuracy"],
+        "confident_share": number(generated["confident_share"]),
+        "asked_digit_share": number(generated["asked_digit_share"]),
+        "min_class_share": min(shares),
+        "max_class_share": max(shares),
+        "latent_nearest_neighbour_accuracy": number(encoder["latent_nearest_neighbour_accuracy"]),
         "digit_accuracy": float("nan") if encoder["digit_accuracy"] is None else encoder["digit_accuracy"],
         "reconstruction_error": encoder["reconstruction_error"],
     }

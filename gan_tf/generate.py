@@ -1,4 +1,4 @@
-"""Using a trained run: sample new digits, reconstruct real ones, and morph one digit into another.
+"""Using a trained run: sample new digits (pictures), reconstruct real ones, and morph one into another.
 
 restore_models() rebuilds a run's generator and encoder from its saved config and checkpoint; the
 other functions run them in inference mode.
@@ -22,13 +22,13 @@ MAX_GRID_DIGITS = 10_000  # A grid of more would be a picture of over 100 megapi
 
 
 def generate_digits(generator, inputs):
-    """G(z) in inference mode, as uint8 digits (N, 28, 28) in 0..255.
+    """G(z) in inference mode, as uint8 pictures (N, H, W, C) in 0..255: digits are (N, 28, 28, 1).
 
     Inference mode means BatchNormalization uses its moving statistics, not the batch's: the digits
     do not depend on which other digits share the batch.
 
     Args:
-      inputs: float32 (N, latent_dim [+ 10]), from models.generator_inputs().
+      inputs: float32 (N, latent_dim [+ L]), from models.generator_inputs().
     """
     chunks = [
         generator(inputs[start : start + GENERATION_BATCH], training=False)
@@ -37,9 +37,33 @@ def generate_digits(generator, inputs):
     return data.to_uint8(tf.concat(chunks, axis=0))
 
 
-def asked_digits(num, digit=None):
-    """The digits new_inputs() asks a conditional run for: 0..9 in turn, or `digit` every time. int32 (num,)."""
-    return np.arange(num, dtype=np.int32) % models.NUM_CLASSES if digit is None else np.full(num, digit, np.int32)
+def asked_labels(config, num, label=None):
+    """The classes new_inputs() asks a conditional run for: each in turn (the digits 0..9), or `label`
+    every time. int32 (num,)."""
+    count = models.num_labels(config)
+    return np.arange(num, dtype=np.int32) % count if label is None else np.full(num, label, np.int32)
+
+
+def label_asked(config, digit=None, name=None):
+    """The class index that --digit or --label NAME (a class name, or an index) asks for; None for neither.
+
+    Raises:
+      UserError: a class the run does not have, or a run trained without classes.
+    """
+    if digit is None and name is None:
+        return None
+    if not models.conditional(config):
+        raise errors.UserError(
+            "this run was trained with --conditional off, so it cannot be told which class to draw: "
+            "drop --digit and --label, or train a run with --conditional on (the default for pictures with classes)."
+        )
+    names = config.class_names
+    asked = str(digit) if digit is not None else name
+    if asked in names:
+        return names.index(asked)
+    if digit is None and asked.isdigit() and int(asked) < len(names):
+        return int(asked)
+    raise errors.UserError(f"this run has no class {asked!r}: its classes are {', '.join(names)} (or their index).")
 
 
 def labels_to_draw(num, num_labels, label_shares=None):
@@ -73,23 +97,19 @@ def blended_labels(num_labels, first, second, fractions):
     return ((1 - fractions) * one_hot[first] + fractions * one_hot[second]).astype(np.float32)
 
 
-def new_inputs(config, num, seed, stream, digit=None, label_shares=None):
-    """Generator inputs for `num` new digits, a function of (seed, stream) only.
+def new_inputs(config, num, seed, stream, label=None, label_shares=None):
+    """Generator inputs for `num` new pictures, a function of (seed, stream) only.
 
     Args:
       stream: keeps the noise of different uses apart (sample 1, evaluate 2).
-      digit: in a conditional run, draw only this digit; None: the digits 0..9 in turn.
+      label: in a conditional run, draw only this class (label_asked()); None: every class in turn.
       label_shares: how often to draw each cluster, for a run with --clusters (see labels_to_draw).
-    Raises:
-      UserError: a digit asked of a run trained with --conditional off.
     """
-    if digit is not None and not models.conditional(config):
-        raise errors.UserError(
-            "this run was trained with --conditional off, so it cannot be told which digit to draw: "
-            "drop --digit, or train a run with --conditional on (the default)."
-        )
     latent_vectors = tf.random.stateless_normal((num, config.latent_dim), seed=(seed, stream))
-    labels = labels_to_draw(num, models.num_labels(config), label_shares) if digit is None else asked_digits(num, digit)
+    if label is None:
+        labels = labels_to_draw(num, models.num_labels(config), label_shares)
+    else:
+        labels = asked_labels(config, num, label)
     return models.generator_inputs(config, latent_vectors, labels)
 
 
@@ -143,13 +163,14 @@ def require_count(num, name="--num"):
         raise errors.UserError(f"{name} must be a positive whole number, got {num!r}.")
 
 
-def sample(config, generator, num, seed, out, digit=None, label_shares=None):
-    """Writes `num` new digits to `out`: a PNG grid, or a uint8 array (num, 28, 28) when it ends in .npy.
+def sample(config, generator, num, seed, out, label=None, label_shares=None):
+    """Writes `num` new pictures to `out`: a PNG grid, or when it ends in .npy a uint8 array (num, H, W)
+    of grey pictures ((num, 28, 28) for digits) or (num, H, W, 3) of colour ones.
 
-    The latent vectors depend only on `seed`, so the same seed gives the same digits. A conditional
-    run draws the digits 0..9 in turn (in a PNG, ten columns: one per digit), or only `digit`; a run
-    with --clusters draws its clusters in proportion to label_shares.
-    Returns the digits, uint8 (num, 28, 28).
+    The latent vectors depend only on `seed`, so the same seed gives the same pictures. A conditional
+    run draws its classes in turn (in a PNG, a column per class: the digits 0..9), or only `label`; a
+    run with --clusters draws its clusters in proportion to label_shares.
+    Returns the pictures, uint8 (num, H, W, C).
     """
     require_count(num)
     out = output_path(out, (".png", ".npy"))
@@ -157,13 +178,13 @@ def sample(config, generator, num, seed, out, digit=None, label_shares=None):
         raise errors.UserError(
             f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy file for more."
         )
-    digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, digit=digit, label_shares=label_shares))
+    digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, label=label, label_shares=label_shares))
     if out.suffix.lower() == ".npy":
         with files.atomic_path(out) as temporary, open(temporary, "wb") as file:
-            np.save(file, digits, allow_pickle=False)
+            np.save(file, digits[..., 0] if config.channels == 1 else digits, allow_pickle=False)
     else:
-        columns_of_digits = models.conditional(config) and digit is None
-        columns = min(num, models.NUM_CLASSES) if columns_of_digits else int(np.ceil(np.sqrt(num)))
+        columns_of_classes = models.conditional(config) and label is None
+        columns = min(num, models.num_labels(config)) if columns_of_classes else int(np.ceil(np.sqrt(num)))
         images.save_png(images.grid(digits, columns=columns), out)
     return digits
 
@@ -172,7 +193,7 @@ def encode(config, encoder, real_images):
     """E(x): what the generator would need to redraw each image.
 
     Args:
-      real_images: float32 (N, 28, 28, 1) in [-1, 1].
+      real_images: float32 (N, H, W, C) in [-1, 1].
     Returns:
       (latent vectors float32 (N, latent_dim), the labels int32 (N,) the encoder reads, digits or
       clusters, in a run with labels, else None): models.generator_inputs() of the two is G's input.
@@ -183,18 +204,18 @@ def encode(config, encoder, real_images):
 
 
 def pick(test_images, num, seed):
-    """`num` distinct test digits chosen by `seed`: uint8 (num, 28, 28)."""
+    """`num` distinct test pictures chosen by `seed`: uint8 (num, H, W, C)."""
     if num > len(test_images):
-        raise errors.UserError(f"--num {num} is more than the {len(test_images)} test digits.")
+        raise errors.UserError(f"--num {num} is more than the {len(test_images)} test pictures.")
     indices = np.random.default_rng(seed).choice(len(test_images), size=num, replace=False)
     return test_images[indices]
 
 
 def reconstruct(config, generator, encoder, test_images, num, seed, out):
-    """Writes a PNG of real test digits, each row of ten followed by a row of their G(E(x)).
+    """Writes a PNG of real test pictures, each row of ten followed by a row of their G(E(x)).
 
     Args:
-      test_images: uint8 (N, 28, 28), digits the models never trained on.
+      test_images: uint8 (N, H, W, C), pictures the models never trained on.
     Returns:
       The mean squared error of G(E(x)) against x, in the images' [-1, 1] range.
     """
@@ -213,7 +234,7 @@ def reconstruct(config, generator, encoder, test_images, num, seed, out):
     rows = []
     for start in range(0, num, columns):
         for digits in (real[start : start + columns], reconstructed[start : start + columns]):
-            rows.append(np.pad(digits, ((0, columns - len(digits)), (0, 0), (0, 0))))
+            rows.append(np.pad(digits, ((0, columns - len(digits)), (0, 0), (0, 0), (0, 0))))
     images.save_png(images.grid(np.concatenate(rows), columns), out)
     return float(tf.reduce_mean(losses.reconstruction_loss(real_images, reconstructed_images)))
 

@@ -1,4 +1,4 @@
-"""Pictures: grids of digits (Pillow), the per-epoch progress frames and GIFs (imageio)."""
+"""Pictures: grids of digits or any pictures (Pillow), the per-epoch progress frames and GIFs (imageio)."""
 
 import pathlib
 import re
@@ -10,22 +10,22 @@ import PIL.Image
 from gan_tf.runtime import files
 
 FRAME_PATTERN = re.compile(r"epoch_(\d{4,})\.png")
-UPSCALE = 2  # Each digit pixel becomes 2x2 screen pixels: 28-pixel digits are tiny on today's screens.
+UPSCALE = 2  # Each pixel becomes 2x2 screen pixels: 28-pixel digits are tiny on today's screens.
 
 
 def grid(digits, columns, padding=2):
-    """Tiles digits into one picture, row by row, on a black background.
+    """Tiles digits (or any pictures) into one picture, row by row, on a black background.
 
     Args:
-      digits: uint8 array (N, 28, 28) in 0..255.
-      columns: digits per row; the last row may be short.
+      digits: uint8 array (N, H, W, C) in 0..255, C = 1 (grey, (N, 28, 28, 1) for digits) or 3 (colour).
+      columns: pictures per row; the last row may be short.
     Returns:
-      uint8 array (rows * (28 + padding) + padding, columns * (28 + padding) + padding).
+      uint8 array (rows * (H + padding) + padding, columns * (W + padding) + padding, C).
     """
     digits = np.asarray(digits)
-    count, height, width = digits.shape
+    count, height, width, channels = digits.shape
     rows = -(-count // columns)
-    picture = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding), np.uint8)
+    picture = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.uint8)
     for index, digit in enumerate(digits):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
@@ -34,14 +34,19 @@ def grid(digits, columns, padding=2):
 
 
 def enlarge(picture):
-    """Each pixel of a picture (H, W) becomes an UPSCALE x UPSCALE block: (H * UPSCALE, W * UPSCALE)."""
+    """Each pixel of a picture (H, W[, C]) becomes an UPSCALE x UPSCALE block: (H * UPSCALE, W * UPSCALE[, C])."""
     return np.repeat(np.repeat(picture, UPSCALE, axis=0), UPSCALE, axis=1)
 
 
+def displayable(picture):
+    """A uint8 picture (H, W, C) as Pillow and GIF writers take it: (H, W) when grey, (H, W, 3) in colour."""
+    return picture[..., 0] if picture.ndim == 3 and picture.shape[-1] == 1 else picture
+
+
 def save_png(picture, path):
-    """Writes a uint8 grayscale picture (H, W) as a PNG, enlarged for legibility, atomically."""
+    """Writes a uint8 picture (H, W, C), grey or colour, as a PNG, enlarged for legibility, atomically."""
     with files.atomic_path(path) as temporary:
-        PIL.Image.fromarray(enlarge(picture)).save(temporary, format="PNG")  # 2-D uint8: a grayscale image.
+        PIL.Image.fromarray(displayable(enlarge(picture))).save(temporary, format="PNG")
 
 
 def frame_path(frames_dir, epoch):
@@ -63,7 +68,7 @@ def remove_frames_after(frames_dir, epoch):
 
 
 def write_gif(pictures, path, frame_seconds=0.2, last_frame_seconds=2.0):
-    """Writes uint8 pictures (each (H, W), all the same size) as a looping GIF, atomically.
+    """Writes uint8 pictures (each (H, W) or (H, W, C), all the same size) as a looping GIF, atomically.
 
     The last picture stays up longer, so the final state is easy to look at.
     """
@@ -71,7 +76,8 @@ def write_gif(pictures, path, frame_seconds=0.2, last_frame_seconds=2.0):
     if len(pictures) == 1:
         durations_ms = durations_ms[0]  # Pillow wants a number, not a list, for a single frame.
     with files.atomic_path(path) as temporary:
-        iio.imwrite(temporary, np.stack(pictures), extension=".gif", duration=durations_ms, loop=0)
+        frames = np.stack([displayable(picture) for picture in pictures])
+        iio.imwrite(temporary, frames, extension=".gif", duration=durations_ms, loop=0)
 
 
 def gif_from_frames(frames_dir, path):

@@ -1,8 +1,13 @@
 """The three networks, each a keras.Sequential, with an assert documenting every block's shape.
 
-Conventions kept everywhere in gan_tf: images are float32 (28, 28, 1), channels last, in [-1, 1];
-latent vectors are standard normal of shape (latent_dim,); labels are the digits 0..9, int32; the
-discriminator returns one logit per image (real = 1, fake = 0), never a probability.
+Conventions kept everywhere in gan_tf: images are float32 (H, W, C), channels last, in [-1, 1] -- MNIST's
+digits are (28, 28, 1), and image_shape(config) says what a run's are; latent vectors are standard normal
+of shape (latent_dim,); labels are the classes 0..L-1 (the digits 0..9), int32; the discriminator returns
+one logit per image (real = 1, fake = 0), never a probability.
+
+The networks grow with the pictures: the generator starts from a small map (7x7 for 28-pixel digits,
+4x4 for 32 and 64 pixels) and doubles it once per block until it is the image; the discriminator and
+the encoder halve the image as many times (doublings()).
 
 A conditional run (config.conditional "on", the default) tells the generator which digit to draw
 and shows the discriminator which digit an image claims to be, as in Mirza & Osindero (2014) and
@@ -24,9 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-IMAGE_SHAPE = (28, 28, 1)
-IMAGE_SIZE = 28 * 28
-NUM_CLASSES = 10
+SMALLEST_START = 7  # The generator's first map is at most this big (7x7 for digits, 4x4 for 32 and 64 pixels).
 
 
 def conditional(config):
@@ -35,8 +38,30 @@ def conditional(config):
 
 
 def num_labels(config):
-    """How many labels the networks read: 10 digits (conditional), the --clusters K, or 0 (none)."""
-    return NUM_CLASSES if conditional(config) else config.clusters
+    """How many labels the networks read: the classes (10 digits) when conditional, the --clusters K, or 0."""
+    return len(config.class_names) if conditional(config) else config.clusters
+
+
+def image_shape(config):
+    """The run's images: (size, size, channels), (28, 28, 1) for MNIST."""
+    return (config.image_size, config.image_size, config.channels)
+
+
+def doublings(config):
+    """How many times G doubles its first map to reach the image (and D and E halve the image):
+    config.doublings, or when 0, until the first map is SMALLEST_START or smaller: 2 for 28 pixels
+    (7x7), 3 for 32 (4x4), 4 for 64 (4x4)."""
+    count = config.doublings
+    while not count or config.image_size % 2**count or config.image_size // 2**count > SMALLEST_START:
+        if config.doublings:
+            raise ValueError(f"{config.image_size} pixels cannot be halved {count} times")
+        count += 1
+    return count
+
+
+def start_size(config):
+    """The side of the generator's first map: 7 for MNIST."""
+    return config.image_size // 2 ** doublings(config)
 
 
 def generator_inputs(config, latent_vectors, labels):
@@ -60,20 +85,20 @@ def discriminator_inputs(config, images, labels):
     code appended.
 
     Args:
-      images: float (B, 28, 28, 1); labels: int (B,).
+      images: float (B, H, W, C); labels: int (B,).
     Returns:
-      dcgan: float (B, 28, 28, 1 + C); mlp: float (B, 784 + C), where C = label_code_size(config).
+      dcgan: float (B, H, W, C + L); mlp: float (B, H * W * C + L), where L = label_code_size(config).
     """
     flat = config.architecture == "mlp"
     if flat:
-        images = tf.reshape(images, (-1, IMAGE_SIZE))
+        images = tf.reshape(images, (-1, int(np.prod(image_shape(config)))))
     if not num_labels(config):
         return images
     code = label_code(config, labels, images.dtype)
     if flat:
         return tf.concat([images, code], axis=-1)
     code = code[:, tf.newaxis, tf.newaxis, :]  # (B, 1, 1, C)
-    return tf.concat([images, tf.ones_like(images) * code], axis=-1)  # Broadcast over the 28x28 pixels.
+    return tf.concat([images, tf.ones_like(images[..., :1]) * code], axis=-1)  # Broadcast over the pixels.
 
 
 # Beyond this many labels, D reads a code of this many channels instead of a one-hot.
@@ -89,7 +114,7 @@ def label_code(config, labels, dtype):
     """The label as the discriminator reads it: float (B, label_code_size(config)).
 
     The ten digits are one-hot. The --clusters K of an unconditional run (100 by default) would make a
-    one-hot of 100 channels at each of 28x28 pixels, and D's first convolution costs in proportion to
+    one-hot of 100 channels at each pixel, and D's first convolution costs in proportion to
     its channels (a D step with 100 takes nearly twice as long as one with ten), so each cluster gets a
     code of LABEL_CODE_SIZE signs instead, +1 or -1: the bits of a number of its own, drawn without
     replacement, so no two clusters share a code. D's layers learn to tell the codes apart as they
@@ -125,56 +150,61 @@ def discriminate(discriminator, inputs, training=True):
 
 
 def build_generator(config):
-    """generator_inputs() (None, latent_dim [+ 10]) -> image (None, 28, 28, 1) in [-1, 1].
+    """generator_inputs() (None, latent_dim [+ L]) -> image (None, H, W, C) in [-1, 1].
 
-    DCGAN's recipe: a Dense layer makes a small 7x7 feature map, and each strided Conv2DTranspose
-    doubles its size (7 -> 14 -> 28) while halving the channels. BatchNormalization keeps the
-    activations well scaled; tanh maps the output into the images' range. The last layer computes in
-    float32 even under mixed precision, so the digits and the losses keep full precision.
+    DCGAN's recipe: a Dense layer makes a small map (7x7 for digits), and each strided Conv2DTranspose
+    doubles its size (7 -> 14 -> 28) while halving the channels, to `generator_filters` before the last.
+    BatchNormalization keeps the activations well scaled; tanh maps the output into the images' range.
+    The last layer computes in float32 even under mixed precision, so the images and the losses keep
+    full precision.
     """
     if config.architecture == "mlp":
         return build_mlp_generator(config)
-    filters, kernel = config.generator_filters, config.kernel_size
+    filters, kernel, blocks = config.generator_filters, config.kernel_size, doublings(config)
+    size = start_size(config)
     model = keras.Sequential(name="generator")
     model.add(keras.Input(shape=(config.latent_dim + num_labels(config),)))
 
-    # Project the noise to a 7x7 map. No bias: BatchNormalization's offset does its job.
-    model.add(keras.layers.Dense(7 * 7 * config.projection_filters, use_bias=False))
+    # Project the noise to the first map. No bias: BatchNormalization's offset does its job.
+    model.add(keras.layers.Dense(size * size * config.projection_filters, use_bias=False))
     add_normalized_activation(model, config)
-    model.add(keras.layers.Reshape((7, 7, config.projection_filters)))
+    model.add(keras.layers.Reshape((size, size, config.projection_filters)))
 
-    if config.refine_7x7 == "on":  # TensorFlow's tutorial refines the 7x7 map before upsampling it.
-        model.add(keras.layers.Conv2DTranspose(2 * filters, kernel, strides=1, padding="same", use_bias=False))
+    if config.refine_7x7 == "on":  # TensorFlow's tutorial refines its first map before upsampling it.
+        channels = filters * 2 ** (blocks - 1)
+        model.add(keras.layers.Conv2DTranspose(channels, kernel, strides=1, padding="same", use_bias=False))
         add_normalized_activation(model, config)
-        assert model.output_shape == (None, 7, 7, 2 * filters)
+        assert model.output_shape == (None, size, size, channels)
 
-    # 7x7 -> 14x14.
-    model.add(keras.layers.Conv2DTranspose(filters, kernel, strides=2, padding="same", use_bias=False))
-    add_normalized_activation(model, config)
-    assert model.output_shape == (None, 14, 14, filters)
+    # Each block doubles the map and halves the channels: for digits, 7x7 -> 14x14 with `filters` channels.
+    for block in range(blocks - 1):
+        size, channels = 2 * size, filters * 2 ** (blocks - 2 - block)
+        model.add(keras.layers.Conv2DTranspose(channels, kernel, strides=2, padding="same", use_bias=False))
+        add_normalized_activation(model, config)
+        assert model.output_shape == (None, size, size, channels)
 
-    # 14x14 -> 28x28, one channel, squashed into [-1, 1].
-    model.add(keras.layers.Conv2DTranspose(1, kernel, strides=2, padding="same", use_bias=False))
+    # The last doubling makes the image (14x14 -> 28x28, one channel for digits), squashed into [-1, 1].
+    model.add(keras.layers.Conv2DTranspose(config.channels, kernel, strides=2, padding="same", use_bias=False))
     model.add(keras.layers.Activation("tanh", dtype="float32"))
-    assert model.output_shape == (None,) + IMAGE_SHAPE
+    assert model.output_shape == (None,) + image_shape(config)
     return model
 
 
 def build_mlp_generator(config):
-    """generator_inputs() (None, latent_dim [+ L]) -> image (None, 28, 28, 1) in [-1, 1], fully connected.
+    """generator_inputs() (None, latent_dim [+ L]) -> image (None, H, W, C) in [-1, 1], fully connected.
 
     The MLP GAN that many MNIST tutorials start from: Dense 256 -> 512 -> 1024, each followed by
-    LeakyReLU(0.2), then 784 pixels through tanh, reshaped into an image. No BatchNormalization.
+    LeakyReLU(0.2), then every pixel (784 for digits) through tanh, reshaped into an image. No BatchNormalization.
     """
     model = keras.Sequential(name="generator")
     model.add(keras.Input(shape=(config.latent_dim + num_labels(config),)))
     for units in MLP_GENERATOR_UNITS:
         model.add(keras.layers.Dense(units))
         model.add(keras.layers.LeakyReLU(negative_slope=0.2))
-    model.add(keras.layers.Dense(IMAGE_SIZE))
+    model.add(keras.layers.Dense(int(np.prod(image_shape(config)))))
     model.add(keras.layers.Activation("tanh", dtype="float32"))
-    model.add(keras.layers.Reshape(IMAGE_SHAPE, dtype="float32"))
-    assert model.output_shape == (None,) + IMAGE_SHAPE
+    model.add(keras.layers.Reshape(image_shape(config), dtype="float32"))
+    assert model.output_shape == (None,) + image_shape(config)
     return model
 
 
@@ -200,17 +230,17 @@ def add_batchnorm(model, config):
 
 
 def build_discriminator(config):
-    """discriminator_inputs() (None, 28, 28, 1 [+ 10]) -> one logit (None, 1): > 0 means "looks real".
+    """discriminator_inputs() (None, H, W, C [+ L]) -> one logit (None, 1): > 0 means "looks real".
 
-    Two strided convolutions halve the image twice, then one Dense layer scores it. As in DCGAN, the
-    second convolution is batch-normalised (config.discriminator_batchnorm): real and fake images go
+    Strided convolutions halve the image (twice for digits: 28 -> 14 -> 7), then one Dense layer scores
+    it. As in DCGAN, every convolution after the first is batch-normalised (config.discriminator_batchnorm): real and fake images go
     through D in separate calls, so each batch is normalised with its own statistics. D is only ever
     used in training mode, so its moving statistics are never used.
     """
     if config.architecture == "mlp":
         return build_mlp_discriminator(config)
     model = keras.Sequential(name="discriminator")
-    model.add(keras.Input(shape=IMAGE_SHAPE[:2] + (1 + label_code_size(config),)))
+    model.add(keras.Input(shape=image_shape(config)[:2] + (config.channels + label_code_size(config),)))
     add_downsampling_blocks(
         model,
         config.discriminator_filters,
@@ -226,13 +256,13 @@ def build_discriminator(config):
 
 
 def build_mlp_discriminator(config):
-    """discriminator_inputs() (None, 784 [+ L]) -> one logit (None, 1), fully connected.
+    """discriminator_inputs() (None, H * W * C [+ L]) -> one logit (None, 1), fully connected.
 
-    784 -> 512 -> 256 -> 1 with LeakyReLU(0.2), the MLP GAN's discriminator; --discriminator-dropout
+    784 (for digits) -> 512 -> 256 -> 1 with LeakyReLU(0.2), the MLP GAN's discriminator; --discriminator-dropout
     and --spectral-norm apply to it as to the convolutional one.
     """
     model = keras.Sequential(name="discriminator")
-    model.add(keras.Input(shape=(IMAGE_SIZE + label_code_size(config),)))
+    model.add(keras.Input(shape=(int(np.prod(image_shape(config))) + label_code_size(config),)))
     for units in MLP_DISCRIMINATOR_UNITS:
         model.add(normalized(keras.layers.Dense(units), config.spectral_norm == "on"))
         model.add(keras.layers.LeakyReLU(negative_slope=0.2))
@@ -256,14 +286,14 @@ def normalized(layer, spectral_norm):
 
 
 def build_encoder(config):
-    """Image (None, 28, 28, 1) in [-1, 1] -> latent vector (None, latent_dim) [+ digit logits (None, 10)].
+    """Image (None, H, W, C) in [-1, 1] -> latent vector (None, latent_dim) [+ label logits (None, L)].
 
     The generator's mirror image: it learns to find the z (and in a conditional run, the digit) that
     G would turn into a given image, which is what makes reconstruction and interpolation between
     real digits possible. encoder_outputs() splits the two.
     """
     model = keras.Sequential(name="encoder")
-    model.add(keras.Input(shape=IMAGE_SHAPE))
+    model.add(keras.Input(shape=image_shape(config)))
     add_downsampling_blocks(model, config.encoder_filters, config)
     # Linear, in float32: latent vectors are unbounded normals, and the digit's logits feed a softmax.
     size = config.latent_dim + num_labels(config)
@@ -273,13 +303,16 @@ def build_encoder(config):
 
 
 def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False, spectral_norm=False):
-    """Appends 28x28 -> 14x14 -> 7x7 strided convolutions and a Flatten to `model`.
+    """Appends strided convolutions that halve the image doublings(config) times, doubling the channels
+    from `filters` (28x28 -> 14x14 -> 7x7 for digits), and a Flatten to `model`.
 
     The discriminator and the encoder both read an image this way; only their last layer differs.
-    With `batchnorm`, the second convolution is normalised as in DCGAN (never the first, which sees pixels).
+    With `batchnorm`, every convolution but the first is normalised as in DCGAN (never the first, which sees pixels).
     """
-    for size, channels in [(14, filters), (7, 2 * filters)]:
-        batch_normalized = batchnorm and size == 7
+    size = config.image_size
+    for block in range(doublings(config)):
+        size, channels = size // 2, filters * 2**block
+        batch_normalized = batchnorm and block > 0
         convolution = keras.layers.Conv2D(
             channels, config.kernel_size, strides=2, padding="same", use_bias=not batch_normalized
         )
@@ -292,4 +325,4 @@ def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False
         assert model.output_shape == (None, size, size, channels)
 
     model.add(keras.layers.Flatten())
-    assert model.output_shape == (None, 7 * 7 * 2 * filters)
+    assert model.output_shape == (None, size * size * channels)

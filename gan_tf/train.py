@@ -19,6 +19,7 @@ import keras
 import tensorflow as tf
 
 from gan_tf import clusters
+from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import generate
 from gan_tf import images
@@ -54,7 +55,8 @@ class TrainingState:
     epoch_loss_sums: dict
     # With --generator-average: the moving average of the generator's weights, which draws the pictures.
     average_generator: keras.Sequential = None
-    # With --clusters K: the centroids of the clusters that label the training images, float32 (K, 784),
+    # With --clusters K: the centroids of the clusters that label the training images, float32 (K, F)
+    # (clusters.feature_size: 784 for digits),
     # and the share of the training images each holds, float32 (K,): how often G draws each cluster.
     cluster_centroids: tf.Variable = None
     cluster_shares: tf.Variable = None
@@ -134,7 +136,9 @@ def build_state(config, mixed_precision="off"):
         epoch_images=counter(),
         epoch_loss_sums={name: tf.Variable(0.0, dtype=tf.float64, trainable=False) for name in loss_names},
         average_generator=average_generator,
-        cluster_centroids=tf.Variable(tf.zeros((config.clusters, models.IMAGE_SIZE)), trainable=False)
+        cluster_centroids=tf.Variable(
+            tf.zeros((config.clusters, clusters.feature_size(config.image_size, config.channels))), trainable=False
+        )
         if config.clusters
         else None,
         cluster_shares=tf.Variable(tf.zeros(config.clusters), trainable=False) if config.clusters else None,
@@ -154,10 +158,12 @@ def with_cluster_labels(state, config, train_digits, new_run, log=print):
             f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
             f"images: ask for fewer clusters."
         )
+    digits = config_lib.digits(config.data)  # Digits are deskewed first.
     if not new_run:
-        return train_digits._replace(labels=clusters.assign(train_digits.images, state.cluster_centroids.numpy()))
+        centroids = state.cluster_centroids.numpy()
+        return train_digits._replace(labels=clusters.assign(train_digits.images, centroids, digits))
     start = time.perf_counter()
-    centroids, labels = clusters.fit(train_digits.images, config.clusters, config.seed)
+    centroids, labels = clusters.fit(train_digits.images, config.clusters, config.seed, digits)
     state.cluster_centroids.assign(centroids)
     state.cluster_shares.assign(clusters.shares(labels, config.clusters))
     log(
@@ -170,8 +176,8 @@ def with_cluster_labels(state, config, train_digits, new_run, log=print):
 def frame_inputs(config, label_shares=None):
     """The generator's inputs for every progress frame: the same for the whole run, drawn from config.seed.
 
-    In a conditional run each row is one z, one handwriting style, and column c draws the digit
-    c mod 10: with the default grid of ten, every row writes 0 to 9 in its own style. A run with
+    In a conditional run each row is one z, one handwriting style, and column c draws the class
+    c mod L: with the default grid of ten, every row writes the digits 0 to 9 in its own style. A run with
     --clusters draws its clusters in proportion to label_shares, each digit with a z of its own.
     """
     grid = config.frame_grid
@@ -181,7 +187,7 @@ def frame_inputs(config, label_shares=None):
             config, latent_vectors, generate.labels_to_draw(grid * grid, models.num_labels(config), label_shares)
         )
     styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
-    digits = tf.range(grid * grid) % grid % models.NUM_CLASSES
+    digits = tf.range(grid * grid) % grid % models.num_labels(config)
     return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)
 
 
@@ -206,7 +212,7 @@ def train(
 
     Args:
       config: the run's Config (see config.resolve for how a resumed run gets it).
-      train_digits: data.Digits, the digits to learn from (a conditional run uses their labels).
+      train_digits: data.Pictures, the pictures (digits) to learn from (a conditional run uses their labels).
       fresh: delete the run already in checkpoint_dir (and its frames and logs) and start over.
       log: called with each line of the training log.
       progress: show a progress bar during each epoch.
@@ -221,6 +227,12 @@ def train(
     Raises:
       UserError: bad directories or checkpoints (nothing changed), a loss not finite, a file not written.
     """
+    config = config_lib.with_pictures(config, train_digits)  # The networks' shapes come from the pictures.
+    if len(train_digits.images) < config.batch_size:
+        raise errors.UserError(
+            f"only {len(train_digits.images)} training pictures, fewer than one batch of {config.batch_size}: "
+            f"add pictures, or lower --batch-size."
+        )
     strategy = strategy or tf.distribute.get_strategy()
     speed = speed_lib.resolve(config, on_gpu)
     run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
@@ -229,7 +241,7 @@ def train(
     run.start()
 
     inputs_of_frames = frame_inputs(config, state.label_shares())
-    digit_dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
+    digit_dataset = data.image_dataset(train_digits, cache=speed.cache_dataset)
     batches_of_epoch = functools.partial(data.epoch_batches, digit_dataset, config.batch_size, config.seed)
     with run.saving_on_interrupt():
         for epoch in range(run.epoch + 1, config.epochs + 1):

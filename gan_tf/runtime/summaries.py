@@ -43,7 +43,7 @@ class RunLog:
             for name, value in losses.items():
                 tf.summary.scalar(f"loss/{name}", value)
             tf.summary.scalar("speed/images_per_second", images_per_second)
-            tf.summary.image("progress", np.asarray(picture)[np.newaxis, :, :, np.newaxis])
+            tf.summary.image("progress", np.asarray(picture)[np.newaxis])  # (1, H, W, C).
         self.writer.flush()
 
     def evaluation(self, epoch, step, figures):

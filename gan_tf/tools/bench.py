@@ -38,29 +38,34 @@ TUTORIAL_NOISE_DIM = 100
 # --- TensorFlow's DCGAN tutorial (tensorflow/docs, tutorials/generative/dcgan), as written there. ---
 
 
-def tutorial_generator():
-    """The tutorial's generator: 100-d noise -> 7x7x256 -> 7x7x128 -> 14x14x64 -> 28x28x1 (tanh)."""
+def tutorial_generator(image_shape=(28, 28, 1)):
+    """The tutorial's generator: 100-d noise -> 7x7x256 -> 7x7x128 -> 14x14x64 -> 28x28x1 (tanh). For other
+    pictures its first map is a quarter of their size (8x8 for 32 pixels) and its output has their channels,
+    as a student adapts it."""
+    start = image_shape[0] // 4
     model = keras.Sequential(name="tutorial_generator")
     model.add(keras.Input(shape=(TUTORIAL_NOISE_DIM,)))
-    model.add(keras.layers.Dense(7 * 7 * 256, use_bias=False))
+    model.add(keras.layers.Dense(start * start * 256, use_bias=False))
     model.add(keras.layers.BatchNormalization())
     model.add(keras.layers.LeakyReLU())
-    model.add(keras.layers.Reshape((7, 7, 256)))
+    model.add(keras.layers.Reshape((start, start, 256)))
     model.add(keras.layers.Conv2DTranspose(128, 5, strides=1, padding="same", use_bias=False))
     model.add(keras.layers.BatchNormalization())
     model.add(keras.layers.LeakyReLU())
     model.add(keras.layers.Conv2DTranspose(64, 5, strides=2, padding="same", use_bias=False))
     model.add(keras.layers.BatchNormalization())
     model.add(keras.layers.LeakyReLU())
-    model.add(keras.layers.Conv2DTranspose(1, 5, strides=2, padding="same", use_bias=False, activation="tanh"))
-    assert model.output_shape == (None, 28, 28, 1)
+    model.add(
+        keras.layers.Conv2DTranspose(image_shape[-1], 5, strides=2, padding="same", use_bias=False, activation="tanh")
+    )
+    assert model.output_shape == (None, *image_shape)
     return model
 
 
-def tutorial_discriminator():
+def tutorial_discriminator(image_shape=(28, 28, 1)):
     """The tutorial's discriminator: two 5x5 strided convolutions with dropout, then one logit."""
     model = keras.Sequential(name="tutorial_discriminator")
-    model.add(keras.Input(shape=(28, 28, 1)))
+    model.add(keras.Input(shape=image_shape))
     model.add(keras.layers.Conv2D(64, 5, strides=2, padding="same"))
     model.add(keras.layers.LeakyReLU())
     model.add(keras.layers.Dropout(0.3))
@@ -73,9 +78,9 @@ def tutorial_discriminator():
     return model
 
 
-def tutorial_train_step():
+def tutorial_train_step(image_shape=(28, 28, 1)):
     """The tutorial's train_step (Adam 1e-4 for both; noise of BATCH_SIZE rows, even for the short last batch)."""
-    generator, discriminator = tutorial_generator(), tutorial_discriminator()
+    generator, discriminator = tutorial_generator(image_shape), tutorial_discriminator(image_shape)
     generator_optimizer, discriminator_optimizer = keras.optimizers.Adam(1e-4), keras.optimizers.Adam(1e-4)
     cross_entropy = keras.losses.BinaryCrossentropy(from_logits=True)
 
@@ -132,7 +137,7 @@ def ours(config, train_digits, speed, remapping=False):
     (compiled.grappler_remapping)."""
     state = train.build_state(config, speed.mixed_precision)
     train_steps = compiled.compile_train_step(state, config, speed, remapping=remapping)
-    dataset = data.digit_dataset(train_digits, cache=speed.cache_dataset)
+    dataset = data.image_dataset(train_digits, cache=speed.cache_dataset)
 
     def calls():
         for epoch in itertools.count():
@@ -159,7 +164,7 @@ def tutorial_dataset(train_images):
 
 def tutorial(train_images):
     """A call of the tutorial's own loop: its train_step on the next batch of its pipeline, epoch after epoch."""
-    train_step = tutorial_train_step()
+    train_step = tutorial_train_step(train_images.shape[1:])
     batches = iter(tutorial_dataset(train_images).repeat())
 
     def call():
@@ -198,6 +203,7 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
       The scores as (epoch, training seconds, score). Training seconds leave out the time spent evaluating.
     """
     config = dataclasses.replace(config_lib.PRESETS["default"], epochs=10_000, eval_every=1, eval_samples=2000)
+    config = config_lib.with_pictures(config, train_digits)
     training_clock = clock.TrainingClock()
     scores = []
 
@@ -229,6 +235,7 @@ def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, l
 
 
 def run(
+    pictures_config,
     train_digits,
     test_digits,
     judge_directory,
@@ -238,8 +245,13 @@ def run(
     window_seconds=4.0,
     log=print,
 ):
-    """The whole benchmark; prints its report through `log`."""
-    preset = config_lib.PRESETS["tutorial"]
+    """The whole benchmark; prints its report through `log`.
+
+    Args:
+      pictures_config: config.of_pictures() of the pictures: where they come from, their shape and classes.
+    """
+    where = pictures_config.data
+    preset = config_lib.with_pictures(config_lib.PRESETS["tutorial"], train_digits, where)
     log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
     log(
         "  (its train_step runs as published, with Grappler's remapper on: TensorFlow logs 'remapper failed' "
@@ -252,7 +264,9 @@ def run(
     log(f"  {'its train_step and pipeline (batch 256, short last batch kept):':86}{theirs:8.0f}")
     log(f"  {'--preset tutorial through gan_tf:':86}{mine:8.0f}   ({mine / theirs:.2f}x)")
 
-    default = config_lib.PRESETS["default"]
+    default = config_lib.with_pictures(
+        config_lib.resolve({}, labelled=bool(train_digits.class_names)), train_digits, where
+    )
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
     for label, speed in speed_variants(on_gpu):
         (rate,) = images_per_second([ours(default, train_digits, speed)], window_seconds=window_seconds)
@@ -268,7 +282,18 @@ def run(
     log(f"  {'remapper off (the default):':86}{off:8.0f}")
     log(f"  {'remapper on:':86}{on:8.0f}   ({on / off:.2f}x)")
 
-    judge, judge_accuracy = evaluate.load_or_train_judge(judge_directory, train_digits, test_digits, log=log)
+    if not config_lib.digits(where):
+        log("time to quality: measured on MNIST's digits only (make evaluate measures a run on any pictures)")
+    else:
+        time_to_digits(pictures_config, train_digits, test_digits, judge_directory, on_gpu, target, trial_minutes, log)
+    log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")
+
+
+def time_to_digits(pictures_config, train_digits, test_digits, judge_directory, on_gpu, target, trial_minutes, log):
+    """The time-to-quality trial and its lines of the report."""
+    judge, judge_accuracy = evaluate.load_or_train_judge(
+        judge_directory, pictures_config, train_digits, test_digits, log=log
+    )
     log(
         f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "
         f"accuracy {judge_accuracy:.4f}), until {target} or {trial_minutes:g} min of training"
@@ -285,4 +310,3 @@ def run(
             f"time to MNIST score {target}: not reached in {scores[-1][1] if scores else 0:.0f} s of training "
             f"(best {best[2]:.3f} at epoch {best[0]})"
         )
-    log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")

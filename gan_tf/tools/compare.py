@@ -19,6 +19,7 @@ import json
 import pathlib
 import shutil
 
+from gan_tf import config as config_lib
 from gan_tf import evaluate
 from gan_tf import train
 from gan_tf.runtime import checkpoints
@@ -81,11 +82,12 @@ class Timeline:
         return figures
 
 
-def run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu=False, log=print):
+def run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu=False, log=print, where="mnist"):
     """Trains one variant for `minutes` of training and returns its result (also written as result.json)."""
     variant_flags = flags(variant_config(variant))
     log(f"  {minutes:g} min of training ({variant_flags or 'the defaults'})")
     config = dataclasses.replace(variant_config(variant), epochs=10_000, eval_every=1, checkpoint_every_seconds=0.0)
+    config = config_lib.with_pictures(config, train_digits, where)
     directory = root / "runs" / variant.replace("/", "-")
     if directory.exists():  # An interrupted attempt: start over.
         shutil.rmtree(directory)
@@ -122,12 +124,15 @@ def run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu
     return result
 
 
-def run(variants, train_digits, test_digits, judge_directory, output_dir, minutes, on_gpu=False, log=print):
+def run(
+    variants, train_digits, test_digits, judge_directory, output_dir, minutes, on_gpu=False, log=print, where="mnist"
+):
     """Trains and measures each variant not done yet, then writes the tables and the plot. Returns the results."""
     for variant in variants:
         variant_config(variant)  # Every name is checked before hours of training.
     root = checkpoints.check_directory(pathlib.Path(output_dir) / "compare")
-    judge, accuracy = evaluate.load_or_train_judge(judge_directory, train_digits, test_digits, log=log)
+    pictures_config = config_lib.of_pictures(train_digits, where)
+    judge, accuracy = evaluate.load_or_train_judge(judge_directory, pictures_config, train_digits, test_digits, log=log)
     log(f"judge: test accuracy {accuracy:.4f}")
     results = []
     for number, variant in enumerate(variants, start=1):
@@ -137,7 +142,7 @@ def run(variants, train_digits, test_digits, judge_directory, output_dir, minute
             results.append(json.loads(done.read_text()))
             continue
         log(f"[{number}/{len(variants)}] {variant}")
-        results.append(run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu, log))
+        results.append(run_variant(variant, train_digits, test_digits, judge, root, minutes, on_gpu, log, where))
     write_tables(results, root)
     plot(results, root / "score.png")
     log(f"wrote {root / 'results.md'}, {root / 'results.csv'} and {root / 'score.png'}")
