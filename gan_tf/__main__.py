@@ -151,7 +151,7 @@ def add_train_command(commands):
             default=None,
             choices=choices,
             metavar=None if choices else field.type.__name__.upper(),
-            help=f"{field.metadata['why']} (default: {field.default}"
+            help=f"{field.metadata['why']} (default: {field.metadata['default_help']}"
             + (
                 f"; with --conditional off: {config_lib.UNCONDITIONAL_DEFAULTS[field.name]})"
                 if field.name in config_lib.UNCONDITIONAL_DEFAULTS
@@ -362,7 +362,7 @@ def run_train(args):
     checkpoints.check_directory(args.checkpoint_dir)
     checkpoints.check_directory(args.output_dir)
     checkpoints.resume_point(args.checkpoint_dir, args.fresh, args.checkpoint)
-    pictures = load_pictures(config, where, "train")
+    pictures = load_pictures(config, where, "train", image_size=overrides.get("image_size"))
     if new_run:  # Pictures without classes make a new run unconditional.
         config = config_lib.resolve(overrides, None, args.preset or "default", labelled=bool(pictures.class_names))
     config = config_lib.with_pictures(config, pictures, where)
@@ -384,11 +384,16 @@ def run_train(args):
     )
 
 
-def load_pictures(config, where, split, log=None):
-    """One split of the run's pictures, at the run's size and channels when it knows them."""
+def load_pictures(config, where, split, log=None, image_size=None):
+    """One split of the pictures at `where`: at the run's size and channels when it knows them (config.data),
+    else at `image_size` (None: their own size)."""
     from gan_tf import data
 
-    return data.load(where, split, config.image_size or None, config.channels or None, log=log or log_to_stdout)
+    if config.data:
+        image_size, channels = config.image_size, config.channels
+    else:
+        channels = None
+    return data.load(where, split, image_size, channels, log=log or log_to_stdout)
 
 
 def pictures_of_run(config, args, split):

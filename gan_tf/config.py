@@ -20,14 +20,19 @@ CONFIG_FILENAME = "config.json"
 INDEX_FILENAME = "checkpoint"  # The file tf.train.CheckpointManager keeps its list of saves in, beside config.json.
 
 
-def knob(default, why, choices=None):
-    """A config field with its default and the reason for it; the reason is also the flag's --help."""
-    return dataclasses.field(default=default, metadata={"why": why, "choices": choices, "flag": True})
+def knob(default, why, choices=None, default_help=None):
+    """A config field with its default and the reason for it; the reason is also the flag's --help
+    (which names `default_help` as the default, when the default depends on more than the field)."""
+    metadata = {"why": why, "choices": choices, "flag": True, "default_help": default_help or str(default)}
+    return dataclasses.field(default=default, metadata=metadata)
 
 
 def of_data(default, what):
     """A config field that the run's pictures fill in (with_pictures()), not a flag."""
     return dataclasses.field(default=default, metadata={"why": what, "choices": None, "flag": False})
+
+
+DIGIT_NAMES = tuple(str(digit) for digit in range(10))
 
 
 def flag_fields():
@@ -49,16 +54,18 @@ STRATEGIES = ("auto", "one", "mirrored", "multiworker")
 
 @dataclasses.dataclass(frozen=True)
 class Config:
-    # --- The pictures: fixed once a run has saved a checkpoint; data.py reads them. ---
+    # --- The pictures (MNIST's digits by default): fixed once a run has saved a checkpoint. ---
     image_size: int = knob(
-        0,
-        "Train on square pictures of this many pixels a side, resizing the shorter side and cropping the "
-        "centre; 0: the pictures' own size when it is 28, 32 or 64, else 64.",
-        (0, 28, 32, 64),
+        28,
+        "Train on square pictures of this many pixels a side, resizing the shorter side and cropping the centre.",
+        (28, 32, 64),
+        default_help="the pictures' own size when it is 28, 32 or 64, else 64",
     )
-    channels: int = of_data(0, "1 for grey pictures, 3 for colour; 0 until the pictures are known.")
-    class_names: tuple = of_data((), "The pictures' classes, in label order (the digits '0' to '9'); () for none.")
-    data: str = of_data("", "Where the pictures come from: 'mnist', another tensorflow-datasets name, or a path.")
+    channels: int = of_data(1, "1 for grey pictures (digits), 3 for colour.")
+    class_names: tuple = of_data(DIGIT_NAMES, "The pictures' classes, in label order (the digits); () for none.")
+    data: str = of_data(
+        "", "Where the pictures come from: 'mnist', another tensorflow-datasets name, or a path; '' not yet known."
+    )
 
     # --- Architecture: fixed once a run has saved a checkpoint. ---
     conditional: str = knob(
@@ -260,7 +267,7 @@ class Config:
                 f"--doublings {self.doublings} cannot halve {self.image_size} pixels evenly down to a map "
                 f"of 2 or more: pick fewer, or 0 for the default."
             )
-        if self.channels not in (0, 1, 3):
+        if self.channels not in (1, 3):
             raise errors.UserError(f"pictures must have 1 or 3 channels, not {self.channels}.")
         if self.clusters and self.conditional == "on":
             raise errors.UserError(
@@ -479,13 +486,13 @@ def where_of(config, dataset=None, path=None):
 def digits(where):
     """Whether pictures come from MNIST: tensorflow-datasets' copy or a Keras-layout .npz, which stand in
     for each other (the same digits), and which get MNIST's own treatment (deskewed clusters, centred drawings)."""
-    return where == "mnist" or where.endswith(".npz")
+    return where in ("", "mnist") or where.endswith(".npz")  # "": not known yet, so the default, MNIST.
 
 
 def with_pictures(config, pictures, where=None):
     """`config` completed by the pictures it trains on: their size, channels, class names and `where`.
 
-    A config that knows its pictures already (a resumed run's) must get the same ones.
+    A config that knows its pictures already (config.data, a resumed run's) must get the same kind.
 
     Args:
       pictures: data.Pictures.
@@ -498,17 +505,15 @@ def with_pictures(config, pictures, where=None):
     filled = dataclasses.replace(
         config, image_size=size, channels=channels, class_names=tuple(pictures.class_names), data=where or config.data
     )
-    if config.channels:  # The run knows its pictures: they must be the same kind.
+    if config.data:  # The run knows its pictures: these must be the same kind.
         for name, what in [("image_size", "pixels a side"), ("channels", "channels"), ("class_names", "classes")]:
             if getattr(config, name) != getattr(filled, name):
                 raise errors.UserError(
-                    f"the run was trained on pictures of {describe(getattr(config, name))} {what} "
-                    f"({config.data or 'its data'}), but these have {describe(getattr(filled, name))}: "
-                    f"give the run's data, or add --fresh (or use another --checkpoint-dir) to start a new run."
+                    f"the run was trained on pictures with {describe(getattr(config, name))} {what} "
+                    f"({config.data}), but these have {describe(getattr(filled, name))}: give the run's "
+                    f"pictures, or add --fresh (or use another --checkpoint-dir) to start a new run."
                 )
-    elif config.image_size and config.image_size != size:
-        raise ValueError(f"pictures of {size} pixels for a config of {config.image_size}")
-    if conditional_without_classes(filled):
+    if filled.conditional == "on" and not filled.class_names:
         raise errors.UserError(
             "--conditional on needs pictures with classes (a sub-folder per class): "
             "add --conditional off, or sort the pictures into class folders."
@@ -523,11 +528,9 @@ def of_pictures(pictures, where):
 
 def describe(value):
     """A config value as an error message names it: classes as their names."""
-    return ", ".join(value) if isinstance(value, tuple) else str(value)
-
-
-def conditional_without_classes(config):
-    return config.conditional == "on" and not config.class_names
+    if isinstance(value, tuple):
+        return ", ".join(value) if value else "no"
+    return str(value)
 
 
 def same_architecture(config, other):
@@ -553,7 +556,7 @@ def load(directory):
         values = json.loads(path.read_text())
         if isinstance(values, dict):
             values.setdefault("conditional", "off")  # Runs saved before the field existed were unconditional.
-            values["class_names"] = tuple(values.get("class_names", ()))  # JSON has lists, not tuples.
+            values["class_names"] = tuple(values.get("class_names", DIGIT_NAMES))  # JSON has lists, not tuples.
         return Config(**values).validate()
     except (ValueError, TypeError) as error:  # Bad JSON, unknown fields or out-of-range values.
         raise errors.UserError(

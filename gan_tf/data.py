@@ -30,6 +30,7 @@ import PIL.Image
 import PIL.ImageOps
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf.runtime import errors
 
 MNIST = "mnist"
@@ -49,7 +50,7 @@ OTHER_SIZE = 64  # The size of pictures whose own size is not one of SIZES.
 # The files a folder's pictures may be; any other file (.DS_Store, a README) is passed over.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm")
 HELD_OUT_EVERY = 10  # A folder without train/ and test/ keeps every tenth picture (in name order) for evaluation.
-DIGIT_NAMES = tuple(str(digit) for digit in range(10))
+DIGIT_NAMES = config_lib.DIGIT_NAMES
 
 # Pictures as numpy arrays: images uint8 (N, H, W, C) in 0..255; labels int32 (N,), each an index into
 # class_names (all 0 for pictures without classes); class_names a tuple of str, () when the pictures

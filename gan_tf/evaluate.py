@@ -69,14 +69,14 @@ def min_accuracy(config):
     """The test accuracy a judge must reach: JUDGE_MIN_ACCURACY on digits; on other pictures, half way
     from chance to perfect (0.55 for ten classes, 0.625 for the rotations), as harder pictures get
     less from a small judge trained for minutes."""
-    if config_lib.digits(config.data) or not config.data:
+    if config_lib.digits(config.data):
         return JUDGE_MIN_ACCURACY
     return (1 + 1 / judge_classes(config)) / 2
 
 
 def judge_path(directory, config):
     """Where the judge of a run's pictures is kept: judge.keras for MNIST, else a name of its pictures'."""
-    if config_lib.digits(config.data) or not config.data:
+    if config_lib.digits(config.data):
         return pathlib.Path(directory) / JUDGE_FILENAME
     name = pathlib.Path(config.data).name.replace(" ", "_") or "pictures"
     digest = hashlib.sha256(config.data.encode()).hexdigest()[:8]
@@ -312,7 +312,7 @@ def report(results, judge_accuracy, config=None):
     """The figures as a small table, one line each; `config` names the classes (the digits by default)."""
     generated, real = results["generated"], results["real"]
     names = config.class_names if config is not None else data.DIGIT_NAMES
-    digits = config is None or config_lib.digits(config.data) or not config.data
+    digits = config is None or config_lib.digits(config.data)
     picture = "digit" if digits else "picture"
 
     def row(label, generated_value, real_value, note=""):
@@ -347,9 +347,8 @@ def report(results, judge_accuracy, config=None):
         if encoder["latent_nearest_neighbour_accuracy"] is not None:
             lines.append(f"encoder: latent 1-NN accuracy (z alone) {encoder['latent_nearest_neighbour_accuracy']:.4f}")
         if encoder["digit_accuracy"] is not None:
-            lines.append(
-                f"encoder: reads the {'digit' if digits else 'class'} right (label logits) {encoder['digit_accuracy']:.4f}"
-            )
+            kind = "digit" if digits else "class"
+            lines.append(f"encoder: reads the {kind} right ({kind} logits) {encoder['digit_accuracy']:.4f}")
         lines.append(f"encoder: reconstruction error of G(E(x)) {encoder['reconstruction_error']:.4f}")
     return "\n".join(lines)
 

@@ -44,6 +44,12 @@ def label_name(config):
 LOGITS_NAMES = {"digits": "digit_logits", "clusters": "cluster_logits"}
 
 
+def picture_shape(config):
+    """One picture as the export takes and gives it: (H, W) grey ((28, 28) for digits), (H, W, 3) colour."""
+    shape = models.image_shape(config)
+    return shape[:2] if config.channels == 1 else shape
+
+
 class Functions:
     """The functions of an export and what they need to be called; draw(), draw_blend() and read() take numpy.
 
@@ -99,28 +105,27 @@ class Serving(Functions):
             )
         else:
             self.generate = tf.function(self.generate_unlabelled, input_signature=[latent])
-        self.encode = (
-            None
-            if encoder is None
-            else tf.function(
-                self.encode_images, input_signature=[tf.TensorSpec((None, 28, 28), tf.uint8, name="images")]
-            )
-        )
+        pictures = tf.TensorSpec((None, *picture_shape(config)), tf.uint8, name="images")
+        self.encode = None if encoder is None else tf.function(self.encode_images, input_signature=[pictures])
+
+    def pictures(self, images):
+        """The generator's float images (N, H, W, C) as the export gives them: uint8 (N, H, W) grey, (N, H, W, 3) colour."""
+        pictures = data.to_uint8_tensor(images)
+        return {"images": pictures[..., 0] if self.config.channels == 1 else pictures}
 
     def generate_labelled(self, latent, labels):
-        images = self.generator(models.generator_inputs(self.config, latent, labels), training=False)
-        return {"images": data.to_uint8_tensor(images)}
+        return self.pictures(self.generator(models.generator_inputs(self.config, latent, labels), training=False))
 
     def generate_blended(self, latent, weights):
-        images = self.generator(
-            tf.concat([latent, weights], axis=-1), training=False
-        )  # models.generator_inputs, mixed.
-        return {"images": data.to_uint8_tensor(images)}
+        # models.generator_inputs, with the one-hot label replaced by a mix of labels.
+        return self.pictures(self.generator(tf.concat([latent, weights], axis=-1), training=False))
 
     def generate_unlabelled(self, latent):
-        return {"images": data.to_uint8_tensor(self.generator(latent, training=False))}
+        return self.pictures(self.generator(latent, training=False))
 
     def encode_images(self, images):
+        if self.config.channels == 1:
+            images = images[..., tf.newaxis]
         latent, logits = models.encoder_outputs(self.config, self.encoder(data.to_unit_range(images), training=False))
         outputs = {"latent": tf.cast(latent, tf.float32)}
         if logits is not None:

@@ -17,12 +17,15 @@ def grid(digits, columns, padding=2):
     """Tiles digits (or any pictures) into one picture, row by row, on a black background.
 
     Args:
-      digits: uint8 array (N, H, W, C) in 0..255, C = 1 (grey, (N, 28, 28, 1) for digits) or 3 (colour).
+      digits: uint8 array (N, H, W, C) in 0..255, C = 1 (grey, (N, 28, 28, 1) for digits) or 3 (colour);
+        or (N, H, W), grey pictures as an export gives them.
       columns: pictures per row; the last row may be short.
     Returns:
       uint8 array (rows * (H + padding) + padding, columns * (W + padding) + padding, C).
     """
     digits = np.asarray(digits)
+    if digits.ndim == 3:
+        digits = digits[..., np.newaxis]
     count, height, width, channels = digits.shape
     rows = -(-count // columns)
     picture = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.uint8)

@@ -228,14 +228,14 @@ def train(
       UserError: bad directories or checkpoints (nothing changed), a loss not finite, a file not written.
     """
     config = config_lib.with_pictures(config, train_digits)  # The networks' shapes come from the pictures.
+    strategy = strategy or tf.distribute.get_strategy()
+    speed = speed_lib.resolve(config, on_gpu)
+    run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
     if len(train_digits.images) < config.batch_size:
         raise errors.UserError(
             f"only {len(train_digits.images)} training pictures, fewer than one batch of {config.batch_size}: "
             f"add pictures, or lower --batch-size."
         )
-    strategy = strategy or tf.distribute.get_strategy()
-    speed = speed_lib.resolve(config, on_gpu)
-    run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
     state, train_steps = start_run(run, speed, strategy)
     train_digits = with_cluster_labels(state, config, train_digits, new_run=run.resume_path is None, log=log)
     run.start()

@@ -93,18 +93,26 @@ def tiny_config():
     return dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1)
 
 
-def synthetic_images(count, seed=0):
-    """uint8 images (count, 28, 28): a bright bar per image at a random place, on black."""
+def synthetic_images(count, seed=0, size=28, channels=1):
+    """uint8 images (count, size, size, channels): a bright bar per image at a random place, on black
+    (in colour, each bar a colour of its own)."""
     rng = np.random.default_rng(seed)
-    images = np.zeros((count, 28, 28), np.uint8)
-    for image, row, column in zip(images, rng.integers(4, 20, count), rng.integers(4, 20, count)):
-        image[row : row + 4, column : column + 8] = 255
+    images = np.zeros((count, size, size, channels), np.uint8)
+    for image, row, column in zip(images, rng.integers(4, size - 8, count), rng.integers(4, size - 8, count)):
+        image[row : row + 4, column : column + 8] = 255 if channels == 1 else rng.integers(64, 256, 3)
     return images
 
 
 def synthetic_digits(count, seed=0):
-    """data.Digits of synthetic_images(), labelled 0, 1, ..., 9, 0, 1, ..."""
-    return data.Digits(synthetic_images(count, seed), (np.arange(count) % 10).astype(np.uint8), "synthetic")
+    """data.Pictures of synthetic_images(), labelled as digits 0, 1, ..., 9, 0, 1, ..."""
+    labels = (np.arange(count) % 10).astype(np.int32)
+    return data.Pictures(synthetic_images(count, seed), labels, data.DIGIT_NAMES, "synthetic")
+
+
+def synthetic_pictures(count, seed=0, size=32, class_names=("cat", "dog", "ship")):
+    """data.Pictures of colour synthetic_images(), labelled by class_names in turn (none when empty)."""
+    labels = (np.arange(count) % max(len(class_names), 1)).astype(np.int32)
+    return data.Pictures(synthetic_images(count, seed, size, 3), labels, tuple(class_names), "synthetic colour")
 
 
 @pytest.fixture
@@ -116,7 +124,7 @@ def digits():
 def write_mnist_npz(path, train_count=40, test_count=20):
     """Writes a small file in the layout of Keras's mnist.npz and returns its path."""
     train, test = synthetic_digits(train_count, seed=1), synthetic_digits(test_count, seed=2)
-    np.savez(path, x_train=train.images, y_train=train.labels, x_test=test.images, y_test=test.labels)
+    np.savez(path, x_train=train.images[..., 0], y_train=train.labels, x_test=test.images[..., 0], y_test=test.labels)
     return path
 
 

@@ -46,7 +46,7 @@ def trained(tmp_path_factory):
 def test_help_explains_every_flag_and_a_bad_flag_is_refused_before_tensorflow_loads(tmp_path):
     result = gan_tf_process("train", "--help")
     assert result.returncode == 0
-    for field in dataclasses.fields(config_lib.Config):
+    for field in config_lib.flag_fields():
         assert config_lib.flag(field.name) in result.stdout
     for flag in ("--fresh", "--data", "--device", "--checkpoint-dir", "--output-dir", "--preset"):
         assert flag in result.stdout
@@ -163,6 +163,8 @@ def test_more_clusters_than_images_and_unknown_compare_variants_are_refused(tmp_
         "off",
         "--clusters",
         41,
+        "--batch-size",
+        16,
         "--checkpoint-dir",
         tmp_path / "c",
         "--output-dir",
@@ -187,7 +189,17 @@ def test_unwritable_output_directory(tmp_path, mnist_npz):
     blocker.write_text("")
     result = gan_tf("train", "--data", mnist_npz, "--checkpoint-dir", tmp_path / "c", "--output-dir", blocker)
     assert "is a file, not a directory" in error_line(result)
-    result = gan_tf("train", "--data", mnist_npz, "--checkpoint-dir", tmp_path / "c", "--output-dir", "/proc/gan_tf")
+    result = gan_tf(
+        "train",
+        "--data",
+        mnist_npz,
+        "--batch-size",
+        16,
+        "--checkpoint-dir",
+        tmp_path / "c",
+        "--output-dir",
+        "/proc/gan_tf",
+    )
     assert "cannot write to /proc/gan_tf" in error_line(result)
 
 

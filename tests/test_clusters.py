@@ -8,8 +8,8 @@ from tests.conftest import synthetic_images
 
 
 def two_kinds(count):
-    """uint8 images (count, 28, 28): alternately a bar at the top and a bar at the bottom, shifted a little."""
-    images = np.zeros((count, 28, 28), np.uint8)
+    """uint8 images (count, 28, 28, 1): alternately a bar at the top and a bar at the bottom, shifted a little."""
+    images = np.zeros((count, 28, 28, 1), np.uint8)
     for index, image in enumerate(images):
         row = 2 if index % 2 == 0 else 22
         image[row : row + 4, 4 + index % 5 : 14 + index % 5] = 255
@@ -76,7 +76,7 @@ def test_deskewing_stands_a_slanted_digit_upright_where_it_was():
 def test_two_slants_of_one_digit_share_a_cluster():
     # Two bars leaning opposite ways, and a horizontal bar: by their raw pixels, the two slants are
     # farther apart than one is from the horizontal bar; deskewed, they are one kind.
-    kinds = np.stack([slanted_bar(0.4), slanted_bar(-0.4), two_kinds(1)[0]])
+    kinds = np.stack([slanted_bar(0.4)[..., np.newaxis], slanted_bar(-0.4)[..., np.newaxis], two_kinds(1)[0]])
     images = np.repeat(kinds, 5, axis=0)
     _, labels = clusters.fit(images, 2, seed=0)
     assert len(set(labels[:10])) == 1 and labels[10] != labels[0]
@@ -92,3 +92,17 @@ def test_the_same_seed_gives_the_same_clusters():
 def test_more_clusters_than_images_is_refused():
     with pytest.raises(ValueError, match="3 images"):
         clusters.fit(synthetic_images(3), 4, seed=0)
+
+
+def test_pictures_other_than_digits_are_clustered_on_their_pixels_averaged_in_blocks():
+    # Colour 32-pixel pictures: no deskewing, 2x2 blocks, 16 x 16 x 3 = 768 numbers a picture.
+    images = np.zeros((20, 32, 32, 3), np.uint8)
+    images[0::2, :, :, 0] = 255  # Red pictures and blue ones: two clusters.
+    images[1::2, :, :, 2] = 255
+    images[0, 0, :2] = [[255, 0, 255], [255, 255, 255]]  # One block of 2x2 pixels, averaged.
+    points = clusters.features(images, digits=False)
+    assert points.shape == (20, clusters.feature_size(32, 3)) == (20, 768)
+    assert np.allclose(points[0, :3], (np.array([255, 0, 0]) * 2 + [255, 0, 255] + [255, 255, 255]) / 4 / 127.5 - 1)
+    centroids, labels = clusters.fit(images, 2, seed=0, digits=False)
+    assert len(set(labels[0::2])) == 1 and len(set(labels[1::2])) == 1 and labels[0] != labels[1]
+    assert np.array_equal(labels, clusters.assign(images, centroids, digits=False))

@@ -1,4 +1,4 @@
-"""The MNIST loaders, their failover, and the tf.data pipeline."""
+"""The loaders (MNIST and its failover, tensorflow-datasets names, folders of pictures) and the tf.data pipeline."""
 
 import http.server
 import socket
@@ -16,27 +16,27 @@ from tests.conftest import write_mnist_npz
 
 
 def test_npz_loads_both_splits(mnist_npz):
-    train = data.load_mnist("train", npz_path=mnist_npz)
-    test = data.load_mnist("test", npz_path=mnist_npz)
-    assert train.images.shape == (40, 28, 28) and train.images.dtype == np.uint8
-    assert test.images.shape == (20, 28, 28) and test.labels.shape == (20,)
+    train = data.load(str(mnist_npz), "train")
+    test = data.load(str(mnist_npz), "test")
+    assert train.images.shape == (40, 28, 28, 1) and train.images.dtype == np.uint8
+    assert test.images.shape == (20, 28, 28, 1) and test.labels.shape == (20,)
     assert str(mnist_npz) in train.source
 
 
 def test_environment_variable_names_the_file(mnist_npz, monkeypatch):
     monkeypatch.setenv(data.MNIST_ENV_VAR, str(mnist_npz))
-    assert data.load_mnist("train").images.shape == (40, 28, 28)
+    assert data.load_mnist("train").images.shape == (40, 28, 28, 1)
 
 
 def test_missing_npz_says_how_to_provide_data(tmp_path):
     with pytest.raises(errors.UserError, match="does not exist.*--data PATH"):
-        data.load_mnist("train", npz_path=tmp_path / "nope.npz")
+        data.load(str(tmp_path / "nope.npz"), "train")
 
 
 def test_wrong_npz_layout_is_refused(tmp_path):
     np.savez(tmp_path / "other.npz", pictures=np.zeros((3, 28, 28)))
     with pytest.raises(errors.UserError, match="not a Keras-layout mnist.npz"):
-        data.load_mnist("train", npz_path=tmp_path / "other.npz")
+        data.load(str(tmp_path / "other.npz"), "train")
 
 
 @pytest.fixture
@@ -55,7 +55,7 @@ def test_offline_falls_back_to_the_keras_cache_in_seconds(offline):
     start = time.perf_counter()
     digits = data.load_mnist("train", tfds_data_dir=offline / "tfds", log=messages.append)
     assert time.perf_counter() - start < 10
-    assert digits.images.shape == (40, 28, 28)
+    assert digits.images.shape == (40, 28, 28, 1)
     assert "cannot be reached" in messages[0]
 
 
@@ -67,7 +67,7 @@ def test_offline_without_any_copy_says_how_to_provide_data(offline):
 def test_tensorflow_datasets_copy_is_used_when_prepared(offline):
     with tfds.testing.mock_data(num_examples=12):
         digits = data.load_mnist("train", tfds_data_dir=offline / "tfds")
-    assert digits.images.shape == (12, 28, 28) and digits.images.dtype == np.uint8
+    assert digits.images.shape == (12, 28, 28, 1) and digits.images.dtype == np.uint8
     assert digits.source.startswith("tensorflow-datasets")
 
 
@@ -95,7 +95,7 @@ def test_network_probe_accepts_any_http_answer():
 
 
 def test_pixels_map_to_minus_one_and_one_and_back():
-    pixels = np.array([[0, 255], [128, 64]], np.uint8).reshape(1, 2, 2)
+    pixels = np.array([[0, 255], [128, 64]], np.uint8).reshape(1, 2, 2, 1)
     unit = data.to_unit_range(pixels).numpy()
     assert unit.shape == (1, 2, 2, 1) and unit.dtype == np.float32
     assert unit.min() == -1.0 and unit.max() == 1.0
@@ -109,7 +109,7 @@ def batches_of(*args, **kwargs):
 
 def test_epoch_keeps_the_short_last_batch_and_fixed_order():
     digits = synthetic_digits(40)
-    dataset = data.digit_dataset(digits)
+    dataset = data.image_dataset(digits)
     parts = data.epoch_batches(dataset, batch_size=16, seed=0, epoch=0, latent_dim=8)
     assert [steps for _, steps in parts] == [2, 1] and data.steps_per_epoch(40, 16) == 3
     # The full batches have a static shape (one compiled step for all of them); the short one its own.
@@ -125,12 +125,12 @@ def test_epoch_keeps_the_short_last_batch_and_fixed_order():
 
 def numbered_digits(count):
     """Digits whose pixels all hold their index, labelled index % 10: each image says where it came from."""
-    images = np.arange(count, dtype=np.uint8).reshape(count, 1, 1).repeat(28, 1).repeat(28, 2)
-    return data.Digits(images, (np.arange(count) % 10).astype(np.uint8), "numbered")
+    images = np.arange(count, dtype=np.uint8).reshape(count, 1, 1, 1).repeat(28, 1).repeat(28, 2)
+    return data.Pictures(images, (np.arange(count) % 10).astype(np.int32), data.DIGIT_NAMES, "numbered")
 
 
 def test_each_image_keeps_its_label_through_the_shuffle():
-    batches = batches_of(data.digit_dataset(numbered_digits(40)), 16, seed=0, epoch=0, latent_dim=4)
+    batches = batches_of(data.image_dataset(numbered_digits(40)), 16, seed=0, epoch=0, latent_dim=4)
     images = np.concatenate([b.numpy() for b, _, _ in batches])
     labels = np.concatenate([y.numpy() for _, y, _ in batches])
     indices = np.round((images[:, 0, 0, 0] + 1) * 127.5).astype(int)
@@ -139,7 +139,7 @@ def test_each_image_keeps_its_label_through_the_shuffle():
 
 
 def test_epochs_are_shuffled_differently():
-    dataset = data.digit_dataset(numbered_digits(40))
+    dataset = data.image_dataset(numbered_digits(40))
     first = np.concatenate([b.numpy() for b, _, _ in batches_of(dataset, 16, seed=0, epoch=0, latent_dim=4)])
     second = np.concatenate([b.numpy() for b, _, _ in batches_of(dataset, 16, seed=0, epoch=1, latent_dim=4)])
     assert not np.array_equal(first, second)
@@ -147,7 +147,7 @@ def test_epochs_are_shuffled_differently():
 
 
 def test_skipping_images_resumes_the_same_order():
-    dataset = data.digit_dataset(numbered_digits(40))
+    dataset = data.image_dataset(numbered_digits(40))
     whole = batches_of(dataset, 16, seed=3, epoch=2, latent_dim=4)
     rest = batches_of(dataset, 16, seed=3, epoch=2, latent_dim=4, skip_images=16)
     assert [len(images) for images, _, _ in rest] == [16, 8]

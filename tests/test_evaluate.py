@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate
 from gan_tf import generate
@@ -18,7 +19,9 @@ from tests.conftest import synthetic_digits
 def test_a_judge_that_cannot_reach_99_percent_trains_longer_then_is_refused(tmp_path):
     lines = []
     with pytest.raises(errors.UserError, match="judge reached only"):
-        evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2), log=lines.append)
+        evaluate.load_or_train_judge(
+            tmp_path, config_lib.Config(), synthetic_digits(40, 1), synthetic_digits(20, 2), log=lines.append
+        )
     assert lines[0].startswith("judge: trained for 6 epochs")  # 3, then one at a time up to 6.
     assert not (tmp_path / evaluate.JUDGE_FILENAME).exists()
 
@@ -26,12 +29,12 @@ def test_a_judge_that_cannot_reach_99_percent_trains_longer_then_is_refused(tmp_
 def test_a_saved_judge_is_reused_and_a_corrupt_one_refused(tmp_path):
     evaluate.build_judge().save(tmp_path / evaluate.JUDGE_FILENAME)
     test_digits = synthetic_digits(20, 2)
-    judge, accuracy = evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), test_digits)
+    judge, accuracy = evaluate.load_or_train_judge(tmp_path, config_lib.Config(), synthetic_digits(40, 1), test_digits)
     probabilities, _ = evaluate.judge_outputs(judge, test_digits.images)  # Measured now, on the test digits.
     assert accuracy == pytest.approx(metrics.asked_digit_share(probabilities, test_digits.labels))
     (tmp_path / evaluate.JUDGE_FILENAME).write_bytes(b"not a keras file")
     with pytest.raises(errors.UserError, match="cannot be loaded.*delete it"):
-        evaluate.load_or_train_judge(tmp_path, synthetic_digits(40, 1), synthetic_digits(20, 2))
+        evaluate.load_or_train_judge(tmp_path, config_lib.Config(), synthetic_digits(40, 1), synthetic_digits(20, 2))
 
 
 def test_evaluate_measures_the_real_digits_with_the_judge(tiny_run):
@@ -95,9 +98,10 @@ class FakeEncoder:
 
 
 def brightness_digits(count, seed):
-    """data.Digits whose every pixel is 20 * label: the label can be read off the brightness."""
-    labels = np.random.default_rng(seed).integers(0, 10, count).astype(np.uint8)
-    return data.Digits(np.repeat(labels * 20, 28 * 28).reshape(count, 28, 28).astype(np.uint8), labels, "brightness")
+    """data.Pictures whose every pixel is 20 * label: the label can be read off the brightness."""
+    labels = np.random.default_rng(seed).integers(0, 10, count).astype(np.int32)
+    images = np.repeat(labels * 20, 28 * 28).reshape(count, 28, 28, 1).astype(np.uint8)
+    return data.Pictures(images, labels, data.DIGIT_NAMES, "brightness")
 
 
 def test_the_encoders_nearest_neighbour_figure_reads_the_latent_vectors_alone(tiny_run):

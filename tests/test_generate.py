@@ -37,19 +37,19 @@ def test_a_conditional_run_draws_the_digits_in_turn_or_the_one_asked(trained_run
     inputs = generate.new_inputs(config, 12, seed=3, stream=1).numpy()
     assert inputs.shape == (12, config.latent_dim + 10)
     np.testing.assert_array_equal(inputs[:, config.latent_dim :], np.eye(10)[np.arange(12) % 10])
-    sevens = generate.new_inputs(config, 12, seed=3, stream=1, digit=7).numpy()
+    sevens = generate.new_inputs(config, 12, seed=3, stream=1, label=generate.label_asked(config, digit=7)).numpy()
     np.testing.assert_array_equal(sevens[:, : config.latent_dim], inputs[:, : config.latent_dim])  # Same styles.
     np.testing.assert_array_equal(sevens[:, config.latent_dim :], np.eye(10)[[7] * 12])
     # The label changes the drawing: the same z drawn as 0..9 and as 7s gives other pixels, except where the digit was a 7.
     in_turn = generate.sample(config, generator, 12, seed=3, out=tmp_path / "in_turn.npy")
-    only_sevens = generate.sample(config, generator, 12, seed=3, out=tmp_path / "sevens.npy", digit=7)
+    only_sevens = generate.sample(config, generator, 12, seed=3, out=tmp_path / "sevens.npy", label=7)
     assert np.array_equal(in_turn[7], only_sevens[7]) and not np.array_equal(in_turn[0], only_sevens[0])
 
 
 def test_an_unconditional_run_refuses_a_digit(tmp_path):
     config = dataclasses.replace(config_lib.PRESETS["tiny"], conditional="off")
-    with pytest.raises(errors.UserError, match="--conditional off.*drop --digit"):
-        generate.sample(config, None, 4, seed=0, out=tmp_path / "digits.png", digit=3)
+    with pytest.raises(errors.UserError, match="--conditional off.*drop --digit and --label"):
+        generate.label_asked(config, digit=3)
     assert generate.new_inputs(config, 4, seed=0, stream=1).shape == (4, config.latent_dim)
 
 
@@ -69,7 +69,7 @@ def test_a_cluster_run_draws_each_cluster_as_often_as_the_training_digits_fill_i
 
 def test_png_grid(trained_run, tmp_path):
     config, generator, _, _ = generate.restore_models(trained_run)
-    generate.sample(config, generator, 4, seed=0, out=tmp_path / "grid.png", digit=1)  # One digit: a square grid.
+    generate.sample(config, generator, 4, seed=0, out=tmp_path / "grid.png", label=1)  # One digit: a square grid.
     assert PIL.Image.open(tmp_path / "grid.png").size == (2 * 30 * 2 + 4, 2 * 30 * 2 + 4)
     generate.sample(config, generator, 25, seed=0, out=tmp_path / "columns.png")  # All digits: one column each.
     assert PIL.Image.open(tmp_path / "columns.png").size == (10 * 30 * 2 + 4, 3 * 30 * 2 + 4)
@@ -111,3 +111,16 @@ def test_a_morph_blends_the_one_hots_of_its_two_labels():
     weights = generate.blended_labels(3, 0, 2, [0.0, 0.25, 1.0])
     assert weights.dtype == np.float32
     np.testing.assert_array_equal(weights, [[1.0, 0.0, 0.0], [0.75, 0.0, 0.25], [0.0, 0.0, 1.0]])
+
+
+def test_a_class_is_asked_for_by_name_or_index_and_an_unknown_one_is_refused():
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], class_names=("cat", "dog", "ship"), channels=3)
+    assert generate.label_asked(config) is None
+    assert generate.label_asked(config, name="dog") == 1 and generate.label_asked(config, name="2") == 2
+    with pytest.raises(errors.UserError, match="no class 'horse': its classes are cat, dog, ship"):
+        generate.label_asked(config, name="horse")
+    with pytest.raises(errors.UserError, match="no class '3'"):
+        generate.label_asked(config, name="3")
+    digits = config_lib.PRESETS["tiny"]  # Digits: --digit 7 and --label 7 both name the 7.
+    assert generate.label_asked(digits, digit=7) == generate.label_asked(digits, name="7") == 7
+    assert generate.asked_labels(config, 5).tolist() == [0, 1, 2, 0, 1]

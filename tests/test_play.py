@@ -53,15 +53,15 @@ def test_the_grid_is_the_generators_sevens_for_that_seed(functions):
     config, generator = functions.config, functions.generator  # export.Serving of tiny_run's latest checkpoint.
     latent = tf.random.stateless_normal((pictures.STYLES, config.latent_dim), seed=(5, pictures.STREAM))
     sevens = generate.generate_digits(generator, generate.models.generator_inputs(config, latent, np.full(16, 7)))
-    assert np.array_equal(pictures.grid(functions, 5, digit=7), images.grid(sevens, columns=4))
+    assert np.array_equal(pictures.grid(functions, 5, digit=7), images.grid(sevens, columns=4)[..., 0])
     assert not np.array_equal(pictures.grid(functions, 6, digit=7), pictures.grid(functions, 5, digit=7))
 
 
 def test_one_style_writes_every_digit_and_the_sliders_move_it(functions):
     still = pictures.every_digit(functions, 0, 3)
-    assert still.shape == images.grid(np.zeros((10, 28, 28), np.uint8), columns=10).shape
+    assert still.shape == images.grid(np.zeros((10, 28, 28, 1), np.uint8), columns=10).shape[:2]
     one_style_ten_digits = functions.draw(np.repeat(pictures.styles(functions, 0)[[3]], 10, axis=0), np.arange(10))
-    assert np.array_equal(still, images.grid(one_style_ten_digits, columns=10))
+    assert np.array_equal(still, images.grid(one_style_ten_digits, columns=10)[..., 0])
     assert not np.array_equal(pictures.every_digit(functions, 0, 3, [3.0, 0, 0, 0]), still)
     directions = pictures.directions(functions.latent_dim)
     assert np.allclose(directions @ directions.T, np.eye(pictures.DIRECTIONS), atol=1e-6)

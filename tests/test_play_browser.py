@@ -23,10 +23,26 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def page(tiny_functions, chromium):
-    """The play page over tiny_run, open in headless Chromium, for the module's tests in order."""
+def address(tiny_functions):
+    """The address of the play page over tiny_run, served for the module's tests."""
     with browser.serving(tiny_functions, "tiny run") as url:
-        yield browser.Page(chromium, url)
+        yield url
+
+
+@pytest.fixture
+def page(address, chromium):
+    """The play page, newly opened in headless Chromium: each test starts from the page as it loads
+    (the tests may run in any order, on any worker)."""
+    page = browser.Page(chromium, address)
+    yield page
+    page.page.close()
+
+
+def keep_style_6_of_seed_1(page):
+    """New styles (seed 1), then a click on the grid's cell of row 1, column 2: style 6."""
+    page.act(lambda tab: tab.click("#new-styles"))
+    box = page.page.locator("#grid").bounding_box()
+    page.act(lambda tab: tab.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] * 1.5 / 4))
 
 
 def test_the_page_loads_without_console_errors_and_shows_new_digits(page, functions):
@@ -45,15 +61,14 @@ def test_clicking_7_shows_the_generators_sevens_of_that_seed(page, functions):
 
 
 def test_a_style_kept_writes_every_digit_and_a_slider_moves_it(page, functions):
-    box = page.page.locator("#grid").bounding_box()
-    # The cell of row 1, column 2: style 6.
-    page.act(lambda tab: tab.mouse.click(box["x"] + box["width"] * 2.5 / 4, box["y"] + box["height"] * 1.5 / 4))
+    keep_style_6_of_seed_1(page)
     assert np.array_equal(page.pixels("#every-digit"), pictures.every_digit(functions, 1, 6))
     page.act(lambda tab: tab.fill("#slider-0", "2"))
     assert np.array_equal(page.pixels("#every-digit"), pictures.every_digit(functions, 1, 6, [2.0, 0, 0, 0]))
 
 
 def test_a_morph_goes_from_one_digit_to_another(page, functions):
+    keep_style_6_of_seed_1(page)
     page.page.fill("#digit-from", "1")
     page.page.fill("#digit-to", "7")
     page.page.fill("#morph-to", "3")
@@ -77,6 +92,7 @@ def test_an_upload_that_is_not_a_picture_gets_a_message_and_the_page_goes_on(pag
     (tmp_path / "notes.png").write_text("these are notes, not a picture")
     page.act(lambda tab: tab.set_input_files("#upload", str(tmp_path / "notes.png")))
     assert "not a picture this page can read" in page.message()
+    page.act(lambda tab: tab.click("#new-styles"))
     page.act(lambda tab: tab.click("#digit-3"))
     assert page.message() == ""
     assert np.array_equal(page.pixels("#grid"), pictures.grid(functions, 1, digit=3))

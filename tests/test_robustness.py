@@ -191,7 +191,7 @@ def test_a_resumed_run_forgets_the_logs_of_the_epochs_it_redoes(tmp_path):
     run_log = summaries.RunLog(logs)
     figures = dict.fromkeys(summaries.CSV_COLUMNS[2:], 0.5)
     for epoch in (1, 2, 3):
-        run_log.epoch(epoch, {"generator": float(epoch)}, 100.0, np.zeros((4, 4), np.uint8))
+        run_log.epoch(epoch, {"generator": float(epoch)}, 100.0, np.zeros((4, 4, 1), np.uint8))
         run_log.evaluation(epoch, 10 * epoch, figures)
     run_log.writer.close()
     event_file = next(logs.glob("events.out.tfevents.*"))
@@ -215,7 +215,7 @@ def test_an_npz_with_pickled_objects_is_refused(tmp_path):
         y_test=np.zeros(1),
     )
     with pytest.raises(errors.UserError, match="not a Keras-layout mnist.npz.*allow_pickle=False"):
-        data.load_mnist("train", npz_path=path)
+        data.load(str(path), "train")
 
 
 def test_fresh_and_an_explicit_checkpoint_conflict(copy_of_tiny_run, digits, tmp_path):

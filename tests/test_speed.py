@@ -63,7 +63,7 @@ def test_every_compiled_step_setting_trains_as_the_plain_step(
     before = [variable.numpy() for variable in state.generator.trainable_variables]
     train_steps = compiled.compile_train_step(state, config, settings)
     full_batches, _ = data.epoch_batches(
-        data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
+        data.image_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
     )[0]
     results = train_steps(iter(full_batches), steps_per_call)
 
@@ -94,7 +94,7 @@ def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, dig
         state = train.build_state(config)
         train_steps = compiled.compile_train_step(state, config, settings)
         ((full_batches, _),) = data.epoch_batches(
-            data.digit_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
+            data.image_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
         )
         iterator = iter(full_batches.repeat())
         totals = [train_steps(iterator, steps_per_call) for _ in range(4 // steps_per_call)]
@@ -122,7 +122,7 @@ def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, dig
 @pytest.mark.parametrize("cache, prefetch", list(itertools.product([True, False], [True, False])))
 def test_cache_and_prefetch_leave_the_batches_unchanged(digits, cache, prefetch):
     def epoch(cache, prefetch):
-        parts = data.epoch_batches(data.digit_dataset(digits, cache=cache), 16, 0, 1, 8, prefetch=prefetch)
+        parts = data.epoch_batches(data.image_dataset(digits, cache=cache), 16, 0, 1, 8, prefetch=prefetch)
         return [batch for part, _ in parts for batch in part]
 
     for batch, expected in zip(epoch(cache, prefetch), epoch(True, True), strict=True):

@@ -17,7 +17,7 @@ from tests.conftest import synthetic_digits
 def first_batch(config):
     """The first full batch of an epoch of 40 synthetic digits: (images, labels, latent vectors)."""
     batches, _ = data.epoch_batches(
-        data.digit_dataset(synthetic_digits(40)), config.batch_size, config.seed, 0, config.latent_dim
+        data.image_dataset(synthetic_digits(40)), config.batch_size, config.seed, 0, config.latent_dim
     )[0]
     return next(iter(batches))
 

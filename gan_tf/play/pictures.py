@@ -47,6 +47,11 @@ def style(functions, seed, index, offsets=()):
     return styles(functions, seed)[index] + offsets @ directions(functions.latent_dim)
 
 
+def tile(pictures, columns):
+    """images.grid of the export's pictures, as the page shows it: uint8 (H, W) grey, (H, W, 3) colour."""
+    return images.displayable(images.grid(pictures, columns))
+
+
 def labels_shown(functions, count):
     """The labels of `count` digits when no digit is asked, as `make sample` draws them (generate.labels_to_draw)."""
     return generate.labels_to_draw(count, functions.num_labels, functions.label_shares)
@@ -55,7 +60,7 @@ def labels_shown(functions, count):
 def grid(functions, seed, digit=None):
     """The grid: STYLES new styles of `digit` (a conditional run), or of the run's own mix: uint8 (H, W)."""
     labels = labels_shown(functions, STYLES) if digit is None else np.full(STYLES, digit, np.int32)
-    return images.grid(functions.draw(styles(functions, seed), labels), columns=4)
+    return tile(functions.draw(styles(functions, seed), labels), columns=4)
 
 
 def ten_labels(functions):
@@ -71,7 +76,7 @@ def every_digit(functions, seed, index, offsets=()):
     """One style, moved by the sliders, writing each of ten_labels(): uint8 (H, W), one row."""
     labels = ten_labels(functions)
     latent = np.repeat(style(functions, seed, index, offsets)[np.newaxis], len(labels), axis=0)
-    return images.grid(functions.draw(latent, labels), columns=len(labels))
+    return tile(functions.draw(latent, labels), columns=len(labels))
 
 
 def morph(functions, seed, start, end, digit_from=None, digit_to=None):
@@ -85,9 +90,9 @@ def morph(functions, seed, start, end, digit_from=None, digit_to=None):
     latent = generate.slerp(all_styles[start], all_styles[end], fractions)
     if functions.label_name != "digits" or digit_from is None or digit_to is None:
         labels = np.repeat(labels_shown(functions, STYLES)[[start]], MORPH_STEPS)
-        return images.grid(functions.draw(latent, labels), columns=MORPH_STEPS)
+        return tile(functions.draw(latent, labels), columns=MORPH_STEPS)
     weights = generate.blended_labels(functions.num_labels, digit_from, digit_to, fractions)
-    return images.grid(functions.draw_blend(latent, weights), columns=MORPH_STEPS)
+    return tile(functions.draw_blend(latent, weights), columns=MORPH_STEPS)
 
 
 def decode_picture(content):
@@ -173,7 +178,7 @@ def read_picture(functions, content):
 
 
 def png(picture):
-    """The bytes of a PNG of a uint8 grayscale picture (H, W)."""
+    """The bytes of a PNG of a uint8 picture (H, W), (H, W, 1) grey or (H, W, 3) colour."""
     buffer = io.BytesIO()
-    PIL.Image.fromarray(picture).save(buffer, format="PNG")
+    PIL.Image.fromarray(images.displayable(picture)).save(buffer, format="PNG")
     return buffer.getvalue()

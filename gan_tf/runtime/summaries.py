@@ -38,7 +38,7 @@ class RunLog:
         self.writer = tf.summary.create_file_writer(str(self.logs_dir))
 
     def epoch(self, epoch, losses, images_per_second, picture):
-        """One epoch's mean losses (name -> float), its speed and its progress frame (uint8 (H, W))."""
+        """One epoch's mean losses (name -> float), its speed and its progress frame (uint8 (H, W, C))."""
         with self.writer.as_default(step=epoch):
             for name, value in losses.items():
                 tf.summary.scalar(f"loss/{name}", value)
