@@ -271,7 +271,7 @@ class Config:
             raise errors.UserError(f"pictures must have 1 or 3 channels, not {self.channels}.")
         if self.clusters and self.conditional == "on":
             raise errors.UserError(
-                "--clusters is for --conditional off (a conditional run's labels are the digits): "
+                "--clusters is for --conditional off (a conditional run's labels are its classes, the digits): "
                 "drop --clusters, or add --conditional off."
             )
         if self.label_smoothing and self.loss not in LOSSES_WITH_TARGETS:

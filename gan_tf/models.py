@@ -51,10 +51,10 @@ def doublings(config):
     """How many times G doubles its first map to reach the image (and D and E halve the image):
     config.doublings, or when 0, until the first map is SMALLEST_START or smaller: 2 for 28 pixels
     (7x7), 3 for 32 (4x4), 4 for 64 (4x4)."""
-    count = config.doublings
-    while not count or config.image_size % 2**count or config.image_size // 2**count > SMALLEST_START:
-        if config.doublings:
-            raise ValueError(f"{config.image_size} pixels cannot be halved {count} times")
+    if config.doublings:
+        return config.doublings
+    count = 1
+    while config.image_size % 2 ** (count + 1) == 0 and config.image_size // 2**count > SMALLEST_START:
         count += 1
     return count
 

@@ -22,6 +22,24 @@ def test_tutorial_models_have_the_tutorials_sizes():
     assert bench.tutorial_discriminator().count_params() == 1_664 + 204_928 + 6_273
 
 
+def test_the_tutorial_models_adapt_to_colour_pictures_of_32_pixels():
+    # Its first map a quarter of the picture (8x8x256), the last layer three channels, D reading colour.
+    generator = bench.tutorial_generator((32, 32, 3))
+    assert generator.output_shape == (None, 32, 32, 3)
+    assert generator.count_params() == 100 * 8 * 8 * 256 + 4 * 8 * 8 * 256 + 819_200 + 512 + 204_800 + 256 + 64 * 25 * 3
+    assert bench.tutorial_discriminator((32, 32, 3)).count_params() == (75 * 64 + 64) + 204_928 + (8 * 8 * 128 + 1)
+
+
+def test_the_profiler_counts_two_flops_per_multiply_add():
+    # (8 x 16) @ (16 x 4): 8 * 4 outputs of 16 multiply-adds each. A 5x5 convolution of one channel to two,
+    # stride 2 on 8x8: 4 * 4 * 2 outputs of 25 multiply-adds each.
+    product = tf.function(tf.matmul).get_concrete_function(tf.TensorSpec((8, 16)), tf.TensorSpec((16, 4)))
+    assert bench.graph_flops(product) == 2 * 8 * 4 * 16
+    kernel = tf.zeros((5, 5, 1, 2))
+    convolution = tf.function(lambda images: tf.nn.conv2d(images, kernel, 2, "SAME"))
+    assert bench.graph_flops(convolution.get_concrete_function(tf.TensorSpec((1, 8, 8, 1)))) == 2 * 4 * 4 * 2 * 25
+
+
 @pytest.mark.slow
 def test_each_loop_counts_the_images_of_its_short_last_batch():
     """Both loops are timed over whole epochs: the tutorial's pipeline keeps its short last batch, as published."""

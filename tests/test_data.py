@@ -6,6 +6,7 @@ import threading
 import time
 
 import numpy as np
+import PIL.Image
 import pytest
 import tensorflow_datasets as tfds
 
@@ -155,3 +156,89 @@ def test_skipping_images_resumes_the_same_order():
         assert np.array_equal(
             np.concatenate([batch[part] for batch in whole])[16:], np.concatenate([batch[part] for batch in rest])
         )
+
+
+# --- Folders of pictures, and tensorflow-datasets by name. ---
+
+
+def save_picture(path, size=(32, 32), colour=(200, 30, 60), mode="RGB"):
+    """Writes a small picture of one colour (grey in modes L and LA) in the format its name says."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    PIL.Image.new("RGB", size, colour).convert(mode).save(path)
+    return path
+
+
+def test_a_flat_folder_of_odd_sizes_and_modes_is_read_grey_at_64_with_junk_passed_over(tmp_path):
+    folder = tmp_path / "faces"
+    for index in range(20):  # Grey in many ways: modes L and LA, a GIF's palette of greys, odd sizes.
+        mode, extension = [("L", ".png"), ("LA", ".png"), ("L", ".gif"), ("L", ".jpg"), ("L", ".bmp"), ("L", ".pgm")][
+            index % 6
+        ]
+        save_picture(folder / f"{index:02d}{extension}", (40 + index, 30), (index * 10,) * 3, mode)
+    (folder / ".DS_Store").write_bytes(b"\0\1junk")
+    (folder / "README").write_text("my pictures")
+    (folder / "zz_broken.jpg").write_bytes(b"not a jpeg")
+    messages = []
+    train = data.load(str(folder), "train", log=messages.append)
+    test = data.load(str(folder), "test", log=lambda line: None)
+    assert train.images.shape == (18, 64, 64, 1) and test.images.shape == (2, 64, 64, 1)  # Every tenth held out.
+    assert train.class_names == () and not train.labels.any()
+    assert messages == [f"data: skipped 1 file that could not be read as a picture, first {folder / 'zz_broken.jpg'}"]
+    # Resized by the shorter side and centre-cropped: a one-colour picture stays that colour.
+    assert train.images[0].min() == train.images[0].max() == 0 and test.images[0].min() == 90
+
+
+def test_class_folders_name_the_classes_and_colour_stays_colour(tmp_path):
+    for index in range(12):
+        save_picture(tmp_path / "pets" / "cats" / f"{index}.webp", colour=(250, 0, 0))
+        save_picture(tmp_path / "pets" / "dogs" / "deeper" / f"{index}.ppm", colour=(0, 0, 250))
+    save_picture(tmp_path / "pets" / "beside.png")  # Beside the class folders: not used, and said so.
+    messages = []
+    train = data.load(str(tmp_path / "pets"), "train", log=messages.append)
+    assert train.images.shape == (22, 32, 32, 3) and train.class_names == ("cats", "dogs")
+    assert (train.images[train.labels == 0][..., 0] > 240).all() and (
+        train.images[train.labels == 1][..., 2] > 240
+    ).all()
+    assert "1 pictures lie beside the class folders" in messages[0]
+    assert data.load(str(tmp_path / "pets"), "train", image_size=28, channels=1).images.shape == (22, 28, 28, 1)
+
+
+def test_train_and_test_folders_are_the_splits_with_the_same_classes(tmp_path):
+    for split, count in (("train", 6), ("test", 2)):
+        for name in ("a", "b"):
+            for index in range(count):
+                save_picture(tmp_path / "set" / split / name / f"{index}.png", (28, 28), mode="L")
+    train, test = data.load(str(tmp_path / "set"), "train"), data.load(str(tmp_path / "set"), "test")
+    assert train.images.shape == (12, 28, 28, 1) and test.images.shape == (4, 28, 28, 1)
+    assert test.class_names == ("a", "b") and test.labels.tolist() == [0, 0, 1, 1]
+    save_picture(tmp_path / "set" / "test" / "c" / "0.png")
+    with pytest.raises(errors.UserError, match="other classes than .*train \\(c\\)"):
+        data.load(str(tmp_path / "set"), "test")
+
+
+def test_a_folder_without_pictures_or_missing_gets_one_line(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("no pictures")
+    with pytest.raises(errors.UserError, match="holds no picture .* that can be read"):
+        data.load(str(tmp_path / "empty"), "train")
+    with pytest.raises(errors.UserError, match="is not a folder of pictures"):
+        data.load_folder(tmp_path / "missing")
+
+
+def test_a_tensorflow_datasets_name_loads_its_images_classes_and_size():
+    with tfds.testing.mock_data(num_examples=12):
+        cifar = data.load("cifar10", "train")
+        fashion = data.load("fashion_mnist", "test", image_size=32)
+    assert cifar.images.shape == (12, 32, 32, 3) and cifar.images.dtype == np.uint8 and len(cifar.class_names) == 10
+    assert cifar.labels.dtype == np.int32 and cifar.source.startswith("tensorflow-datasets cifar10 (train")
+    assert fashion.images.shape == (12, 32, 32, 1)
+
+
+def test_an_unknown_or_offline_tensorflow_datasets_name_fails_fast_with_what_to_do(tmp_path, monkeypatch):
+    with pytest.raises(errors.UserError, match="no data set named 'cifar11'.*--data"):
+        data.load("cifar11", "train")
+    monkeypatch.setattr(data, "network_reachable", lambda address: False)
+    start = time.perf_counter()
+    with pytest.raises(errors.UserError, match="no copy of svhn_cropped and cannot download it.*--data with a folder"):
+        data.load_tfds("svhn_cropped", "train", tfds_data_dir=tmp_path, log=lambda line: None)
+    assert time.perf_counter() - start < 10

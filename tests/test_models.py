@@ -138,3 +138,39 @@ def test_discriminate_is_the_discriminator_layer_by_layer():
     logits, features = models.discriminate(discriminator, inputs, training=False)
     np.testing.assert_allclose(logits, discriminator(inputs, training=False), rtol=1e-6)
     assert features.shape == (4, 7 * 7 * 2 * config.discriminator_filters)  # The Flatten before the last Dense.
+
+
+@pytest.mark.parametrize(
+    "size, channels, first_map, blocks",
+    [(28, 1, 7, 2), (32, 3, 4, 3), (64, 3, 4, 4), (64, 1, 4, 4)],
+)
+def test_the_networks_grow_a_block_per_doubling_of_the_pictures(size, channels, first_map, blocks):
+    config = dataclasses.replace(
+        config_lib.PRESETS["tiny"], image_size=size, channels=channels, class_names=("cat", "dog", "ship")
+    )
+    assert models.doublings(config) == blocks and models.start_size(config) == first_map
+    generator, discriminator, encoder = (
+        models.build_generator(config),
+        models.build_discriminator(config),
+        models.build_encoder(config),
+    )
+    assert generator.output_shape == (None, size, size, channels)
+    assert generator.get_layer(index=3).output.shape[1:3] == (first_map, first_map)  # Dense, BN, ReLU, Reshape.
+    transposed = [layer for layer in generator.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(transposed) == blocks and transposed[-1].filters == channels
+    assert discriminator.input_shape == (None, size, size, channels + 3)  # The picture and the one-hot of 3 classes.
+    assert encoder.input_shape == (None, size, size, channels) and encoder.output_shape == (None, 8 + 3)
+    convolutions = [layer for layer in discriminator.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [layer.filters for layer in convolutions] == [8 * 2**block for block in range(blocks)]
+    images = generator(models.generator_inputs(config, tf.zeros((2, 8)), tf.constant([0, 2])), training=False)
+    assert discriminator(models.discriminator_inputs(config, images, tf.constant([0, 2]))).shape == (2, 1)
+
+
+def test_the_tutorial_preset_sizes_its_first_map_to_a_quarter_of_the_picture():
+    config = dataclasses.replace(config_lib.PRESETS["tutorial"], image_size=32, channels=3, class_names=())
+    generator = models.build_generator(config)
+    assert generator.get_layer(index=3).output.shape[1:] == (8, 8, 256) and generator.output_shape == (None, 32, 32, 3)
+    convolutions = [
+        layer for layer in models.build_discriminator(config).layers if isinstance(layer, keras.layers.Conv2D)
+    ]
+    assert [layer.output.shape[1:] for layer in convolutions] == [(16, 16, 64), (8, 8, 128)]

@@ -26,6 +26,7 @@ import tensorflow as tf
 from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate
+from gan_tf import models
 from gan_tf import train
 from gan_tf.runtime import compiled
 from gan_tf.runtime import speed as speed_lib
@@ -174,6 +175,59 @@ def tutorial(train_images):
     return call
 
 
+# --- How close a step comes to the processor's limit. ---
+
+MATMUL_SIZE = 2048  # tf.matmul of two 2048 x 2048 float32 matrices: 17 GFLOP, the yardstick of the machine.
+
+
+def graph_flops(concrete_function):
+    """Floating-point operations of one call of a traced function, as TensorFlow's profiler counts them
+    from its graph: convolutions (forward and both gradients), matrix products and the elementwise rest."""
+    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+    options["output"] = "none"
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")  # The v1 profiler warns that its graph API is deprecated.
+    try:
+        return tf.compat.v1.profiler.profile(graph=concrete_function.graph, options=options).total_float_ops
+    finally:
+        logger.setLevel(level)
+
+
+def our_step_flops(config, speed):
+    """FLOPs of one train step of `config` on a full batch."""
+    state = train.build_state(config, speed.mixed_precision)
+    batch = config.batch_size
+    step = tf.function(compiled.make_train_step(state, config, speed))
+    return graph_flops(
+        step.get_concrete_function(
+            tf.TensorSpec((batch, *models.image_shape(config)), tf.float32),
+            tf.TensorSpec((batch,), tf.int32),
+            tf.TensorSpec((batch, config.latent_dim), tf.float32),
+        )
+    )
+
+
+def tutorial_step_flops(image_shape):
+    """FLOPs of one step of the tutorial's train_step on a full batch of TUTORIAL_BATCH."""
+    step = tutorial_train_step(image_shape)
+    return graph_flops(step.get_concrete_function(tf.TensorSpec((TUTORIAL_BATCH, *image_shape), tf.float32)))
+
+
+def matmul_flops_per_second(size=MATMUL_SIZE, window_seconds=4.0):
+    """The median, over 5 timed windows, of the FLOP/s of tf.matmul on two size x size float32 matrices
+    (2 size^3 operations a product): what the processor reaches on TensorFlow's best-tuned operation."""
+    first = tf.random.stateless_normal((size, size), seed=(0, 0))
+    second = tf.random.stateless_normal((size, size), seed=(0, 1))
+    product = tf.function(tf.matmul)
+
+    def call():
+        return product(first, second), 2 * size**3
+
+    (rate,) = images_per_second([call], window_seconds=window_seconds)
+    return rate
+
+
 def speed_variants(on_gpu):
     """(label, speed.Speed) for the device's auto settings and each choice changed alone."""
     auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu)
@@ -189,6 +243,23 @@ def speed_variants(on_gpu):
     variants.append(("dataset cache off", dataclasses.replace(auto, cache_dataset=False)))
     variants.append(("prefetch off", dataclasses.replace(auto, prefetch=False)))
     return variants
+
+
+def log_processor_share(default, speed, image_shape, tutorial_rate, default_rate, window_seconds, log):
+    """The FLOP/s of the tutorial's step and of the default one, as a share of a large tf.matmul's."""
+    peak = matmul_flops_per_second(window_seconds=window_seconds)
+    steps = [
+        ("TensorFlow's tutorial", tutorial_step_flops(image_shape) / TUTORIAL_BATCH, tutorial_rate),
+        ("default configuration", our_step_flops(default, speed) / default.batch_size, default_rate),
+    ]
+    log(
+        f"share of the processor: a step's FLOP/s (TensorFlow's profiler's count of its graph x images per second) "
+        f"against tf.matmul of two {MATMUL_SIZE}x{MATMUL_SIZE} float32 matrices, {peak / 1e9:.0f} GFLOP/s here:"
+    )
+    for name, flops, rate in steps:
+        achieved = flops * rate
+        label = f"{name} ({flops / 1e6:.0f} MFLOP an image, {rate:.0f} images/s):"
+        log(f"  {label:86}{achieved / 1e9:8.1f} GFLOP/s  ({achieved / peak:.0%})")
 
 
 class TrialOver(Exception):
@@ -281,6 +352,7 @@ def run(
     )
     log(f"  {'remapper off (the default):':86}{off:8.0f}")
     log(f"  {'remapper on:':86}{on:8.0f}   ({on / off:.2f}x)")
+    log_processor_share(default, auto, train_digits.images.shape[1:], theirs, off, window_seconds, log)
 
     if not config_lib.digits(where):
         log("time to quality: measured on MNIST's digits only (make evaluate measures a run on any pictures)")

@@ -1,0 +1,130 @@
+"""gan_tf on pictures of your own: a folder of colour pictures with classes, a flat folder of grey ones,
+and what every command does with a run trained on them."""
+
+import dataclasses
+import json
+
+import numpy as np
+import PIL.Image
+import pytest
+
+from gan_tf import config as config_lib
+from gan_tf import data
+from gan_tf import evaluate
+from gan_tf import models
+from gan_tf import train
+from tests.conftest import error_line
+from tests.conftest import fingerprint
+from tests.conftest import gan_tf
+from tests.conftest import saved_variables
+from tests.conftest import synthetic_images
+from tests.conftest import synthetic_pictures
+
+
+def write_folder(root, count, size=32, colour=True, class_names=("cat", "dog", "ship")):
+    """A folder of `count` synthetic pictures (PNG), in a sub-folder per class, or flat without class_names."""
+    pictures = synthetic_images(count, seed=len(str(root)), size=size, channels=3 if colour else 1)
+    for index, picture in enumerate(pictures):
+        folder = root / class_names[index % len(class_names)] if class_names else root
+        folder.mkdir(parents=True, exist_ok=True)
+        PIL.Image.fromarray(picture if colour else picture[..., 0]).save(folder / f"{index:03d}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def colour_run(tmp_path_factory):
+    """One tiny epoch on a folder of 48 colour pictures of 3 classes: (folder, checkpoint dir, output dir)."""
+    root = tmp_path_factory.mktemp("colour_run")
+    folder = write_folder(root / "pets", 48)
+    result = gan_tf(
+        "train", "--data", folder, "--preset", "tiny", "--epochs", 1,
+        "--checkpoint-dir", root / "checkpoints", "--output-dir", root / "outputs",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return folder, root / "checkpoints", root / "outputs"
+
+
+def test_a_run_on_a_colour_folder_records_its_pictures(colour_run):
+    folder, checkpoints, outputs = colour_run
+    saved = json.loads((checkpoints / "config.json").read_text())
+    assert (saved["data"], saved["image_size"], saved["channels"]) == (str(folder.resolve()), 32, 3)
+    assert saved["class_names"] == ["cat", "dog", "ship"] and saved["conditional"] == "on"
+    frame = PIL.Image.open(outputs / "frames" / "epoch_0001.png")
+    assert frame.mode == "RGB" and frame.size == ((2 * 34 + 2) * 2,) * 2  # A 2x2 grid of 32-pixel pictures.
+
+
+def test_every_command_uses_the_runs_own_pictures(colour_run, tmp_path):
+    folder, checkpoints, _ = colour_run
+    result = gan_tf(
+        "sample", "--checkpoint-dir", checkpoints, "--label", "dog", "--num", 4, "--out", tmp_path / "d.npy"
+    )
+    assert result.returncode == 0 and "wrote 4 pictures" in result.stdout
+    assert np.load(tmp_path / "d.npy").shape == (4, 32, 32, 3)
+    assert "no class 'horse': its classes are cat, dog, ship" in error_line(
+        gan_tf("sample", "--checkpoint-dir", checkpoints, "--label", "horse", "--out", tmp_path / "h.png")
+    )
+    # No --data: the run's own folder, and its test split (every tenth picture).
+    result = gan_tf("reconstruct", "--checkpoint-dir", checkpoints, "--num", 4, "--out", tmp_path / "r.png")
+    assert result.returncode == 0 and PIL.Image.open(tmp_path / "r.png").mode == "RGB", result.stderr
+    result = gan_tf("interpolate", "--checkpoint-dir", checkpoints, "--steps", 3, "--out", tmp_path / "i.gif")
+    assert result.returncode == 0, result.stderr
+
+
+def test_other_pictures_for_a_run_are_refused_and_nothing_changes(colour_run, tmp_path):
+    folder, checkpoints, outputs = colour_run
+    other = write_folder(tmp_path / "other", 48, colour=False)
+    before = fingerprint(checkpoints.parent)
+    for command in (["train", "--epochs", 2, "--output-dir", outputs], ["evaluate", "--out", tmp_path / "e.json"]):
+        line = error_line(gan_tf(*command, "--checkpoint-dir", checkpoints, "--data", other))
+        assert f"the run was trained on {folder.resolve()}, not {other.resolve()}" in line
+    assert fingerprint(checkpoints.parent) == before
+    # The same pictures moved elsewhere are another folder's; with other classes, the run says what differs.
+    moved = write_folder(tmp_path / "moved", 48, class_names=("cat", "dog"))
+    config = config_lib.load(checkpoints)
+    with pytest.raises(Exception, match="trained on pictures with cat, dog, ship classes"):
+        config_lib.with_pictures(config, data.load(str(moved), "train"))
+
+
+def test_a_flat_folder_trains_without_labels_and_a_small_one_is_refused(tmp_path):
+    folder = write_folder(tmp_path / "flat", 40, size=28, colour=False, class_names=())
+    arguments = ["--data", folder, "--preset", "tiny", "--epochs", 1, "--output-dir", tmp_path / "o"]
+    line = error_line(gan_tf("train", *arguments, "--conditional", "on", "--checkpoint-dir", tmp_path / "c"))
+    assert "--conditional on needs pictures with classes" in line
+    line = error_line(gan_tf("train", *arguments, "--batch-size", 64, "--checkpoint-dir", tmp_path / "c"))
+    assert "only 36 training pictures, fewer than one batch of 64" in line
+    assert not (tmp_path / "c").exists() and not (tmp_path / "o").exists()
+    result = gan_tf("train", *arguments, "--conditional", "off", "--clusters", 3, "--checkpoint-dir", tmp_path / "c")
+    assert result.returncode == 0, result.stderr
+    saved = config_lib.load(tmp_path / "c")
+    assert (saved.conditional, saved.clusters, saved.class_names, saved.channels) == ("off", 3, (), 1)
+    gan_tf("sample", "--checkpoint-dir", tmp_path / "c", "--num", 3, "--out", tmp_path / "s.npy")
+    assert np.load(tmp_path / "s.npy").shape == (3, 28, 28)  # Grey: (N, H, W), as for digits.
+
+
+def test_a_colour_run_resumes_bitwise(tmp_path):
+    pictures = synthetic_pictures(48)
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
+    quiet = {"log": lambda line: None, "progress": False}
+    train.train(config, pictures, tmp_path / "straight", tmp_path / "o1", **quiet)
+    train.train(dataclasses.replace(config, epochs=1), pictures, tmp_path / "resumed", tmp_path / "o2", **quiet)
+    train.train(config, pictures, tmp_path / "resumed", tmp_path / "o2", **quiet)
+    straight, resumed = saved_variables(tmp_path / "straight"), saved_variables(tmp_path / "resumed")
+    assert straight.keys() == resumed.keys()
+    assert all(np.array_equal(straight[name], resumed[name]) for name in straight)
+
+
+def test_pictures_without_classes_are_judged_by_their_rotations():
+    pictures = synthetic_pictures(8, class_names=())
+    config = config_lib.with_pictures(dataclasses.replace(config_lib.Config(), conditional="off"), pictures, "flat")
+    images, turns = evaluate.judge_examples(config, pictures)
+    assert turns.tolist() == [0, 1, 2, 3, 0, 1, 2, 3] and evaluate.judge_classes(config) == 4
+    assert np.array_equal(images[1], data.to_unit_range(np.rot90(pictures.images[1])).numpy())
+    assert evaluate.min_accuracy(config) == 0.625 and evaluate.judge_path("j", config).name.startswith(
+        "judge-flat-32px-"
+    )
+    judge = evaluate.build_judge((32, 32, 3), 4)
+    generator = models.build_generator(config)
+    results = evaluate.evaluate(config, generator, None, judge, pictures, pictures, num=8, seed=0, memorisation=False)
+    assert results["generated"]["mnist_score"] is None and results["generated"]["frechet_distance"] >= 0
+    report = evaluate.report(results, 0.7, config)
+    assert "Frechet distance" in report and "score" not in report and "share of" not in report
