@@ -13,6 +13,7 @@ conditional run's encoder reads the class right, and by how closely G(E(x)) redr
 
 import hashlib
 import json
+import math
 import pathlib
 
 import keras
@@ -32,6 +33,8 @@ from gan_tf.runtime import files
 JUDGE_FILENAME = "judge.keras"  # MNIST's judge; other pictures' judges are named after them (judge_path).
 JUDGE_MIN_ACCURACY = 0.99  # On digits: below this the judge's verdicts would say more about the judge than the digits.
 ROTATIONS = 4  # A judge of pictures without classes tells which of 0, 90, 180 and 270 degrees they were turned by.
+JUDGE_EXAMPLES = 150_000  # A judge sees at least this many examples (3 epochs of MNIST and of CIFAR-10) ...
+JUDGE_MAX_EPOCHS = 60  # ... in at most this many epochs.
 
 
 # --- The judge. ---
@@ -85,21 +88,22 @@ def judge_path(directory, config):
 
 def judge_examples(config, pictures):
     """The images in [-1, 1] and the labels a judge learns: the pictures and their classes, or, without
-    classes, each picture turned by a quarter turn (index mod 4) and that count as its label."""
+    classes, each picture turned by 0, 1, 2 and 3 quarter turns, labelled with that count."""
     images = pictures.images
     if config.class_names:
         return data.to_unit_range(images).numpy(), pictures.labels
-    turns = np.arange(len(images)) % ROTATIONS
-    rotated = np.stack([np.rot90(image, turn, axes=(0, 1)) for image, turn in zip(images, turns)])
-    return data.to_unit_range(rotated).numpy(), turns.astype(np.int32)
+    rotated = np.concatenate([np.rot90(images, turns, axes=(1, 2)) for turns in range(ROTATIONS)])
+    return data.to_unit_range(rotated).numpy(), np.repeat(np.arange(ROTATIONS, dtype=np.int32), len(images))
 
 
 def train_judge(config, train, test, epochs=3, max_epochs=6, log=print):
     """Trains a judge on the training split and measures it on the test split.
 
-    `epochs` epochs, then one more at a time while its test accuracy is below min_accuracy(config), up
-    to `max_epochs`: the same seed gives a judge a few hundredths of a percent apart on different
-    processors (their float sums differ), and three epochs land just above 99% or just below it.
+    `epochs` epochs (at least enough to see JUDGE_EXAMPLES examples: a folder of a few hundred pictures
+    gets more), then one more at a time while its test accuracy is below min_accuracy(config), up to
+    `max_epochs` more than that: the same seed gives a judge a few hundredths of a percent apart on
+    different processors (their float sums differ), and three epochs on MNIST land just above 99% or
+    just below it.
 
     Args:
       config: the run's Config (its pictures' shape and classes).
@@ -118,6 +122,9 @@ def train_judge(config, train, test, epochs=3, max_epochs=6, log=print):
         judge_examples(config, train),
         judge_examples(config, test),
     )
+    least = min(math.ceil(JUDGE_EXAMPLES / len(train_images)), JUDGE_MAX_EPOCHS)
+    max_epochs += max(least - epochs, 0)
+    epochs = max(epochs, least)
     judge.fit(train_images, train_labels, batch_size=128, epochs=epochs, verbose=0)
     _, accuracy = judge.evaluate(test_images, test_labels, batch_size=1000, verbose=0)
     while accuracy < min_accuracy(config) and epochs < max_epochs:
@@ -134,7 +141,7 @@ def load_or_train_judge(directory, config, train, test, log=print):
     Returns:
       (judge, test accuracy measured now on `test`).
     Raises:
-      UserError: when the saved judge cannot be loaded, or a new one misses min_accuracy(config).
+      UserError: when the saved judge cannot be loaded, or a new judge of digits misses JUDGE_MIN_ACCURACY.
     """
     path = judge_path(directory, config)
     if path.exists():
@@ -153,10 +160,15 @@ def load_or_train_judge(directory, config, train, test, log=print):
         return judge, float(np.mean(predicted == test_labels))
     checkpoints.check_directory(path.parent)  # Before a minute of training, not after.
     judge, accuracy = train_judge(config, train, test, log=log)
-    if accuracy < min_accuracy(config):
+    if accuracy < min_accuracy(config) and config_lib.digits(config.data):
         raise errors.UserError(
-            f"the judge reached only {accuracy:.4f} test accuracy (at least {min_accuracy(config):.3f} "
-            f"is needed): {'is the training data MNIST?' if min_accuracy(config) == JUDGE_MIN_ACCURACY else 'are there enough pictures?'}"
+            f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
+            f"is needed): is the training data MNIST?"
+        )
+    if accuracy < min_accuracy(config):  # Few or hard pictures: the judge still compares runs on them.
+        log(
+            f"judge: below the bar of {min_accuracy(config):.3f} for these pictures (half way from chance to "
+            f"perfect): its figures compare runs on them, but say less of the pictures themselves"
         )
     path.parent.mkdir(parents=True, exist_ok=True)
     judge.save(path)

@@ -16,7 +16,8 @@ from gan_tf.runtime import errors
 from tests.conftest import synthetic_digits
 
 
-def test_a_judge_that_cannot_reach_99_percent_trains_longer_then_is_refused(tmp_path):
+def test_a_judge_that_cannot_reach_99_percent_trains_longer_then_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setattr(evaluate, "JUDGE_EXAMPLES", 0)  # Three epochs at least, as on MNIST's 60,000 digits.
     lines = []
     with pytest.raises(errors.UserError, match="judge reached only"):
         evaluate.load_or_train_judge(

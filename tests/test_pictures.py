@@ -117,8 +117,8 @@ def test_pictures_without_classes_are_judged_by_their_rotations():
     pictures = synthetic_pictures(8, class_names=())
     config = config_lib.with_pictures(dataclasses.replace(config_lib.Config(), conditional="off"), pictures, "flat")
     images, turns = evaluate.judge_examples(config, pictures)
-    assert turns.tolist() == [0, 1, 2, 3, 0, 1, 2, 3] and evaluate.judge_classes(config) == 4
-    assert np.array_equal(images[1], data.to_unit_range(np.rot90(pictures.images[1])).numpy())
+    assert turns.tolist() == [0] * 8 + [1] * 8 + [2] * 8 + [3] * 8 and evaluate.judge_classes(config) == 4
+    assert np.array_equal(images[8 + 1], data.to_unit_range(np.rot90(pictures.images[1])).numpy())
     assert evaluate.min_accuracy(config) == 0.625 and evaluate.judge_path("j", config).name.startswith(
         "judge-flat-32px-"
     )
@@ -128,3 +128,18 @@ def test_pictures_without_classes_are_judged_by_their_rotations():
     assert results["generated"]["mnist_score"] is None and results["generated"]["frechet_distance"] >= 0
     report = evaluate.report(results, 0.7, config)
     assert "Frechet distance" in report and "score" not in report and "share of" not in report
+
+
+def test_a_judge_of_few_pictures_below_its_bar_is_kept_and_said_so(tmp_path, monkeypatch):
+    # Blank pictures look alike in every rotation: the judge can only guess, a quarter of the time right.
+    blank = data.Pictures(np.zeros((16, 28, 28, 3), np.uint8), np.zeros(16, np.int32), (), "blank")
+    config = config_lib.with_pictures(dataclasses.replace(config_lib.Config(), conditional="off"), blank, "blank")
+    monkeypatch.setattr(evaluate, "JUDGE_EXAMPLES", 640)  # 10 epochs of 16 pictures in 4 rotations, then 3 more.
+    lines = []
+    judge, accuracy = evaluate.load_or_train_judge(tmp_path, config, blank, blank, log=lines.append)
+    assert accuracy == 0.25 and lines == [
+        "judge: trained for 13 epochs, test accuracy 0.2500",
+        "judge: below the bar of 0.625 for these pictures (half way from chance to perfect): its figures "
+        "compare runs on them, but say less of the pictures themselves",
+    ]
+    assert evaluate.judge_path(tmp_path, config).exists() and judge.output_shape == (None, 4)
