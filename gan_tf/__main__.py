@@ -90,7 +90,7 @@ SEED = whole_number(0, 2**31 - 1)
 def build_parser():
     parser = ArgumentParser(
         prog="python -m gan_tf",
-        description="Train a GAN with an encoder on MNIST digits, "
+        description="Train a GAN with an encoder on MNIST digits or your own pictures, "
         "and use it: sample, reconstruct, interpolate, evaluate.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)

@@ -270,7 +270,7 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
     Args:
       config: the run's Config; generator, encoder: its models; encoder None for a run trained without one.
       judge: the classifier from load_or_train_judge.
-      train, test: data.Digits of the two MNIST splits.
+      train, test: data.Pictures of the two splits of the run's pictures (MNIST's by default).
       num: how many digits to generate (and real training digits to compare the test digits with).
       seed: seeds the latent vectors and the choice of training digits.
       label_shares: how often the generator draws each cluster, for a run with --clusters.

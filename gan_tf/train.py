@@ -241,8 +241,8 @@ def train(
     run.start()
 
     inputs_of_frames = frame_inputs(config, state.label_shares())
-    digit_dataset = data.image_dataset(train_digits, cache=speed.cache_dataset)
-    batches_of_epoch = functools.partial(data.epoch_batches, digit_dataset, config.batch_size, config.seed)
+    image_dataset = data.image_dataset(train_digits, cache=speed.cache_dataset)
+    batches_of_epoch = functools.partial(data.epoch_batches, image_dataset, config.batch_size, config.seed)
     with run.saving_on_interrupt():
         for epoch in range(run.epoch + 1, config.epochs + 1):
             start, images_before = time.perf_counter(), int(state.epoch_images.numpy())
