@@ -76,22 +76,17 @@ def load(where=MNIST, split="train", image_size=None, channels=None, log=print):
     path = pathlib.Path(where).expanduser()
     if where == MNIST:
         pictures = load_mnist(split, log=log)
-    elif path.suffix == ".npz" or os.sep in str(where) or path.exists():
+    elif is_path(where):
         pictures = load_folder(path, split, image_size, channels, log) if path.is_dir() else load_npz(path, split)
     else:
         pictures = load_tfds(where, split, image_size, log=log)
     return with_size_and_channels(pictures, image_size, channels)
 
 
-def where_of(dataset=None, path=None):
-    """The `where` of load() from the --dataset NAME and --data PATH flags (None when neither is given).
-
-    A path is made absolute, so that a run records where its data is wherever it is started from."""
-    if dataset and path:
-        raise errors.UserError("--dataset and --data both name the pictures: give one of them.")
-    if path:
-        return str(pathlib.Path(path).expanduser().resolve())
-    return dataset
+def is_path(where):
+    """Whether `where` names a file or folder rather than a tensorflow-datasets name: it has a slash (the
+    command line makes --data absolute) or ends in .npz. A bare word is a name even where a folder has it."""
+    return os.sep in str(where) or str(where).endswith(".npz")
 
 
 def own_size(height, width):

@@ -231,11 +231,7 @@ def train(
     strategy = strategy or tf.distribute.get_strategy()
     speed = speed_lib.resolve(config, on_gpu)
     run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
-    if len(train_digits.images) < config.batch_size:
-        raise errors.UserError(
-            f"only {len(train_digits.images)} training pictures, fewer than one batch of {config.batch_size}: "
-            f"add pictures, or lower --batch-size."
-        )
+    require_a_batch(train_digits, config.batch_size)
     state, train_steps = start_run(run, speed, strategy)
     train_digits = with_cluster_labels(state, config, train_digits, new_run=run.resume_path is None, log=log)
     run.start()
@@ -271,6 +267,15 @@ def train(
                 break
     run.finish()
     return state
+
+
+def require_a_batch(pictures, batch_size):
+    """Raises UserError when there are fewer training pictures than one batch."""
+    if len(pictures.images) < batch_size:
+        raise errors.UserError(
+            f"only {len(pictures.images)} training pictures, fewer than one batch of {batch_size}: "
+            f"add pictures, or lower --batch-size."
+        )
 
 
 def start_run(run, speed, strategy):
