@@ -188,8 +188,8 @@ def load_tfds(name, split, image_size=None, tfds_data_dir=None, log=print):
     if pictures is None:
         raise errors.UserError(
             f"tensorflow-datasets has no copy of {name} and cannot download it here: prepare it on a "
-            f"machine with internet (python -m tensorflow_datasets.scripts.download_and_prepare "
-            f"--datasets={name}, then copy ~/tensorflow_datasets/{name}), or pass --data with a folder of its pictures."
+            f"machine with internet (.venv/bin/tfds build {name}) and copy ~/tensorflow_datasets/{name} "
+            f"here, or pass --data with a folder of its pictures."
         )
     return pictures
 

@@ -40,6 +40,22 @@ def test_the_profiler_counts_two_flops_per_multiply_add():
     assert bench.graph_flops(convolution.get_concrete_function(tf.TensorSpec((1, 8, 8, 1)))) == 2 * 4 * 4 * 2 * 25
 
 
+def test_the_flops_of_gradients_that_nothing_uses_are_not_counted():
+    # A convolution and its gradient with respect to its input alone: TensorFlow's graph also holds the
+    # filter's gradient, which it never runs. Counted: the convolution and the input's gradient, as many each.
+    kernel = tf.zeros((5, 5, 1, 2))
+
+    def convolution_and_input_gradient(images):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            outputs = tf.nn.conv2d(images, kernel, 2, "SAME")
+        return outputs, tape.gradient(outputs, images)
+
+    traced = tf.function(convolution_and_input_gradient).get_concrete_function(tf.TensorSpec((1, 8, 8, 1)))
+    assert "Conv2DBackpropFilter" in {op.type for op in traced.graph.get_operations()}
+    assert bench.graph_flops(traced) == 2 * (2 * 4 * 4 * 2 * 25)
+
+
 @pytest.mark.slow
 def test_each_loop_counts_the_images_of_its_short_last_batch():
     """Both loops are timed over whole epochs: the tutorial's pipeline keeps its short last batch, as published."""

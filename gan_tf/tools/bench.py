@@ -181,15 +181,27 @@ MATMUL_SIZE = 2048  # tf.matmul of two 2048 x 2048 float32 matrices: 17 GFLOP, t
 
 
 def graph_flops(concrete_function):
-    """Floating-point operations of one call of a traced function, as TensorFlow's profiler counts them
-    from its graph: convolutions (forward and both gradients), matrix products and the elementwise rest."""
-    options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
-    options["output"] = "none"
+    """Floating-point operations of one call of a traced function, as TensorFlow's profiler counts them:
+    convolutions (forward and both gradients), matrix products and the elementwise rest.
+
+    Only the operations that a call runs are counted. A gradient tape's graph also holds gradients that
+    nothing uses (a convolution's filter gradient when only its input's is needed), which TensorFlow
+    prunes before it runs the graph: so do we, keeping what the outputs and the variable updates need.
+    """
+    graph = concrete_function.graph
+    needed = [tensor.op.name for tensor in concrete_function.outputs]
+    needed += [op.name for op in graph.get_operations() if op.op_def.is_stateful]  # Updates, reads, noise.
     logger = tf.get_logger()
     level = logger.level
-    logger.setLevel("ERROR")  # The v1 profiler warns that its graph API is deprecated.
+    logger.setLevel("ERROR")  # The v1 graph tools warn that they are deprecated.
     try:
-        return tf.compat.v1.profiler.profile(graph=concrete_function.graph, options=options).total_float_ops
+        graph_def = tf.compat.v1.graph_util.extract_sub_graph(graph.as_graph_def(add_shapes=True), needed)
+        pruned = tf.Graph()
+        with pruned.as_default():
+            tf.graph_util.import_graph_def(graph_def, name="")
+        options = tf.compat.v1.profiler.ProfileOptionBuilder.float_operation()
+        options["output"] = "none"
+        return tf.compat.v1.profiler.profile(graph=pruned, options=options).total_float_ops
     finally:
         logger.setLevel(level)
 
