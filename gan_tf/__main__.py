@@ -404,6 +404,14 @@ def pictures_of_run(config, args, split):
     return pictures
 
 
+def pictures_named(args):
+    """The pictures --dataset/--data name (MNIST by default), for the commands without a run of their own:
+    (where, train split, test split at the training split's size and channels)."""
+    where = config_lib.where_of(None, args.dataset, args.data)
+    train = load_pictures(config_lib.Config(), where, "train")
+    return where, train, load_pictures(config_lib.of_pictures(train, where), where, "test")
+
+
 def make_evaluation(config, args, pictures):
     """The function train.train calls every --eval-every epochs: the judge's headline figures."""
     from gan_tf import evaluate
@@ -499,9 +507,7 @@ def run_bench(args):
     from gan_tf.tools import bench
 
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
-    where = config_lib.where_of(None, args.dataset, args.data)
-    train = load_pictures(config_lib.Config(), where, "train")
-    test = load_pictures(config_lib.of_pictures(train, where), where, "test")
+    where, train, test = pictures_named(args)
     bench.run(
         config_lib.of_pictures(train, where),
         train,
@@ -547,9 +553,7 @@ def run_compare(args):
 
     judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
     checkpoints.check_directory(args.output_dir)
-    where = config_lib.where_of(None, args.dataset, args.data)
-    train = load_pictures(config_lib.Config(), where, "train")
-    test = load_pictures(config_lib.of_pictures(train, where), where, "test")
+    where, train, test = pictures_named(args)
     compare.run(
         args.variants,
         train,

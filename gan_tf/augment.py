@@ -68,31 +68,19 @@ def cutout(images, seed, ratio=CUTOUT_RATIO):
     """Blanks a square of `ratio` of the side in each image, centred anywhere in it, as DiffAugment does."""
     height, width = images.shape[1], images.shape[2]
     size_y, size_x = int(height * ratio + 0.5), int(width * ratio + 0.5)
-    # DiffAugment's offsets: the square's centre anywhere from row 0 to the last row (and column).
     batch = tf.shape(images)[0]
-    top = (
-        tf.random.stateless_uniform(
-            (batch,),
-            seed=tf.random.experimental.stateless_fold_in(seed, 1),
-            minval=0,
-            maxval=height + (1 - size_y % 2),
-            dtype=tf.int32,
-        )
-        - size_y // 2
-    )
-    left = (
-        tf.random.stateless_uniform(
-            (batch,),
-            seed=tf.random.experimental.stateless_fold_in(seed, 2),
-            minval=0,
-            maxval=width + (1 - size_x % 2),
-            dtype=tf.int32,
-        )
-        - size_x // 2
-    )
+    top = square_starts(batch, tf.random.experimental.stateless_fold_in(seed, 1), height, size_y)
+    left = square_starts(batch, tf.random.experimental.stateless_fold_in(seed, 2), width, size_x)
     rows = tf.range(height)[tf.newaxis, :]
     columns = tf.range(width)[tf.newaxis, :]
     inside_rows = (rows >= top[:, tf.newaxis]) & (rows < top[:, tf.newaxis] + size_y)  # (B, H)
     inside_columns = (columns >= left[:, tf.newaxis]) & (columns < left[:, tf.newaxis] + size_x)  # (B, W)
     inside = inside_rows[:, :, tf.newaxis, tf.newaxis] & inside_columns[:, tf.newaxis, :, tf.newaxis]  # (B, H, W, 1)
     return tf.where(inside, tf.cast(BACKGROUND, images.dtype), images)
+
+
+def square_starts(batch, seed, length, size):
+    """The first row (or column) of each image's square of `size`, int32 (batch,): DiffAugment's offsets
+    put the square's centre anywhere from 0 to length - 1, so the square may reach past the edge."""
+    centres = tf.random.stateless_uniform((batch,), seed=seed, minval=0, maxval=length + (1 - size % 2), dtype=tf.int32)
+    return centres - size // 2

@@ -182,8 +182,6 @@ def load_npz(path, split):
 
 def load_tfds(name, split, image_size=None, tfds_data_dir=None, log=print):
     """One split of the tensorflow-datasets image set `name`, or one clear line on why it cannot be had."""
-    if name == MNIST:
-        return load_mnist(split, tfds_data_dir, log)
     pictures = load_from_tfds(name, split, tfds_data_dir, log, image_size=image_size)
     if pictures is None:
         raise errors.UserError(

@@ -40,8 +40,9 @@ def generate_digits(generator, inputs):
 def asked_labels(config, num, label=None):
     """The classes new_inputs() asks a conditional run for: each in turn (the digits 0..9), or `label`
     every time. int32 (num,)."""
-    count = models.num_labels(config)
-    return np.arange(num, dtype=np.int32) % count if label is None else np.full(num, label, np.int32)
+    if label is None:
+        return labels_to_draw(num, models.num_labels(config))
+    return np.full(num, label, np.int32)
 
 
 def label_asked(config, digit=None, name=None):
