@@ -52,10 +52,10 @@ tensorboard: $(VENV)/installed
 bench: $(VENV)/installed
 	$(PY) -m gan_tf bench --checkpoint-dir $(CHECKPOINT_DIR) $(data_flag) $(if $(TRIAL_MINUTES),--trial-minutes $(TRIAL_MINUTES)) $(ARGS)
 
-# make compare MINUTES=2 VARIANTS="conditional/default unconditional/hinge"
+# make compare [EPOCHS=1] [DATASET=name | DATA=path] [VARIANTS="conditional/default unconditional/hinge"]
 compare: $(VENV)/installed
 	$(PY) -m gan_tf compare --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(data_flag) \
-	  $(if $(MINUTES),--minutes $(MINUTES)) $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)
+	  $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)
 
 # make export OUT=outputs/export: the generator and encoder as a SavedModel (a new or empty directory).
 export: $(VENV)/installed

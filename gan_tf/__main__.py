@@ -275,19 +275,19 @@ def add_compare_command(commands):
 
     compare = commands.add_parser(
         "compare",
-        help="Train GAN variants for the same time and compare their quality.",
-        description="Train each variant on the same data and seed for --minutes of "
-        "training, measure it with the judge after every epoch and at the end, "
-        "and write OUTPUT_DIR/compare/: results.md, results.csv, score.png "
-        "and each run's logs. Variants done before are kept.",
+        help="Train GAN variants on the same images and compare their quality along the way.",
+        description="Train each variant on the same pictures and seed for --epochs epochs of "
+        "training images, measure it with the judge at 8 points per epoch (2,000 samples) and at "
+        "the end (10,000), and write OUTPUT_DIR/compare/: results.md, results.csv, curves.csv, "
+        "curves.png and each run's logs. Variants done before are kept.",
     )
     add_common_flags(compare, data=True)
     compare.add_argument("--output-dir", default="outputs", help="Gets compare/ (default: %(default)s).")
     compare.add_argument(
-        "--minutes",
-        type=in_range(float, 0.05, 24 * 60),
-        default=5.0,
-        help="Minutes of training for each variant, evaluation excluded (default: %(default)s).",
+        "--epochs",
+        type=in_range(float, 0.01, 1000),
+        default=1.0,
+        help="Epochs of training images for each variant, fractions allowed (default: %(default)s).",
     )
     compare.add_argument(
         "--variants",
@@ -560,7 +560,7 @@ def run_compare(args):
         test,
         judge_directory,
         args.output_dir,
-        args.minutes,
+        args.epochs,
         on_gpu=device.on_gpu(),
         log=log_to_stdout,
         where=where,

@@ -280,25 +280,31 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
       `memorisation`, "memorisation". "real" holds the test digits' MNIST score, shares and
       confidence, and the Fréchet distance between `num` training digits and the test digits.
     """
-    generated = generate.generate_digits(
-        generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares)
-    )
-    asked_digits = generate.asked_labels(config, num) if models.conditional(config) else None
-    classes = bool(config.class_names)
     _, test_features = judge_outputs(judge, test.images)
+    generated, generated_figures = judge_generated(config, generator, judge, test_features, num, seed, label_shares)
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])
-    real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels, classes=classes)
+    real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels, classes=bool(config.class_names))
     results = {
         "num": num,
         "seed": seed,
-        "generated": digit_metrics(judge, generated, test_features, asked_digits, classes=classes),
+        "generated": generated_figures,
         "real": real,
         "encoder": None if encoder is None else encoder_metrics(config, generator, encoder, train, test),
     }
     if memorisation:
         results["memorisation"] = memorisation_figures(generated, train.images, test.images, seed)
     return results
+
+
+def judge_generated(config, generator, judge, test_features, num, seed, label_shares=None):
+    """`num` pictures drawn by `generator` (a conditional one asked for each class in turn) and the judge's
+    figures for them (digit_metrics) against the test pictures' features: (uint8 pictures, figures)."""
+    generated = generate.generate_digits(
+        generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares)
+    )
+    asked = generate.asked_labels(config, num) if models.conditional(config) else None
+    return generated, digit_metrics(judge, generated, test_features, asked, classes=bool(config.class_names))
 
 
 MEMORISATION_SAMPLES = 2000  # Generated and held-out digits each compared with every training digit.

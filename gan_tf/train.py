@@ -221,7 +221,8 @@ def train(
       strategy: a tf.distribute.Strategy (see distribute.make_strategy); default: one device.
       on_gpu: whether the work runs on a GPU, for the "auto" speed settings.
       resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
-      stop: None, or a function called after every compiled call: True saves and ends the run there.
+      stop: None, or a function of the TrainingState called after every compiled call and after every
+        epoch: True saves and ends the run there.
     Returns:
       The TrainingState at the end.
     Raises:
@@ -263,7 +264,7 @@ def train(
             log(describe_epoch(epoch, config.epochs, mean_losses, seconds, images_per_second))
             if figures is not None:
                 log("  quality: " + describe_figures(figures))
-            if stop is not None and stop():
+            if stop is not None and stop(state):
                 break
     run.finish()
     return state
@@ -327,7 +328,7 @@ def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, s
                 )
             if steps_left:  # The epoch's last call is saved by run.end_epoch, after the epoch's frame.
                 run.maybe_save()
-                if stop is not None and stop():
+                if stop is not None and stop(state):
                     return False
     return True
 

@@ -6,6 +6,7 @@ import json
 
 import PIL.Image
 import pytest
+import tensorflow as tf
 
 from gan_tf import config as config_lib
 from gan_tf import evaluate
@@ -34,24 +35,68 @@ def test_variant_names_give_flags_over_each_modes_defaults():
             variants.variant_config(bad)
 
 
-def test_the_budget_clock_stops_when_the_budget_is_spent(monkeypatch):
+class FakeState:
+    """What a Timeline reads of a TrainingState: the counters."""
+
+    def __init__(self):
+        self.epoch, self.epoch_images, self.step = tf.Variable(0), tf.Variable(0), tf.Variable(0)
+
+    def train(self, images, batch=10, per_epoch=100):
+        for _ in range(images // batch):
+            self.step.assign_add(1)
+            self.epoch_images.assign_add(batch)
+            if int(self.epoch_images.numpy()) == per_epoch:
+                self.epoch.assign_add(1)
+                self.epoch_images.assign(0)
+
+
+class FakeJudgement:
+    def figures(self, config, state, num):
+        return {name: float(num) for name in compare.FIGURES}
+
+
+def test_the_budget_is_images_and_points_are_measured_along_the_way_with_the_clock_paused(monkeypatch):
     clock = [100.0]
     monkeypatch.setattr(clock_lib.time, "perf_counter", lambda: clock[0])
-    timeline = compare.Timeline(config_lib.Config(), None, None, None, budget_seconds=60)
-    clock[0] = 130.0
-    assert not timeline.over() and timeline.training_seconds() == 30.0
-    clock[0] = 175.0
-    assert timeline.over() and timeline.training_seconds() == 75.0
-    clock[0] = 190.0  # Saving the last checkpoint after the stop is not training.
-    assert timeline.over() and timeline.training_seconds() == 75.0
+    timeline = compare.Timeline(
+        config_lib.Config(), FakeJudgement(), images_per_epoch=100, epochs=1.5, log=lambda _: None
+    )
+    assert (timeline.budget, timeline.spacing) == (150, 12.5)  # 8 points an epoch.
+    state, stops = FakeState(), []
+    for _ in range(15):  # A step of 10 images a second, measured in 5 s when at a point.
+        state.train(10)
+        clock[0] += 1.0
+        measured = len(timeline.points)
+        stops.append(timeline(state))
+        if len(timeline.points) > measured:
+            with timeline.clock.paused():
+                clock[0] += 5.0
+    assert stops == [False] * 14 + [True]
+    # A point each time a multiple of 12.5 images is passed, and one at the end.
+    assert [point["images"] for point in timeline.points] == [20, 30, 40, 50, 70, 80, 90, 100, 120, 130, 140, 150]
+    assert [point["seconds"] for point in timeline.points[:2]] == [2.0, 3.0]  # Measuring is not training.
+    assert timeline.points[-1]["score"] == compare.CURVE_SAMPLES
+    assert timeline.final == {"images": 150, "seconds": 15.0, "step": 15} | {
+        name: float(compare.FINAL_SAMPLES) for name in compare.FIGURES
+    }
+    clock[0] += 30.0  # Saving the last checkpoint after the stop is not training.
+    assert timeline(state) and timeline.training_seconds() == 15.0
+
+
+def test_a_run_shorter_than_an_epoch_still_gets_eight_points():
+    timeline = compare.Timeline(config_lib.Config(), FakeJudgement(), images_per_epoch=60_000, epochs=0.5)
+    assert timeline.budget == 30_000 and timeline.budget / timeline.spacing == compare.POINTS_PER_EPOCH
 
 
 @pytest.mark.slow  # Two variants trained and judged.
-def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_what_is_done(tmp_path, monkeypatch):
+def test_compare_trains_each_variant_on_its_budget_of_images_writes_the_tables_and_skips_what_is_done(
+    tmp_path, monkeypatch
+):
     # Tiny networks instead of the default ones, and an untrained judge: the bookkeeping is under test here.
     monkeypatch.setitem(config_lib.PRESETS, "default", dataclasses.replace(config_lib.PRESETS["tiny"], frame_grid=2))
     monkeypatch.setitem(config_lib.UNCONDITIONAL_DEFAULTS, "clusters", 4)
-    monkeypatch.setattr(compare, "EVALUATION_SAMPLES", 50)
+    monkeypatch.setattr(compare, "CURVE_SAMPLES", 20)
+    monkeypatch.setattr(compare, "FINAL_SAMPLES", 50)
     evaluate.build_judge().save(tmp_path / evaluate.JUDGE_FILENAME)
     names = ["conditional/default", "unconditional/hinge"]
     lines = []
@@ -59,11 +104,11 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     def compare_for_a_moment():
         return compare.run(
             names,
-            synthetic_digits(40),
+            synthetic_digits(64),
             synthetic_digits(20, 2),
             tmp_path,
             tmp_path / "outputs",
-            minutes=0.001,
+            epochs=1.5,
             log=lines.append,
         )
 
@@ -71,28 +116,33 @@ def test_compare_trains_each_variant_for_its_budget_writes_the_tables_and_skips_
     root = tmp_path / "outputs" / "compare"
     assert [result["variant"] for result in results] == names
     for result in results:
-        # Stopped by the budget of 0.06 s: after its first step, measured once, with every column filled.
-        assert result["steps"] >= 1 and len(result["timeline"]) >= 1
-        assert result["training_seconds"] >= 0.06
-        assert result["images_per_second"] == result["steps"] * 16 / result["training_seconds"]  # Batches of 16.
-        # The table's figures are those of the last measurement, taken at the end of the budget.
-        final = result["timeline"][-1]
-        assert final["step"] == result["steps"]
-        assert (result["mnist_score"], result["frechet_distance"]) == (final["mnist_score"], final["frechet_distance"])
+        # 96 images in batches of 16: 6 steps, a point every 8 images, so after every step.
+        assert (result["images"], result["steps"]) == (96, 6)
+        assert [point["images"] for point in result["curve"]] == [16, 32, 48, 64, 80, 96]
+        assert result["images_per_second"] == 96 / result["training_seconds"]
         run_dir = root / "runs" / result["variant"].replace("/", "-")
-        assert (run_dir / "logs").is_dir() and json.loads((run_dir / "result.json").read_text())["steps"] == result[
-            "steps"
-        ]
+        assert (run_dir / "logs").is_dir() and json.loads((run_dir / "result.json").read_text())["steps"] == 6
         assert not (run_dir / "checkpoints").exists()
-    assert results[1]["flags"] == "--loss hinge" and results[1]["asked_digit_share"] != results[1]["asked_digit_share"]
+    assert results[1]["flags"] == "--loss hinge" and results[1]["asked_class_share"] is None
+    assert results[0]["asked_class_share"] is not None
     with open(root / "results.csv") as file:
         rows = list(csv.DictReader(file))
     assert [row["variant"] for row in rows] == names and list(rows[0]) == compare.COLUMNS
+    with open(root / "curves.csv") as file:
+        assert len(list(csv.DictReader(file))) == 12
     table = (root / "results.md").read_text().splitlines()
-    assert table[0].startswith("| variant | MNIST score") and len(table) == 2 + len(names)
-    assert PIL.Image.open(root / "score.png").size == (1100, 550)
+    assert table[0].startswith("| variant | score | Fréchet distance") and len(table) == 2 + len(names)
+    assert PIL.Image.open(root / "curves.png").size == (1450, 550)  # Two panels and the legends.
 
     lines.clear()
     again = compare_for_a_moment()
     assert sum("done before, kept" in line for line in lines) == 2
     assert [result["steps"] for result in again] == [result["steps"] for result in results]
+
+
+def test_each_trick_keeps_its_colour_in_both_modes_and_the_defaults_are_black():
+    results = [{"variant": name} for name in variants.default_variants() + ["conditional/hinge+augment"]]
+    colours = compare.trick_colours(results)
+    tricks = {name.partition("/")[2] for name in variants.default_variants()} | {"hinge+augment"}
+    assert set(colours) == tricks and colours["default"] == "black"
+    assert len({tuple(colour) for trick, colour in colours.items() if trick != "default"}) == len(tricks) - 1
