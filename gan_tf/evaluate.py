@@ -11,6 +11,7 @@ logits of a conditional run are left out: they were trained with labels), by how
 conditional run's encoder reads the class right, and by how closely G(E(x)) redraws real test pictures.
 """
 
+import functools
 import hashlib
 import json
 import math
@@ -175,10 +176,17 @@ def load_or_train_judge(directory, config, train, test, log=print):
     return judge, accuracy
 
 
+@functools.lru_cache(maxsize=4)
+def outputs_model(judge):
+    """The judge with its features as a second output: made once per judge, so predict() is traced once."""
+    return keras.Model(judge.inputs, [judge.outputs[0], judge.get_layer("features").output])
+
+
 def judge_outputs(judge, images, batch_size=1000):
     """The judge's view of uint8 pictures (N, H, W, C): (probabilities (N, classes), features (N, 128))."""
-    features_model = keras.Model(judge.inputs, [judge.outputs[0], judge.get_layer("features").output])
-    logits, features = features_model.predict(data.to_unit_range(images).numpy(), batch_size=batch_size, verbose=0)
+    logits, features = outputs_model(judge).predict(
+        data.to_unit_range(images).numpy(), batch_size=batch_size, verbose=0
+    )
     return tf.nn.softmax(logits).numpy(), features
 
 

@@ -2,14 +2,14 @@
 
 `python -m gan_tf export --out DIR` writes a new directory:
   saved_model.pb, variables/  one SavedModel with these signatures, for tf.saved_model.load(DIR):
-      generate: latent float32 (N, latent_dim) [and digits, or clusters, int32 (N,)]
-                -> images uint8 (N, 28, 28), 0 the background and 255 the ink
+      generate: latent float32 (N, latent_dim) [and digits, classes or clusters, int32 (N,)]
+                -> images uint8 (N, H, W) grey, (N, H, W, 3) colour: (N, 28, 28) for MNIST's digits
       blend:    (a run with labels) latent, and weights float32 (N, L) that mix the labels
-                -> images: generate with one_hot(digits) replaced by any mix, to morph one digit into another
-      encode:   images uint8 (N, 28, 28)
-                -> latent float32 (N, latent_dim) [and digit_logits, or cluster_logits, float32 (N, L)]
+                -> images: generate with one_hot(labels) replaced by any mix, to morph one class into another
+      encode:   images uint8 as generate gives them
+                -> latent float32 (N, latent_dim) [and digit_logits, class_logits or cluster_logits (N, L)]
   generator.tflite            generate alone, for LiteRT (tf.lite.Interpreter, or ai_edge_litert)
-  signature.json              the shapes, ranges and settings, for programs
+  signature.json              the shapes, ranges, class names and settings, for programs
   README.md                   the same for people, with the few lines of TensorFlow that call it
 
 Serving holds these functions for a restored run, Loaded for an export directory: `make play` draws
@@ -25,6 +25,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import models
 from gan_tf.runtime import checkpoints
@@ -35,13 +36,14 @@ LITE_FILE = "generator.tflite"
 
 
 def label_name(config):
-    """What the generator's second input is called: "digits" (conditional), "clusters", or None (no labels)."""
+    """What the generator's second input is called: "digits" (conditional on digits), "classes" (conditional on
+    other pictures), "clusters", or None (no labels)."""
     if models.conditional(config):
-        return "digits"
+        return "digits" if config_lib.digits(config.data) else "classes"
     return "clusters" if config.clusters else None
 
 
-LOGITS_NAMES = {"digits": "digit_logits", "clusters": "cluster_logits"}
+LOGITS_NAMES = {"digits": "digit_logits", "classes": "class_logits", "clusters": "cluster_logits"}
 
 
 def picture_shape(config):
@@ -54,25 +56,29 @@ class Functions:
     """The functions of an export and what they need to be called; draw(), draw_blend() and read() take numpy.
 
     Attributes:
-      generate: latent float32 (N, latent_dim)[, labels int32 (N,)] -> {"images": uint8 (N, 28, 28)}.
+      generate: latent float32 (N, latent_dim)[, labels int32 (N,)] -> {"images": uint8 (N, *picture_shape)}.
       blend: latent, label weights float32 (N, num_labels) -> {"images": ...}, or None (no labels).
-      encode: images uint8 (N, 28, 28) -> {"latent": ...[, LOGITS_NAMES[label_name]: ...]}, or None.
+      encode: images uint8 (N, *picture_shape) -> {"latent": ...[, LOGITS_NAMES[label_name]: ...]}, or None.
       latent_dim, label_name (label_name(config)), num_labels, label_shares (float32 (K,) for clusters, else None).
+      picture_shape: (H, W) grey or (H, W, 3) colour; class_names: the names of the classes a conditional
+      run draws (the digits' for MNIST), else empty; preparation: how a picture is made ready for the
+      encoder, MNIST_DIGITS or FIT (see preparation()).
     """
 
     def draw(self, latent, labels=None):
-        """uint8 (N, 28, 28) digits of float (N, latent_dim) latent vectors and int (N,) labels (unused without labels)."""
+        """uint8 pictures (N, *picture_shape) of float (N, latent_dim) latent vectors and int (N,) labels (unused
+        without labels)."""
         latent = tf.constant(latent, tf.float32)
         if self.label_name:
             return self.generate(latent, tf.constant(labels, tf.int32))["images"].numpy()
         return self.generate(latent)["images"].numpy()
 
     def draw_blend(self, latent, weights):
-        """uint8 (N, 28, 28) digits of latent vectors and label weights float (N, num_labels), e.g. 0.3 of a 1 and 0.7 of a 7."""
+        """uint8 pictures of latent vectors and label weights float (N, num_labels), e.g. 0.3 of a 1 and 0.7 of a 7."""
         return self.blend(tf.constant(latent, tf.float32), tf.constant(weights, tf.float32))["images"].numpy()
 
     def read(self, images):
-        """E(x) of uint8 (N, 28, 28) images: (latent float32 (N, latent_dim), label logits float32 (N, L) or None)."""
+        """E(x) of uint8 pictures (N, *picture_shape): (latent float32 (N, latent_dim), label logits (N, L) or None)."""
         outputs = self.encode(tf.constant(images, tf.uint8))
         logits = outputs.get(LOGITS_NAMES.get(self.label_name))
         return outputs["latent"].numpy(), None if logits is None else logits.numpy()
@@ -81,12 +87,14 @@ class Functions:
 class Serving(Functions):
     """A restored run's generator and encoder as the export's functions: tf.functions of fixed signatures.
 
-    They run the networks in inference mode (BatchNormalization's moving statistics), so each digit
+    They run the networks in inference mode (BatchNormalization's moving statistics), so each picture
     depends on its own inputs only, as in generate.sample().
     """
 
     def __init__(self, config, generator, encoder=None, label_shares=None):
         self.config, self.generator, self.encoder = config, generator, encoder
+        self.picture_shape, self.preparation = picture_shape(config), preparation(config)
+        self.class_names = tuple(config.class_names) if models.conditional(config) else ()
         self.latent_dim, self.label_name, self.num_labels = (
             config.latent_dim,
             label_name(config),
@@ -147,6 +155,11 @@ class Loaded(Functions):
         )
         shares = description.get("label_shares")
         self.label_shares = None if shares is None else np.asarray(shares, np.float32)
+        # Exports made before pictures other than digits had these two entries: MNIST's.
+        self.picture_shape = tuple(description.get("picture_shape", (28, 28)))
+        self.preparation = description.get("preparation", MNIST_DIGITS)
+        digit_names = [str(digit) for digit in range(10)] if self.label_name == "digits" else []
+        self.class_names = tuple(description.get("class_names", digit_names))
         self.signatures = signatures  # Keeps the loaded model alive.
         self.blend = None
         if self.label_name:
@@ -231,20 +244,27 @@ def describe(serving, checkpoint_name):
     }
     if serving.label_name == "digits":
         generate_inputs["digits"] = "int32 (N,): the digit to draw, 0 to 9"
+    elif serving.label_name == "classes":
+        generate_inputs["classes"] = (
+            f"int32 (N,): the class to draw, 0 to {serving.num_labels - 1}, by its index in class_names"
+        )
     elif serving.label_name == "clusters":
         generate_inputs["clusters"] = (
-            f"int32 (N,): a cluster of the training digits, 0 to {config.clusters - 1}; "
+            f"int32 (N,): a cluster of the training pictures, 0 to {config.clusters - 1}; "
             f"draw each in proportion to label_shares for the training data's mix"
         )
     description = {
         "made_by": "gan_tf export",
         "checkpoint": checkpoint_name,
+        "picture_shape": list(serving.picture_shape),
+        "class_names": list(serving.class_names),
+        "preparation": serving.preparation,
         "generate": {
             "inputs": generate_inputs,
             "latent_dim": config.latent_dim,
             "label": serving.label_name,
             "num_labels": serving.num_labels,
-            "outputs": {"images": "uint8 (N, 28, 28): 0 is the background, 255 the ink"},
+            "outputs": {"images": pictures_text(config)},
         },
         "config": dataclasses.asdict(config),
     }
@@ -266,10 +286,34 @@ def describe(serving, checkpoint_name):
                 f"float32 (N, {serving.num_labels}): which of the {serving.label_name} the encoder reads (the argmax)"
             )
         description["encode"] = {
-            "inputs": {"images": "uint8 (N, 28, 28): white digits on black, as MNIST's"},
+            "inputs": {"images": pictures_text(config) + preparation_text(config)},
             "outputs": outputs,
         }
     return description
+
+
+MNIST_DIGITS = "mnist-digits"  # Ink cropped, scaled to 20 pixels and centred by its mass in 28 x 28, as MNIST's.
+FIT = "fit"  # The shorter side scaled to the picture's size, the centre cropped: data.fit, as any other pictures.
+
+
+def preparation(config):
+    return MNIST_DIGITS if config_lib.digits(config.data) else FIT
+
+
+def pictures_text(config):
+    """What the export's pictures are, for signature.json."""
+    shape = "(N, " + ", ".join(str(side) for side in picture_shape(config)) + ")"
+    if config_lib.digits(config.data):
+        return f"uint8 {shape}: 0 is the background, 255 the ink"
+    return f"uint8 {shape}: " + ("grey levels, 0 black, 255 white" if config.channels == 1 else "RGB, 0 to 255")
+
+
+def preparation_text(config):
+    """How a picture is prepared for the encoder, as the training pictures were."""
+    if config_lib.digits(config.data):
+        return "; white digits on black, centred as MNIST's"
+    side = config.image_size
+    return f"; the shorter side scaled to {side} pixels and the centre cropped, as the training pictures"
 
 
 def readme(description):
@@ -279,8 +323,13 @@ def readme(description):
     label_argument = (
         f", {label}=tf.constant([7, 7, 7, 7], tf.int32)"
         if label == "digits"
-        else (f", {label}=tf.constant([0, 1, 2, 3], tf.int32)" if label else "")
+        else (
+            f", {label}=tf.constant({[index % generate['num_labels'] for index in range(4)]}, tf.int32)"
+            if label
+            else ""
+        )
     )
+    shape = ", ".join(str(side) for side in [4, *description["picture_shape"]])
     lines = [
         "# A gan_tf generator",
         "",
@@ -292,14 +341,20 @@ def readme(description):
         "",
         'model = tf.saved_model.load("THIS_DIRECTORY")',
         f"latent = tf.random.normal((4, {generate['latent_dim']}))",
-        f'images = model.signatures["generate"](latent=latent{label_argument})["images"]  # uint8 (4, 28, 28)',
+        f'images = model.signatures["generate"](latent=latent{label_argument})["images"]  # uint8 ({shape})',
     ]
     if "encode" in description:
         lines.append(
             'codes = model.signatures["encode"](images=images)  # the encoder: '
             + ", ".join(description["encode"]["outputs"])
         )
-    lines += ["```", "", "Inputs and outputs:", ""]
+    lines += ["```", ""]
+    if description["class_names"]:
+        lines += [
+            "Classes, by index: " + ", ".join(f"{i} {name}" for i, name in enumerate(description["class_names"])),
+            "",
+        ]
+    lines += ["Inputs and outputs:", ""]
     for name, signature in (
         ("generate", generate),
         ("blend", description.get("blend")),

@@ -68,7 +68,7 @@ class Page:
         self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
         self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
         self.page.goto(url)
-        self.wait_for_updates(1)  # The first grid.
+        self.wait_for_updates(2)  # The first grid, then the first morph.
 
     def updates(self):
         return int(self.page.get_attribute("#status", "data-updates") or 0)
@@ -89,8 +89,8 @@ class Page:
     def message(self):
         return self.page.inner_text("#message")
 
-    def pixels(self, selector):
-        """The picture an <img> shows, as its grayscale pixels uint8 (H, W), read back through a canvas."""
+    def pixels(self, selector, mode="L"):
+        """The picture an <img> shows, read back through a canvas: uint8 (H, W) grey, or (H, W, 3) in mode "RGB"."""
         data_url = self.page.eval_on_selector(
             selector,
             """image => {
@@ -102,7 +102,15 @@ class Page:
         }""",
         )
         content = base64.b64decode(data_url.split(",", 1)[1])
-        return np.asarray(PIL.Image.open(io.BytesIO(content)).convert("L"))
+        return np.asarray(PIL.Image.open(io.BytesIO(content)).convert(mode))
+
+    def broken_pictures(self):
+        """The ids of the <img>s shown on the page without a picture (a broken-image frame or alt text)."""
+        return self.page.eval_on_selector_all(
+            "img",
+            """images => images.filter((image) => getComputedStyle(image).visibility !== "hidden"
+                && image.offsetParent !== null && !(image.complete && image.naturalWidth > 0)).map((image) => image.id)""",
+        )
 
     def draw(self, strokes):
         """Draws on the pad with the mouse: strokes, each a list of (x, y) in the pad's 280 x 280 pixels."""

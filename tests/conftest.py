@@ -169,6 +169,20 @@ def tiny_cluster_run(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_colour_run(tmp_path_factory):
+    """A tiny conditional run on colour pictures of 32 pixels of three classes (1 epoch on
+    synthetic_pictures(48)) and its export: (root, description), as tiny_cluster_run."""
+    from gan_tf import export
+    from gan_tf import train
+
+    root = tmp_path_factory.mktemp("tiny_colour_run")
+    pictures = synthetic_pictures(48)
+    config = config_lib.with_pictures(dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1), pictures, "/pets")
+    train.train(config, pictures, root / "checkpoints", root / "outputs", log=lambda line: None, progress=False)
+    return root, export.export_run(root / "checkpoints", None, root / "export")
+
+
+@pytest.fixture(scope="session")
 def tiny_functions(tiny_run):
     """tiny_run's latest checkpoint as the export's functions (export.Serving), as make play draws with them."""
     from gan_tf import export

@@ -173,3 +173,26 @@ def test_an_empty_out_directory_is_used_and_an_unwritable_one_refused(tiny_run, 
     assert json.loads((tmp_path / "empty" / "signature.json").read_text())["checkpoint"] == "ckpt-3"
     with pytest.raises(errors.UserError, match="cannot write to /proc/gan_tf_export"):  # Not even root can.
         export.export_run(root / "checkpoints", None, "/proc/gan_tf_export")
+
+
+def test_a_colour_run_exports_signatures_of_its_pictures_and_names_its_classes(tiny_colour_run):
+    root, description = tiny_colour_run
+    assert description["picture_shape"] == [32, 32, 3] and description["class_names"] == ["cat", "dog", "ship"]
+    assert set(description["generate"]["inputs"]) == {"latent", "classes"}
+    assert description["generate"]["outputs"]["images"].startswith("uint8 (N, 32, 32, 3): RGB")
+    assert "centre cropped" in description["encode"]["inputs"]["images"]
+    assert set(description["encode"]["outputs"]) == {"latent", "class_logits"}
+    assert "Classes, by index: 0 cat, 1 dog, 2 ship" in (root / "export" / "README.md").read_text()
+    # Called as plain TensorFlow calls it: the class by index, colour pictures out and in.
+    config, generator, _, _ = generate.restore_models(root / "checkpoints")
+    model = tf.saved_model.load(str(root / "export"))
+    latent = tf.random.stateless_normal((6, config.latent_dim), seed=(0, 1))
+    classes = tf.constant([0, 1, 2, 0, 1, 2], tf.int32)
+    images = model.signatures["generate"](latent=latent, classes=classes)["images"]
+    expected = generate.generate_digits(generator, generate.models.generator_inputs(config, latent, classes))
+    assert images.dtype == tf.uint8 and np.array_equal(images.numpy(), expected)  # (6, 32, 32, 3).
+    codes = model.signatures["encode"](images=images)
+    assert codes["latent"].shape == (6, config.latent_dim) and codes["class_logits"].shape == (6, 3)
+    runner = tf.lite.Interpreter(model_path=str(root / "export" / "generator.tflite")).get_signature_runner("generate")
+    lite = runner(latent=latent.numpy(), classes=classes.numpy())["images"]
+    assert lite.shape == (6, 32, 32, 3) and np.abs(lite.astype(int) - expected).max() <= 1

@@ -13,6 +13,8 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import __main__ as cli
+from gan_tf import data
+from gan_tf import export
 from gan_tf import generate
 from gan_tf import images
 from gan_tf.play import pictures
@@ -53,22 +55,22 @@ def test_the_grid_is_the_generators_sevens_for_that_seed(functions):
     config, generator = functions.config, functions.generator  # export.Serving of tiny_run's latest checkpoint.
     latent = tf.random.stateless_normal((pictures.STYLES, config.latent_dim), seed=(5, pictures.STREAM))
     sevens = generate.generate_digits(generator, generate.models.generator_inputs(config, latent, np.full(16, 7)))
-    assert np.array_equal(pictures.grid(functions, 5, digit=7), images.grid(sevens, columns=4)[..., 0])
-    assert not np.array_equal(pictures.grid(functions, 6, digit=7), pictures.grid(functions, 5, digit=7))
+    assert np.array_equal(pictures.grid(functions, 5, label=7), images.grid(sevens, columns=4)[..., 0])
+    assert not np.array_equal(pictures.grid(functions, 6, label=7), pictures.grid(functions, 5, label=7))
 
 
 def test_one_style_writes_every_digit_and_the_sliders_move_it(functions):
-    still = pictures.every_digit(functions, 0, 3)
+    still = pictures.every_label(functions, 0, 3)
     assert still.shape == images.grid(np.zeros((10, 28, 28, 1), np.uint8), columns=10).shape[:2]
     one_style_ten_digits = functions.draw(np.repeat(pictures.styles(functions, 0)[[3]], 10, axis=0), np.arange(10))
     assert np.array_equal(still, images.grid(one_style_ten_digits, columns=10)[..., 0])
-    assert not np.array_equal(pictures.every_digit(functions, 0, 3, [3.0, 0, 0, 0]), still)
+    assert not np.array_equal(pictures.every_label(functions, 0, 3, [3.0, 0, 0, 0]), still)
     directions = pictures.directions(functions.latent_dim)
     assert np.allclose(directions @ directions.T, np.eye(pictures.DIRECTIONS), atol=1e-6)
 
 
 def test_a_morph_starts_and_ends_at_its_two_digits(functions):
-    strip = pictures.morph(functions, 0, 2, 9, digit_from=1, digit_to=7)
+    strip = pictures.morph(functions, 0, 2, 9, label_from=1, label_to=7)
     all_styles = pictures.styles(functions, 0)
     ends = functions.draw(all_styles[[2, 9]], [1, 7])
     frames = strip[2:30, 2:].reshape(28, pictures.MORPH_STEPS, 30)[:, :, :28].transpose(1, 0, 2)
@@ -101,6 +103,37 @@ def test_a_picture_that_cannot_be_read_is_refused(functions, content, message):
         pictures.read_picture(functions, content)
 
 
+def test_a_picture_for_a_colour_run_is_scaled_and_centre_cropped_as_its_training_pictures(tiny_colour_run):
+    functions = export.Loaded(tiny_colour_run[0] / "export")
+    photo = np.zeros((48, 64, 3), np.uint8)  # Wider than high: the sides are cropped.
+    photo[:, :8] = (255, 0, 0)  # A red edge, cropped away ...
+    photo[8:40, 16:48] = (0, 200, 100)  # ... and a green square in the middle, kept.
+    reading = pictures.read_picture(functions, png_bytes(photo))
+    expected = data.fit(PIL.Image.fromarray(photo), 32)
+    assert reading["picture"].shape == (32, 32, 3) and np.array_equal(reading["picture"], expected)
+    assert reading["picture"][..., 0].max() < 40 and reading["picture"][16, 16, 1] == 200
+    latent, logits = functions.read(expected[np.newaxis])
+    assert reading["label"] == int(np.argmax(logits[0]))
+    assert np.array_equal(reading["redrawn"], functions.draw(latent, [reading["label"]])[0])
+
+
+def test_a_colour_run_is_asked_for_its_classes_by_index(tiny_colour_run):
+    functions = export.Loaded(tiny_colour_run[0] / "export")
+    assert list(pictures.labels_in_a_row(functions)) == [0, 1, 2]
+    dogs = pictures.grid(functions, 0, label=1)
+    latent = pictures.styles(functions, 0)
+    assert dogs.shape == (4 * 34 + 2, 4 * 34 + 2, 3)
+    assert np.array_equal(dogs, pictures.tile(functions.draw(latent, np.full(16, 1)), columns=4))
+    with browser.serving(functions, "colour") as url:
+        info = json.loads(get(url + "api/info")[2])
+        assert (info["label"], info["class_names"], info["digits"]) == ("classes", ["cat", "dog", "ship"], False)
+        assert info["picture_shape"] == [32, 32, 3] and info["every_label"] == [0, 1, 2]
+        answer = get(url + "api/grid?seed=0&label=3")
+        assert (
+            answer[0] == 400 and "label=3 is out of range: give a value from 0 to 2" in json.loads(answer[2])["error"]
+        )
+
+
 def test_a_huge_picture_is_refused_before_it_is_decoded():
     huge = io.BytesIO()
     PIL.Image.new("1", (5000, 5000)).save(huge, format="PNG")  # 25 megapixels in a few kB.
@@ -109,12 +142,12 @@ def test_a_huge_picture_is_refused_before_it_is_decoded():
 
 
 def test_the_server_answers_pictures_and_the_page(url, tiny_functions):
-    status, kind, body = get(url + "api/grid?seed=3&digit=7")
+    status, kind, body = get(url + "api/grid?seed=3&label=7")
     assert status == 200 and kind == "image/png" and PIL.Image.open(io.BytesIO(body)).size == (122, 122)
     status, kind, body = get(url)
-    assert status == 200 and kind.startswith("text/html") and b"Play with the digits" in body
+    assert status == 200 and kind.startswith("text/html") and b'<h1 id="title">' in body
     info = json.loads(get(url + "api/info")[2])
-    assert info["label"] == "digits" and info["every_digit"] == list(range(10)) and info["encoder"] is True
+    assert info["label"] == "digits" and info["every_label"] == list(range(10)) and info["encoder"] is True
     drawing = np.zeros((280, 280), np.uint8)
     drawing[40:240, 130:150] = 255
     answer = json.loads(get(url + "api/read", data=png_bytes(drawing))[2])
@@ -123,8 +156,8 @@ def test_the_server_answers_pictures_and_the_page(url, tiny_functions):
     )  # What the page shows is the library's reading.
     assert answer["label"] == expected["label"] and answer["probability"] == pytest.approx(expected["probability"])
     prefix = "data:image/png;base64,"
-    assert answer["redrawn"].startswith(prefix) and answer["digit"].startswith(prefix)
-    for name in ("digit", "redrawn"):
+    assert answer["redrawn"].startswith(prefix) and answer["picture"].startswith(prefix)
+    for name in ("picture", "redrawn"):
         shown = PIL.Image.open(io.BytesIO(base64.b64decode(answer[name][len(prefix) :])))
         np.testing.assert_array_equal(np.asarray(shown), expected[name])
 
@@ -135,8 +168,8 @@ def test_the_server_answers_pictures_and_the_page(url, tiny_functions):
         ("api/grid?seed=-1", 400, "seed=-1 is out of range"),
         ("api/grid?seed=x", 400, "seed='x' is not a whole number"),
         ("api/grid", 400, "seed is missing"),
-        ("api/grid?seed=1&digit=10", 400, "digit=10 is out of range"),
-        ("api/every-digit?seed=1&style=2&offset0=nan", 400, "offset0=nan is out of range"),
+        ("api/grid?seed=1&label=10", 400, "label=10 is out of range"),
+        ("api/every-label?seed=1&style=2&offset0=nan", 400, "offset0=nan is out of range"),
         ("api/morph?seed=1&from=0&to=16", 400, "to=16 is out of range"),
         ("../../etc/passwd", 404, "there is no GET"),
         ("gan_tf/play/page.html", 404, "there is no GET"),

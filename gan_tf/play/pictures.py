@@ -12,6 +12,8 @@ import numpy as np
 import PIL.Image
 import tensorflow as tf
 
+from gan_tf import data
+from gan_tf import export
 from gan_tf import generate
 from gan_tf import images
 from gan_tf.runtime import errors
@@ -53,56 +55,63 @@ def tile(pictures, columns):
 
 
 def labels_shown(functions, count):
-    """The labels of `count` digits when no digit is asked, as `make sample` draws them (generate.labels_to_draw)."""
+    """The labels of `count` pictures when no class is asked, as `make sample` draws them (generate.labels_to_draw)."""
     return generate.labels_to_draw(count, functions.num_labels, functions.label_shares)
 
 
-def grid(functions, seed, digit=None):
-    """The grid: STYLES new styles of `digit` (a conditional run), or of the run's own mix: uint8 (H, W)."""
-    labels = labels_shown(functions, STYLES) if digit is None else np.full(STYLES, digit, np.int32)
+def asks_for_classes(functions):
+    """Whether the run draws the class it is asked for: a conditional run, on digits or other classes."""
+    return functions.label_name in ("digits", "classes")
+
+
+def grid(functions, seed, label=None):
+    """The grid: STYLES new styles of class `label` (a conditional run), or of the run's own mix."""
+    labels = labels_shown(functions, STYLES) if label is None else np.full(STYLES, label, np.int32)
     return tile(functions.draw(styles(functions, seed), labels), columns=4)
 
 
-def ten_labels(functions):
-    """What "one style, every digit" writes: the ten digits, the ten largest clusters, or the one style alone."""
-    if functions.label_name == "digits":
-        return np.arange(10, dtype=np.int32)
+def labels_in_a_row(functions):
+    """What "one style, every class" draws: the classes (the first ten), the ten largest clusters, or the
+    one style alone."""
+    if asks_for_classes(functions):
+        return np.arange(min(functions.num_labels, 10), dtype=np.int32)
     if functions.label_name == "clusters":
         return np.argsort(-functions.label_shares, kind="stable")[:10].astype(np.int32)
     return np.zeros(1, np.int32)
 
 
-def every_digit(functions, seed, index, offsets=()):
-    """One style, moved by the sliders, writing each of ten_labels(): uint8 (H, W), one row."""
-    labels = ten_labels(functions)
+def every_label(functions, seed, index, offsets=()):
+    """One style, moved by the sliders, drawing each of labels_in_a_row(): one row."""
+    labels = labels_in_a_row(functions)
     latent = np.repeat(style(functions, seed, index, offsets)[np.newaxis], len(labels), axis=0)
     return tile(functions.draw(latent, labels), columns=len(labels))
 
 
-def morph(functions, seed, start, end, digit_from=None, digit_to=None):
-    """MORPH_STEPS digits from style `start` to style `end` of `seed` (and from one digit to another): one row.
+def morph(functions, seed, start, end, label_from=None, label_to=None):
+    """MORPH_STEPS pictures from style `start` to style `end` of `seed` (and from one class to another): one row.
 
-    The style follows the great circle between the two latent vectors (generate.slerp) and the digit
+    The style follows the great circle between the two latent vectors (generate.slerp) and the class
     blends linearly, as `make interpolate` does.
     """
     fractions = np.linspace(0.0, 1.0, MORPH_STEPS)
     all_styles = styles(functions, seed)
     latent = generate.slerp(all_styles[start], all_styles[end], fractions)
-    if functions.label_name != "digits" or digit_from is None or digit_to is None:
+    if not asks_for_classes(functions) or label_from is None or label_to is None:
         labels = np.repeat(labels_shown(functions, STYLES)[[start]], MORPH_STEPS)
         return tile(functions.draw(latent, labels), columns=MORPH_STEPS)
-    weights = generate.blended_labels(functions.num_labels, digit_from, digit_to, fractions)
+    weights = generate.blended_labels(functions.num_labels, label_from, label_to, fractions)
     return tile(functions.draw_blend(latent, weights), columns=MORPH_STEPS)
 
 
 def decode_picture(content):
-    """An uploaded or drawn picture (the bytes of a PNG, JPEG, ...) as uint8 grayscale (H, W).
+    """An uploaded or drawn picture (the bytes of a PNG, JPEG, ...) as a PIL picture in RGB mode; what is
+    transparent is put on black, as the page draws.
 
     Raises:
       UserError: empty, not a picture, or bigger than MAX_UPLOAD_PIXELS.
     """
     if not content:
-        raise errors.UserError("the picture is empty: draw a digit or choose a picture file.")
+        raise errors.UserError("the picture is empty: draw on the pad or choose a picture file.")
     not_a_picture = errors.UserError("that is not a picture this page can read: upload a PNG, JPEG, GIF or BMP.")
     try:
         picture = PIL.Image.open(io.BytesIO(content))  # Reads the header only.
@@ -121,7 +130,20 @@ def decode_picture(content):
     if picture.mode in ("RGBA", "LA", "PA") or "transparency" in picture.info:  # Transparent: on black, as drawn.
         background = PIL.Image.new("RGBA", picture.size, (0, 0, 0, 255))
         picture = PIL.Image.alpha_composite(background, picture.convert("RGBA"))
-    return np.asarray(picture.convert("L"))
+    return picture.convert("RGB")
+
+
+def prepare(functions, picture):
+    """A decoded picture made ready as the run's training pictures were: uint8 (*functions.picture_shape).
+
+    Digits are cropped and centred as MNIST's (as_mnist_digit); any other pictures are scaled by the
+    shorter side and centre cropped (data.fit), and made grey for a grey run.
+    """
+    if functions.preparation == export.MNIST_DIGITS:
+        return as_mnist_digit(np.asarray(picture.convert("L")))
+    grey = len(functions.picture_shape) == 2
+    fitted = data.fit(picture.convert("L" if grey else "RGB"), functions.picture_shape[0])
+    return fitted[..., 0] if grey else fitted
 
 
 def as_mnist_digit(picture):
@@ -153,24 +175,25 @@ def as_mnist_digit(picture):
 
 
 def read_picture(functions, content):
-    """The encoder's reading of an uploaded or drawn digit and the generator's redrawing of it, G(E(x)).
+    """The encoder's reading of an uploaded or drawn picture and the generator's redrawing of it, G(E(x)).
 
     Returns:
-      dict: "digit" uint8 (28, 28), the picture as the encoder sees it; "redrawn" uint8 (28, 28);
-      "label" int and "probability" float, what the encoder reads (None for a run without labels).
+      dict: "picture" uint8 (*picture_shape), the picture as the encoder sees it (prepare()); "redrawn",
+      G's redrawing, likewise; "label" int and "probability" float, what the encoder reads (None for a
+      run without labels).
     Raises:
       UserError: see decode_picture() and as_mnist_digit(); a run without an encoder.
     """
     if functions.encode is None:
         raise errors.UserError("this run was trained with --encoder off, so it cannot read a drawing.")
-    digit = as_mnist_digit(decode_picture(content))
-    latent, logits = functions.read(digit[np.newaxis])
+    picture = prepare(functions, decode_picture(content))
+    latent, logits = functions.read(picture[np.newaxis])
     if logits is None:
-        return {"digit": digit, "redrawn": functions.draw(latent)[0], "label": None, "probability": None}
+        return {"picture": picture, "redrawn": functions.draw(latent)[0], "label": None, "probability": None}
     probabilities = tf.nn.softmax(logits[0]).numpy()
     label = int(np.argmax(probabilities))
     return {
-        "digit": digit,
+        "picture": picture,
         "redrawn": functions.draw(latent, [label])[0],
         "label": label,
         "probability": float(probabilities[label]),

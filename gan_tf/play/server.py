@@ -5,10 +5,11 @@ numbers in its request; no request names a file, and nothing is written. A bad r
 {"error": "..."} that the page shows, and the server goes on serving.
 
   GET  /                    the page
-  GET  /api/info            what the run can do: its labels, the number of styles, sliders and morph steps
-  GET  /api/grid            seed, digit (optional): STYLES new styles of a digit, a PNG
-  GET  /api/every-digit     seed, style, offset0..offset3: one style writing every digit, a PNG
-  GET  /api/morph           seed, from, to, digit_from and digit_to (optional): one style (and digit) into another
+  GET  /api/info            what the run can do: its labels and their names, its pictures' shape, the number
+                            of styles, sliders and morph steps
+  GET  /api/grid            seed, label (optional): STYLES new styles of a class, a PNG
+  GET  /api/every-label     seed, style, offset0..offset3: one style drawing every class, a PNG
+  GET  /api/morph           seed, from, to, label_from and label_to (optional): one style (and class) into another
   POST /api/read            a picture's bytes: the encoder's reading and G(E(x)), JSON with two PNG data URLs
 """
 
@@ -21,6 +22,7 @@ import socket
 import threading
 import urllib.parse
 
+from gan_tf import export
 from gan_tf.play import pictures
 from gan_tf.runtime import errors
 
@@ -68,7 +70,10 @@ class PlayServer(http.server.ThreadingHTTPServer):
         return {
             "label": functions.label_name,
             "num_labels": functions.num_labels,
-            "every_digit": [int(label) for label in pictures.ten_labels(functions)],
+            "class_names": list(functions.class_names),
+            "digits": functions.preparation == export.MNIST_DIGITS,
+            "picture_shape": list(functions.picture_shape),
+            "every_label": [int(label) for label in pictures.labels_in_a_row(functions)],
             "styles": pictures.STYLES,
             "sliders": pictures.DIRECTIONS,
             "slider_range": pictures.SLIDER_RANGE,
@@ -94,7 +99,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "/": self.page,
             "/api/info": self.info,
             "/api/grid": self.grid,
-            "/api/every-digit": self.every_digit,
+            "/api/every-label": self.every_label,
             "/api/morph": self.morph,
         }
         self.answer(routes.get(url.path), query)
@@ -131,16 +136,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return "application/json", json.dumps(self.server.info()).encode()
 
     def grid(self, query):
-        digit = self.digit(query, "digit")
-        return self.picture(pictures.grid, self.number(query, "seed", 0, MAX_SEED), digit)
+        label = self.label(query, "label")
+        return self.picture(pictures.grid, self.number(query, "seed", 0, MAX_SEED), label)
 
-    def every_digit(self, query):
+    def every_label(self, query):
         offsets = [
             self.number(query, f"offset{k}", -pictures.SLIDER_RANGE, pictures.SLIDER_RANGE, 0.0, float)
             for k in range(pictures.DIRECTIONS)
         ]
         return self.picture(
-            pictures.every_digit,
+            pictures.every_label,
             self.number(query, "seed", 0, MAX_SEED),
             self.number(query, "style", 0, pictures.STYLES - 1),
             offsets,
@@ -152,8 +157,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.number(query, "seed", 0, MAX_SEED),
             self.number(query, "from", 0, pictures.STYLES - 1),
             self.number(query, "to", 0, pictures.STYLES - 1),
-            self.digit(query, "digit_from"),
-            self.digit(query, "digit_to"),
+            self.label(query, "label_from"),
+            self.label(query, "label_to"),
         )
 
     def read(self, query):
@@ -171,7 +176,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         answer = {
             "label": reading["label"],
             "probability": reading["probability"],
-            "digit": data_url(reading["digit"]),
+            "picture": data_url(reading["picture"]),
             "redrawn": data_url(reading["redrawn"]),
         }
         return "application/json", json.dumps(answer).encode()
@@ -206,13 +211,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
             raise BadRequest(f"{name}={values[0]} is out of range: give a value from {low} to {high}.")
         return value
 
-    def digit(self, query, name):
-        """An optional digit: None when absent or when the run cannot be asked for digits."""
+    def label(self, query, name):
+        """An optional class: None when absent. Raises BadRequest when the run cannot be asked for one."""
         if not query.get(name):
             return None
-        if self.server.functions.label_name != "digits":
-            raise BadRequest("this run was trained with --conditional off, so it cannot be asked for a digit.")
-        return self.number(query, name, 0, 9)
+        if not pictures.asks_for_classes(self.server.functions):
+            raise BadRequest("this run was trained with --conditional off, so it cannot be asked for a class.")
+        return self.number(query, name, 0, self.server.functions.num_labels - 1)
 
 
 def data_url(picture):
