@@ -83,9 +83,11 @@ def test_the_budget_is_images_and_points_are_measured_along_the_way_with_the_clo
     assert timeline(state) and timeline.training_seconds() == 15.0
 
 
-def test_a_run_shorter_than_an_epoch_still_gets_eight_points():
+def test_a_run_shorter_than_an_epoch_gets_eight_points_and_a_long_run_of_a_small_folder_fifty():
     timeline = compare.Timeline(config_lib.Config(), FakeJudgement(), images_per_epoch=60_000, epochs=0.5)
     assert timeline.budget == 30_000 and timeline.budget / timeline.spacing == compare.POINTS_PER_EPOCH
+    timeline = compare.Timeline(config_lib.Config(), FakeJudgement(), images_per_epoch=400, epochs=250)
+    assert timeline.budget == 100_000 and timeline.budget / timeline.spacing == compare.MAX_POINTS
 
 
 @pytest.mark.slow  # Two variants trained and judged.

@@ -2,8 +2,8 @@
 
 Each variant is a set of flags over a mode's defaults (tools/variants.py). Every one trains on the same
 pictures from the same seed for the same budget of training images (--epochs, fractions allowed), so
-the results mean the same on any processor. The judge measures it at fixed points along the way (at
-least 8 per epoch, on 2,000 samples) and at the end of its budget (10,000, as make evaluate does); the
+the results mean the same on any processor. The judge measures it at fixed points along the way (8
+per epoch, at most 50 a run, on 2,000 samples) and at the end of its budget (10,000, as make evaluate does); the
 time it measures is not counted as training. Under the output directory:
 
   compare/results.md, results.csv   one row per variant: the figures at the end of its budget
@@ -34,7 +34,8 @@ from gan_tf.tools.variants import VARIANTS
 from gan_tf.tools.variants import flags
 from gan_tf.tools.variants import variant_config
 
-POINTS_PER_EPOCH = 8  # Points along the way: at least this many per epoch, and per run.
+POINTS_PER_EPOCH = 8  # Points along the way: this many per epoch (and per run shorter than an epoch) ...
+MAX_POINTS = 50  # ... but at most this many a run: a small folder's epoch is a few steps.
 CURVE_SAMPLES = 2_000  # Pictures judged at each point along the way ...
 FINAL_SAMPLES = 10_000  # ... and at the end, as make evaluate: Fréchet distances of 2,000 samples run higher.
 FIGURES = ["score", "frechet_distance", "min_class_share", "max_class_share", "confident_share", "asked_class_share"]
@@ -77,7 +78,7 @@ class Timeline:
         self.config, self.judgement, self.log = config, judgement, log
         self.images_per_epoch = images_per_epoch
         self.budget = max(1, round(epochs * images_per_epoch))
-        self.spacing = min(images_per_epoch, self.budget) / POINTS_PER_EPOCH
+        self.spacing = max(min(images_per_epoch, self.budget) / POINTS_PER_EPOCH, self.budget / MAX_POINTS)
         self.clock = clock.TrainingClock()
         self.stopped = None  # The training seconds at the end of the budget.
         self.points = []  # Dicts: images seen, training seconds, step, FIGURES on CURVE_SAMPLES pictures.
