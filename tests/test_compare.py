@@ -134,7 +134,7 @@ def test_compare_trains_each_variant_on_its_budget_of_images_writes_the_tables_a
         assert len(list(csv.DictReader(file))) == 12
     table = (root / "results.md").read_text().splitlines()
     assert table[0].startswith("| variant | score | Fréchet distance") and len(table) == 2 + len(names)
-    assert PIL.Image.open(root / "curves.png").size == (1450, 550)  # Two panels and the legends.
+    assert PIL.Image.open(root / "curves.png").size == (1400, 550)  # Two panels and the legends.
 
     lines.clear()
     again = compare_for_a_moment()

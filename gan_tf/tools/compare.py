@@ -169,7 +169,8 @@ def run(
         log(f"[{number}/{len(variants)}] {variant}")
         results.append(run_variant(variant, train_pictures, judgement, root, epochs, on_gpu, log, where))
     write_tables(results, root)
-    plot(results, root / "curves.png", title=f"{pictures_config.data or 'mnist'}, {epochs:g} epochs")
+    images = round(epochs * len(train_pictures.images))
+    plot(results, root / "curves.png", title=f"{pathlib.Path(where).name}: {epochs:g} epochs,\n{images:,} images")
     log(f"wrote {root / 'results.md'}, results.csv, curves.csv and curves.png ({time.perf_counter() - start:.0f} s)")
     return results
 
@@ -246,11 +247,12 @@ def plot(results, path, title=""):
     matplotlib.use("Agg")  # No screen needed.
     from matplotlib import lines as lines_lib
     from matplotlib import pyplot
+    from matplotlib import ticker
 
     panels = [("frechet_distance", f"Fréchet distance ({CURVE_SAMPLES:,} samples, log scale)")]
     if any(point["score"] is not None for result in results for point in result["curve"]):
         panels.insert(0, ("score", f"score (judge, {CURVE_SAMPLES:,} samples)"))
-    figure, axes = pyplot.subplots(1, len(panels), figsize=(6 * len(panels) + 2.5, 5.5), dpi=100, squeeze=False)
+    figure, axes = pyplot.subplots(1, len(panels), figsize=(6 * len(panels) + 2, 5.5), dpi=100, squeeze=False)
     colours = trick_colours(results)
     for (name, label), panel in zip(panels, axes[0], strict=True):
         for result in results:
@@ -268,17 +270,19 @@ def plot(results, path, title=""):
         panel.set_xlabel("thousands of training images seen")
         panel.set_ylabel(label)
         panel.grid(alpha=0.3)
-        if name == "frechet_distance":
+        if name == "frechet_distance":  # Spans a hundredfold: a log scale, labelled in plain numbers.
             panel.set_yscale("log")
+            panel.yaxis.set_major_formatter(ticker.ScalarFormatter())
+            panel.yaxis.set_minor_formatter(ticker.NullFormatter())
+            panel.yaxis.set_major_locator(ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
     handles = [lines_lib.Line2D([], [], color=colour, linewidth=2, label=trick) for trick, colour in colours.items()]
     handles += [
         lines_lib.Line2D([], [], color="grey", linestyle=style, label=mode)
         for mode, style in LINE_STYLES.items()
         if any(result["variant"].startswith(mode + "/") for result in results)
     ]
-    figure.legend(handles=handles, loc="center right", fontsize=8, frameon=False)
-    figure.suptitle(title, fontsize=10)
-    figure.tight_layout(rect=(0, 0, 1 - 2.3 / figure.get_figwidth(), 1))
+    figure.legend(handles=handles, loc="center right", fontsize=9, frameon=False, title=title, title_fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1 - 1.9 / figure.get_figwidth(), 1))
     with files.atomic_path(path) as temporary:
         figure.savefig(temporary, format="png")
     pyplot.close(figure)
