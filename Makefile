@@ -73,10 +73,11 @@ $(CHROMIUM):
 	$(SUDO) apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
 
-# How long a page update takes, timed in headless Chromium; SCREENSHOT=docs/play.png also saves the page.
+# How long a page update takes, timed in headless Chromium; SCREENSHOT=docs/play.png also saves the page,
+# UPLOAD=picture.jpg reads that picture instead of a drawn 7.
 play-timing: $(VENV)/installed $(CHROMIUM)
 	PYTHONPATH=$(CURDIR) $(PY) -m tests.play_timing --checkpoint-dir $(CHECKPOINT_DIR) \
-	  $(if $(EXPORT),--export $(EXPORT)) $(if $(SCREENSHOT),--screenshot $(SCREENSHOT))
+	  $(if $(EXPORT),--export $(EXPORT)) $(if $(SCREENSHOT),--screenshot $(SCREENSHOT)) $(if $(UPLOAD),--upload $(UPLOAD))
 
 # Jupyter, only for `make notebook`: the tests run the notebook without it.
 $(VENV)/notebook-installed: $(VENV)/installed requirements-notebook.txt

@@ -1,10 +1,11 @@
 """How long a page update of make play takes, measured in headless Chromium; and the README's screenshot.
 
-    python -m tests.play_timing --checkpoint-dir checkpoints [--clicks 10] [--screenshot docs/play.png]
+    python -m tests.play_timing --checkpoint-dir checkpoints [--clicks 10] [--screenshot docs/play.png] [--upload PICTURE]
 
-(`make play-timing`.) Serves the run as make play does, opens the page, clicks the digits 0 to 9 in
-turn (New styles, in a run without digit labels), then reads a drawn 7 a few times, and prints each update's time as the page measures it, from the
-click to the new picture on screen, with the medians.
+(`make play-timing`.) Serves the run as make play does, opens the page, clicks its classes in turn
+(New styles, in a run without classes), then reads a drawn 7 (or the --upload picture) a few times, and
+prints each update's time as the page measures it, from the click to the new picture on screen, with
+the medians.
 """
 
 import argparse
@@ -12,6 +13,7 @@ import statistics
 import sys
 
 from gan_tf import export
+from gan_tf.play import pictures
 from tests import browser
 
 
@@ -19,16 +21,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m tests.play_timing", description=__doc__.split("\n\n")[0])
     parser.add_argument("--checkpoint-dir", default="checkpoints")
     parser.add_argument("--export", default=None, metavar="DIR")
-    parser.add_argument("--clicks", type=int, default=10, help="Digit clicks to time (default: %(default)s).")
+    parser.add_argument("--clicks", type=int, default=10, help="Class clicks to time (default: %(default)s).")
+    parser.add_argument("--upload", default=None, metavar="PICTURE", help="Read this picture instead of a drawn 7.")
     parser.add_argument("--screenshot", default=None, metavar="PNG", help="Also save a screenshot of the page.")
     args = parser.parse_args(argv)
     functions, source = export.open_functions(args.checkpoint_dir, export_dir=args.export)
     with browser.serving(functions, source) as url, browser.chromium() as chromium:
         page = browser.Page(chromium, url)
-        # A run without digit labels has no digit buttons: its clicks ask for new styles.
+        # A run without classes has no class buttons: its clicks ask for new styles.
         button = (
-            (lambda click: f"#digit-{click % 10}")
-            if functions.label_name == "digits"
+            (lambda click: f"#label-{click % functions.num_labels}")
+            if pictures.asks_for_classes(functions)
             else (lambda click: "#new-styles")
         )
         clicks = []
@@ -37,9 +40,13 @@ def main(argv=None):
             clicks.append(page.last_update_milliseconds())
         readings = []
         for _ in range(max(3, args.clicks // 2)):
-            page.page.click("#clear")  # Not an update: no server call.
-            page.draw(browser.SEVEN)
-            page.act(lambda tab: tab.click("#read"))
+            if args.upload:
+                page.page.set_input_files("#upload", [])  # Choosing the same file again is a change.
+                page.act(lambda tab: tab.set_input_files("#upload", args.upload))
+            else:
+                page.page.click("#clear")  # Not an update: no server call.
+                page.draw(browser.SEVEN)
+                page.act(lambda tab: tab.click("#read"))
             readings.append(page.last_update_milliseconds())
         if args.screenshot:
             page.act(lambda tab: tab.click(button(7)))
@@ -48,7 +55,10 @@ def main(argv=None):
         errors = page.console_errors
     print(f"{source}, headless Chromium on 127.0.0.1")
     print("a click's grid of 16 (with its row of ten), ms: " + ", ".join(f"{value:.0f}" for value in clicks))
-    print("a drawn digit read and redrawn, ms: " + ", ".join(f"{value:.0f}" for value in readings))
+    print(
+        f"{'the picture' if args.upload else 'a drawn 7'} read and redrawn, ms: "
+        + ", ".join(f"{value:.0f}" for value in readings)
+    )
     print(f"median: {statistics.median(clicks):.0f} ms a click, {statistics.median(readings):.0f} ms a reading")
     if args.screenshot:
         print(f"wrote {args.screenshot}")

@@ -144,5 +144,5 @@ def test_a_colour_run_shows_colour_pictures_and_a_button_per_class_named_by_its_
         assert np.array_equal(page.pixels("#read-picture", "RGB"), expected["picture"])
         assert np.array_equal(page.pixels("#redrawn", "RGB"), expected["redrawn"])
         name = ["cat", "dog", "ship"][expected["label"]]
-        assert f"The encoder reads {name}" in page.page.inner_text("#reading") and page.message() == ""
+        assert f"The encoder reads it as {name}" in page.page.inner_text("#reading") and page.message() == ""
         assert page.console_errors == []
