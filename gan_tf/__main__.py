@@ -292,11 +292,11 @@ def add_compare_command(commands):
     compare.add_argument(
         "--variants",
         nargs="+",
-        default=variants.default_variants(),
+        default=None,
         metavar="MODE/NAME",
         help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
         f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, "
-        f"in both modes).",
+        f"in both modes; unconditional only for pictures without classes).",
     )
 
 
@@ -544,7 +544,7 @@ def run_play(args):
 def run_compare(args):
     from gan_tf.tools import variants
 
-    for variant in args.variants:
+    for variant in args.variants or []:
         variants.variant_config(variant)  # Before TensorFlow loads and the data.
     start_tensorflow(args)
     from gan_tf.runtime import checkpoints
@@ -555,7 +555,7 @@ def run_compare(args):
     checkpoints.check_directory(args.output_dir)
     where, train, test = pictures_named(args)
     compare.run(
-        args.variants,
+        args.variants or variants.default_variants(labelled=bool(train.class_names)),
         train,
         test,
         judge_directory,

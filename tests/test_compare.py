@@ -30,6 +30,8 @@ def test_variant_names_give_flags_over_each_modes_defaults():
         listed
     )
     assert len(listed) == 2 * len(variants.VARIANTS) - 3 and listed[0] == "conditional/default"
+    unlabelled = variants.default_variants(labelled=False)  # A flat folder: no conditional variant.
+    assert unlabelled == [name for name in listed if name.startswith("unconditional/")]
     for bad in ["hinge", "sideways/hinge", "conditional/hinges"]:
         with pytest.raises(errors.UserError, match="--variants"):
             variants.variant_config(bad)

@@ -46,11 +46,12 @@ def variant_config(variant):
     return config_lib.resolve(changes)
 
 
-def default_variants():
+def default_variants(labelled=True):
     """make compare's default list: in each mode, its defaults and every variant that changes them
-    (so unconditional/spectral-norm, already a default of that mode, and conditional/no-clusters are left out)."""
+    (so unconditional/spectral-norm, already a default of that mode, and conditional/no-clusters are left out).
+    Pictures without classes get the unconditional ones only."""
     names = []
-    for mode in MODES.values():
+    for mode in MODES.values() if labelled else ["unconditional"]:
         default = variant_config(f"{mode}/default")
         names += [
             f"{mode}/{name}" for name in VARIANTS if name == "default" or variant_config(f"{mode}/{name}") != default
