@@ -226,7 +226,7 @@ def trick_colours(results):
     from matplotlib import colormaps
 
     tricks = sorted({result["variant"].partition("/")[2] for result in results}, key=trick_order)
-    palette = [colormaps["tab10"](index) for index in range(10)] + [
+    palette = [colormaps["tab10"](index) for index in range(10) if index != 7] + [  # Grey is the modes' legend.
         colormaps["tab20b"](index) for index in range(0, 20, 2)
     ]
     others = [trick for trick in tricks if trick != "default"]
