@@ -110,8 +110,7 @@ class Config:
     leaky_slope: float = knob(0.2, "Slope of LeakyReLU below 0, in all three networks: DCGAN's 0.2.")
     discriminator_batchnorm: str = knob(
         "on",
-        "BatchNormalization after the discriminator's second convolution, as in "
-        "DCGAN: it speeds up the first epochs (docs/experiments.md).",
+        "BatchNormalization after the discriminator's second convolution, as in DCGAN (Radford et al. 2016).",
         ON_OFF,
     )
     discriminator_dropout: float = knob(
@@ -152,13 +151,11 @@ class Config:
     )
     batch_size: int = knob(
         64,
-        "Images per step: half the DCGAN paper's 128 makes twice the steps an epoch, which "
-        "learns faster per epoch (docs/experiments.md).",
+        "Images per step: half the DCGAN paper's 128, so twice the updates an epoch for about the same time.",
     )
     generator_learning_rate: float = knob(
         4e-4,
-        "Adam step size of the generator: twice the DCGAN paper's, which suits "
-        "the smaller batch (docs/experiments.md).",
+        "Adam step size of the generator: twice the DCGAN paper's, for a batch half its size.",
     )
     discriminator_learning_rate: float = knob(
         4e-4, "Adam step size of the discriminator: equal to G's keeps the pair in balance."
