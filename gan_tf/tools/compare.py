@@ -193,7 +193,16 @@ def write_tables(results, root):
             for point in result["curve"]
         ],
     )
-    header = ["variant", "score", "Fréchet distance", "class shares", "confident", "asked class", "images/s", "s"]
+    header = [
+        "variant",
+        "score",
+        "Fréchet distance",
+        "class shares",
+        "confident",
+        "asked class",
+        "images/s",
+        "s of training",
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for result in results:
         cells = [
