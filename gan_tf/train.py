@@ -340,11 +340,15 @@ def describe_epoch(epoch, epochs, mean_losses, seconds, images_per_second):
 
 
 def describe_figures(figures):
-    """The quality line of the training log, from evaluate.headline()'s figures."""
-    asked = figures["asked_digit_share"]
-    return (
-        f"MNIST score {figures['mnist_score']:.3f}  Frechet distance {figures['frechet_distance']:.2f}  "
-        f"class shares {figures['min_class_share']:.3f}-{figures['max_class_share']:.3f}"
-        + ("" if math.isnan(asked) else f"  asked digit {asked:.3f}")
-        + f"  encoder latent 1-NN {figures['latent_nearest_neighbour_accuracy']:.4f}"
-    )
+    """The quality line of the training log, from evaluate.headline()'s figures; those a run has not
+    (NaN: no classes, no asked class, no encoder) are left out."""
+    shares = f"{figures['min_class_share']:.3f}-{figures['max_class_share']:.3f}"
+    parts = [
+        ("MNIST score", figures["mnist_score"], f"{figures['mnist_score']:.3f}"),
+        ("Frechet distance", figures["frechet_distance"], f"{figures['frechet_distance']:.2f}"),
+        ("class shares", figures["min_class_share"], shares),
+        ("asked digit", figures["asked_digit_share"], f"{figures['asked_digit_share']:.3f}"),
+        ("encoder latent 1-NN", figures["latent_nearest_neighbour_accuracy"],
+         f"{figures['latent_nearest_neighbour_accuracy']:.4f}"),
+    ]  # fmt: skip
+    return "  ".join(f"{name} {text}" for name, value, text in parts if not math.isnan(value))

@@ -296,3 +296,15 @@ def test_gan_lab_runs_resume_bitwise_and_draw_as_they_trained(tiny_config, digit
         models.generator_inputs(restored_config, *generate.encode(restored_config, encoder, real)), training=False
     ).numpy()
     assert error == pytest.approx(float(np.mean((redrawn.astype(np.float64) - real.numpy()) ** 2)), rel=1e-5)
+
+
+def test_the_quality_line_leaves_out_what_a_run_has_not():
+    nan = float("nan")
+    digits = {"mnist_score": 9.1, "frechet_distance": 2.345, "min_class_share": 0.09, "max_class_share": 0.11,
+              "asked_digit_share": 0.99, "latent_nearest_neighbour_accuracy": 0.93}  # fmt: skip
+    assert train.describe_figures(digits) == (
+        "MNIST score 9.100  Frechet distance 2.35  class shares 0.090-0.110  asked digit 0.990  "
+        "encoder latent 1-NN 0.9300"
+    )
+    unlabelled = dict.fromkeys(digits, nan) | {"frechet_distance": 12.3}  # A flat folder: rotations' judge.
+    assert train.describe_figures(unlabelled) == "Frechet distance 12.30"
