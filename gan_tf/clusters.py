@@ -9,7 +9,7 @@ features; here the pixels, once, before training) and of Logo-GAN (Sage et al. 2
 The clusters are found among *deskewed* digits: each is sheared upright by its own moments first
 (deskew), so that a slanted 1 and an upright one fall in the same cluster, and a cluster holds one
 digit more often. Measured on MNIST's 60,000 training digits with their labels (used only to
-measure; docs/experiments.md): in 100 clusters of the raw pixels, 86.2% of the digits share their
+measure; docs/experiments.md): in 100 clusters of the raw pixels, 86.3% of the digits share their
 cluster's most common digit; of the deskewed pixels, 91.6%. The networks still learn the digits as
 written: deskewing only decides which cluster a digit belongs to. Other pictures are not deskewed
 (a slanted cat is not a slanted cat-shape); they are clustered on their pixels averaged over blocks
