@@ -77,7 +77,7 @@ class Timeline:
     def __init__(self, config, judgement, images_per_epoch, epochs, log=print):
         self.config, self.judgement, self.log = config, judgement, log
         self.images_per_epoch = images_per_epoch
-        self.budget = max(1, round(epochs * images_per_epoch))
+        self.budget = budget_images(epochs, images_per_epoch)
         self.spacing = max(min(images_per_epoch, self.budget) / POINTS_PER_EPOCH, self.budget / MAX_POINTS)
         self.clock = clock.TrainingClock()
         self.stopped = None  # The training seconds at the end of the budget.
@@ -112,6 +112,11 @@ class Timeline:
             self.log(f"  {seen:,} images: {describe(self.final)} ({FINAL_SAMPLES:,} samples)")
 
 
+def budget_images(epochs, images_per_epoch):
+    """The training images `epochs` epochs of `images_per_epoch` pictures come to (at least one)."""
+    return max(1, round(epochs * images_per_epoch))
+
+
 def describe(figures):
     """A point's figures in a line of the log."""
     score = figures["score"]
@@ -120,9 +125,11 @@ def describe(figures):
 
 def run_variant(variant, pictures, judgement, root, epochs, on_gpu=False, log=print, where="mnist"):
     """Trains one variant on `epochs` epochs of pictures and returns its result (also written as result.json)."""
-    variant_flags = flags(variant_config(variant))
-    log(f"  {epochs:g} epochs, {round(epochs * len(pictures.images)):,} images ({variant_flags or 'the defaults'})")
-    config = config_lib.with_pictures(variant_config(variant), pictures, where)
+    config = variant_config(variant)
+    variant_flags = flags(config)
+    budget = budget_images(epochs, len(pictures.images))
+    log(f"  {epochs:g} epochs, {budget:,} images ({variant_flags or 'the defaults'})")
+    config = config_lib.with_pictures(config, pictures, where)
     config = dataclasses.replace(config, epochs=math.ceil(epochs), eval_every=0, checkpoint_every_seconds=0.0)
     directory = root / "runs" / variant.replace("/", "-")
     if directory.exists():  # An interrupted attempt: start over.
@@ -131,14 +138,15 @@ def run_variant(variant, pictures, judgement, root, epochs, on_gpu=False, log=pr
     train.train(
         config, pictures, directory / "checkpoints", directory, log=log, progress=False, on_gpu=on_gpu, stop=timeline
     )
-    seconds = timeline.training_seconds()
+    final, seconds = timeline.final, timeline.training_seconds()
     result = {
         "variant": variant,
         "flags": variant_flags,
-        **timeline.final,
-        "images_per_second": timeline.final["images"] / seconds,
+        "images": final["images"],
+        **{name: final[name] for name in FIGURES},
+        "images_per_second": final["images"] / seconds,
         "training_seconds": seconds,
-        "steps": timeline.final["step"],
+        "steps": final["step"],
         "curve": timeline.points,
     }
     shutil.rmtree(directory / "checkpoints")  # Only the measurements are kept: a checkpoint per variant is large.
@@ -169,8 +177,8 @@ def run(
         log(f"[{number}/{len(variants)}] {variant}")
         results.append(run_variant(variant, train_pictures, judgement, root, epochs, on_gpu, log, where))
     write_tables(results, root)
-    images = round(epochs * len(train_pictures.images))
-    plot(results, root / "curves.png", title=f"{pathlib.Path(where).name}: {epochs:g} epochs,\n{images:,} images")
+    budget = budget_images(epochs, len(train_pictures.images))
+    plot(results, root / "curves.png", title=f"{pathlib.Path(where).name}: {epochs:g} epochs,\n{budget:,} images")
     log(f"wrote {root / 'results.md'}, results.csv, curves.csv and curves.png ({time.perf_counter() - start:.0f} s)")
     return results
 
