@@ -1,18 +1,19 @@
 """The command line: python -m gan_tf train|sample|gif|reconstruct|interpolate|evaluate|bench|compare|export|play.
 
-A thin layer: it parses flags, turns them into library calls, and turns a UserError into one line on
-stderr with exit status 2. TensorFlow is imported only after the flags are checked (argparse's, and
-the config's in `train`), so --help and a bad flag answer at once; it starts with its start-up notices
-held back (runtime/console.py).
+A thin layer: it parses flags, checks the config flags' values, loads TensorFlow (its start-up notices
+held back, runtime/console.py) and calls the command's one library function in commands.py with the flags
+of the same names, turning a UserError into one line on stderr with exit status 2. A bad flag is
+answered before TensorFlow loads.
 """
 
 import argparse
-import os
+import inspect
 import sys
 
 from gan_tf import config as config_lib
 from gan_tf.runtime import console
 from gan_tf.runtime import errors
+from gan_tf.runtime import settings
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # The shell's convention for a program stopped by Ctrl-C (128 + SIGINT).
@@ -25,45 +26,7 @@ class ArgumentParser(argparse.ArgumentParser):
         raise errors.UserError(f"{self.prog}: {message} (see {self.prog} --help)")
 
 
-def add_common_flags(parser, data=False, checkpoint=False):
-    parser.add_argument(
-        "--checkpoint-dir",
-        default="checkpoints",
-        help="Where the run's checkpoints and config.json are (default: %(default)s).",
-    )
-    parser.add_argument(
-        "--device",
-        default="auto",
-        choices=config_lib.DEVICES,
-        help="auto: the GPU when TensorFlow sees one, else the CPU; cpu forces the CPU (default: %(default)s).",
-    )
-    if checkpoint:
-        parser.add_argument(
-            "--checkpoint",
-            default=None,
-            metavar="NAME",
-            help="A checkpoint to restore, e.g. ckpt-4690 (default: the latest).",
-        )
-    if data:
-        parser.add_argument(
-            "--dataset",
-            default=None,
-            metavar="NAME",
-            help="A tensorflow-datasets image set: mnist, fashion_mnist, cifar10, svhn_cropped, celeb_a, ... "
-            "(default: the run's own pictures; for a new run, mnist).",
-        )
-        parser.add_argument(
-            "--data",
-            default=None,
-            metavar="PATH",
-            # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
-            help="A folder of pictures (flat; a sub-folder per class; train/ and test/ for the splits) or a "
-            "Keras-layout mnist.npz, instead of --dataset (MNIST comes from $GAN_TF_MNIST, then "
-            "tensorflow-datasets, then ~/.keras/datasets/mnist.npz).",
-        )
-
-
-def in_range(convert, low, high):
+def number(convert, low, high):
     """An argparse type: int or float (`convert`) from `low` to `high` (NaN is in no range)."""
     kind = "whole number" if convert is int else "number"
 
@@ -80,257 +43,153 @@ def in_range(convert, low, high):
     return parse
 
 
-def whole_number(low, high):
-    return in_range(int, low, high)
+SEED = number(int, 0, 2**31 - 1)
 
 
-SEED = whole_number(0, 2**31 - 1)
+def add(parser, flag, help, **options):
+    """One flag; its help ends with its default, when it has one."""
+    default = options.get("default")
+    parser.add_argument(flag, help=help + ("" if default in (None, False) else " (default: %(default)s)."), **options)
+
+
+def command(commands, name, help, description, checkpoint=False, data=False):
+    """A command's parser, with the flags every command has (--checkpoint-dir, --device) and as asked, a
+    checkpoint to use by name and the pictures to use."""
+    parser = commands.add_parser(name, help=help, description=f"{help[:-1]}: {description}")
+    add(parser, "--checkpoint-dir", "Where the run's checkpoints and config.json are", default="checkpoints")
+    add(
+        parser,
+        "--device",
+        "auto: the GPU when TensorFlow sees one, else the CPU",
+        default="auto",
+        choices=settings.DEVICES,
+    )
+    if checkpoint:
+        add(parser, "--checkpoint", "A checkpoint to use, e.g. ckpt-4690 (default: the latest).", metavar="NAME")
+    if data:
+        add(parser, "--dataset", "A tensorflow-datasets image set: mnist, fashion_mnist, cifar10, svhn_cropped, "
+            "celeb_a, ... (default: the run's own pictures; for a new run, mnist).", metavar="NAME")  # fmt: skip
+        # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
+        add(parser, "--data", "A folder of pictures (flat; a sub-folder per class; train/ and test/ for the "
+            "splits) or a Keras-layout mnist.npz, instead of --dataset (MNIST comes from $GAN_TF_MNIST, then "
+            "tensorflow-datasets, then ~/.keras/datasets/mnist.npz).", metavar="PATH", dest="path")  # fmt: skip
+    return parser
 
 
 def build_parser():
     parser = ArgumentParser(
         prog="python -m gan_tf",
-        description="Train a GAN with an encoder on MNIST digits or your own pictures, "
-        "and use it: sample, reconstruct, interpolate, evaluate.",
+        description="Train a GAN with an encoder on MNIST's digits or your own pictures, and use it: sample, "
+        "reconstruct, interpolate, evaluate, export, play.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     add_train_command(commands)
-    add_sample_and_gif_commands(commands)
-    add_encoder_commands(commands)
-    add_evaluate_and_bench_commands(commands)
+
+    sample = command(commands, "sample", "Write new pictures from a trained run.", "a PNG grid, or when --out "
+        "ends in .npy a uint8 array (NUM, H, W) of grey pictures ((NUM, 28, 28) for digits) or (NUM, H, W, 3) of "
+        "colour ones. The same seed gives the same pictures.", checkpoint=True)  # fmt: skip
+    add(sample, "--num", "How many pictures", type=number(int, 1, 100_000), default=100)
+    add(sample, "--digit", "MNIST: draw only this digit (a conditional run only).", type=number(int, 0, 9))
+    add(sample, "--label", "Draw only this class, by name or index (a conditional run only; default: each class "
+        "in turn).", metavar="NAME")  # fmt: skip
+    add(sample, "--seed", "Seed of the latent vectors", type=SEED, default=0)
+    add(sample, "--out", "A .png or .npy file", default="outputs/samples.png")
+
+    gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
+                              description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.")  # fmt: skip
+    add(gif, "--output-dir", "Holds frames/; gets training.gif", default="outputs")
+
+    reconstruct = command(commands, "reconstruct", "Show real test pictures over G(E(x)).", "each row of ten real "
+        "pictures is followed by a row of their reconstructions.", checkpoint=True, data=True)  # fmt: skip
+    add(reconstruct, "--num", "How many test pictures", type=number(int, 1, 10_000), default=50)
+    add(reconstruct, "--seed", "Chooses the test pictures", type=SEED, default=0)
+    add(reconstruct, "--out", "A .png file", default="outputs/reconstruction.png")
+
+    interpolate = command(commands, "interpolate", "Morph one real picture into another (GIF).", "two real test "
+        "pictures encoded, and the latent space walked from one to the other.", checkpoint=True, data=True)  # fmt: skip
+    add(interpolate, "--steps", "Frames from one picture to the other", type=number(int, 2, 1000), default=24)
+    add(interpolate, "--seed", "Chooses the two test pictures", type=SEED, default=0)
+    add(interpolate, "--out", "A .gif file", default="outputs/interpolation.gif")
+
+    evaluate = command(commands, "evaluate", "Measure sample quality with the judge classifier.", "NUM pictures "
+        "generated, and the judge's score (the MNIST score on digits), the Frechet distance, the class shares, how "
+        "near they come to the training pictures and the encoder's figures printed beside those of real pictures "
+        "and written as JSON. The judge is trained on first use and saved in --checkpoint-dir.", checkpoint=True,
+        data=True)  # fmt: skip
+    add(evaluate, "--num", "How many pictures to generate", type=number(int, 2, 100_000), default=10_000)
+    add(evaluate, "--seed", "Seed of the latent vectors", type=SEED, default=0)
+    add(evaluate, "--out", "The JSON file", default="outputs/evaluation.json")
+
+    bench = command(commands, "bench", "Time the train step against TensorFlow's DCGAN tutorial.", "the compiled "
+        "train step of the default configuration and of the tutorial timed in one process, then, on digits, the "
+        "default configuration trained until the MNIST score reaches --target.", data=True)  # fmt: skip
+    add(bench, "--target", "MNIST score that ends the trial", type=number(float, 0.1, 10), default=9.0)
+    add(bench, "--trial-minutes", "Longest training time of the trial, evaluation excluded",
+        type=number(float, 0.1, 24 * 60), default=10.0)  # fmt: skip
+
     add_compare_command(commands)
-    add_export_and_play_commands(commands)
+
+    export = command(commands, "export", "Write the generator and encoder as a TensorFlow SavedModel.", "one "
+        "SavedModel (signatures generate, blend and encode), the generator for LiteRT, and a signature.json and "
+        "README.md that say how to call them.", checkpoint=True)  # fmt: skip
+    add(export, "--out", "A new or empty directory", default="outputs/export")
+
+    play = command(commands, "play", "A page in the browser to play with the pictures.", "draw new pictures, keep "
+        "a style and move it, morph one class into another, and draw or upload a picture for the encoder to read "
+        "and the generator to redraw. Ctrl-C stops.", checkpoint=True)  # fmt: skip
+    add(play, "--export", "Play with an export (make export) instead of a run's checkpoint.", metavar="DIR",
+        dest="export_dir")  # fmt: skip
+    add(play, "--host", "The address to serve on; 0.0.0.0 for every network", default="127.0.0.1")
+    add(play, "--port", "The port; 0 for any free one", type=number(int, 0, 65535), default=8000)
     return parser
 
 
 def add_train_command(commands):
-    """`train`: its own flags, and one flag per Config field."""
-    train = commands.add_parser(
-        "train",
-        help="Train, resuming from the latest checkpoint.",
-        description="Train the generator, discriminator and encoder, resuming from the "
-        "latest checkpoint in --checkpoint-dir. Ctrl-C saves a checkpoint first.",
-    )
-    add_common_flags(train, data=True)
-    train.add_argument(
-        "--output-dir", default="outputs", help="Where frames/, training.gif and logs/ go (default: %(default)s)."
-    )
-    train.add_argument(
-        "--preset",
-        default=None,
-        choices=sorted(config_lib.PRESETS),
-        help="Start a new run from these settings: default, tutorial (the networks and settings of TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own settings are kept.",
-    )
-    train.add_argument(
-        "--fresh", action="store_true", help="Delete the run in --checkpoint-dir and its frames, and start over."
-    )
-    train.add_argument(
-        "--checkpoint",
-        default=None,
-        metavar="NAME",
-        help="Resume from this checkpoint, e.g. ckpt-4690, instead of the latest (when the latest is damaged).",
-    )
-    train.add_argument(
-        "--no-progress",
-        action="store_true",
-        help="No progress bar (it is shown only on a terminal anyway): one line per epoch.",
-    )
-    train.add_argument(
-        "--strategy",
-        default="auto",
-        choices=config_lib.STRATEGIES,
-        help="tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker across "
-        "machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with "
-        "several GPUs, else one (default: %(default)s).",
-    )
+    """`train`: its own flags, and one flag per Config field (with its old name too, where it had one)."""
+    train = command(commands, "train", "Train, resuming from the latest checkpoint.", "the generator, "
+        "discriminator and encoder trained, resuming from the latest checkpoint in --checkpoint-dir. Ctrl-C saves "
+        "a checkpoint first.", data=True)  # fmt: skip
+    add(train, "--output-dir", "Where frames/, training.gif and logs/ go", default="outputs")
+    add(train, "--preset", "Start a new run from these settings: default, tutorial (the networks and settings of "
+        "TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own "
+        "settings are kept.", choices=sorted(config_lib.PRESETS))  # fmt: skip
+    add(train, "--fresh", "Delete the run in --checkpoint-dir and its frames, and start over.", action="store_true")
+    add(train, "--checkpoint", "Resume from this checkpoint, e.g. ckpt-4690, instead of the latest (when the "
+        "latest is damaged).", metavar="NAME", dest="resume_from")  # fmt: skip
+    add(train, "--no-progress", "No progress bar (shown only on a terminal anyway): one line per epoch.",
+        action="store_true")  # fmt: skip
+    add(train, "--strategy", "tf.distribute strategy: one device, mirrored over the local GPUs, or multiworker "
+        "across machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with several GPUs, "
+        "else one", default="auto", choices=settings.STRATEGIES)  # fmt: skip
+    old_names = {new: old for old, new in config_lib.ALIASES.items()}
     for field in config_lib.flag_fields():
-        choices = field.metadata["choices"]
-        train.add_argument(
-            config_lib.flag(field.name),
-            type=field.type,
-            default=None,
-            choices=choices,
-            metavar=None if choices else field.type.__name__.upper(),
-            help=f"{field.metadata['why']} (default: {field.metadata['default_help']}"
-            + (
-                f"; with --conditional off: {config_lib.UNCONDITIONAL_DEFAULTS[field.name]})"
-                if field.name in config_lib.UNCONDITIONAL_DEFAULTS
-                else ")"
-            ),
+        values = field.metadata["values"]
+        choices = values.choices if isinstance(values, settings.OneOf) else None
+        unconditional = config_lib.UNCONDITIONAL_DEFAULTS.get(field.name)
+        default = field.metadata["default_help"] + (
+            f"; with --conditional off: {unconditional}" if unconditional else ""
         )
-
-
-def add_seed_and_out(parser, seed_help, out, out_help):
-    """--seed and --out, which every command that draws pictures from a run takes."""
-    parser.add_argument("--seed", type=SEED, default=0, help=f"{seed_help} (default: %(default)s).")
-    parser.add_argument("--out", default=out, help=f"{out_help} (default: %(default)s).")
-
-
-def add_sample_and_gif_commands(commands):
-    sample = commands.add_parser(
-        "sample",
-        help="Write new pictures (digits) from a trained run.",
-        description="Restore a run and write NUM new pictures: a PNG grid, or a uint8 array "
-        "of shape (NUM, H, W) for grey pictures (NUM, 28, 28 for digits), (NUM, H, W, 3) for colour, "
-        "when --out ends in .npy. The same seed gives the same pictures.",
-    )
-    add_common_flags(sample, checkpoint=True)
-    sample.add_argument(
-        "--num", type=whole_number(1, 100_000), default=100, help="How many digits (default: %(default)s)."
-    )
-    sample.add_argument(
-        "--digit",
-        type=whole_number(0, 9),
-        default=None,
-        help="Draw only this digit (a conditional run only; default: the digits 0 to 9 in turn, one per column).",
-    )
-    sample.add_argument(
-        "--label",
-        default=None,
-        metavar="NAME",
-        help="Draw only this class, by name or index (a conditional run only; default: every class in turn).",
-    )
-    add_seed_and_out(sample, "Seed of the latent vectors", "outputs/samples.png", "A .png or .npy file")
-
-    gif = commands.add_parser(
-        "gif",
-        help="Rebuild training.gif from the frames.",
-        description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.",
-    )
-    gif.add_argument("--output-dir", default="outputs", help="Holds frames/; gets training.gif (default: %(default)s).")
-
-
-def add_encoder_commands(commands):
-    """reconstruct and interpolate: real test digits through the encoder and back."""
-    reconstruct = commands.add_parser(
-        "reconstruct",
-        help="Show real test digits beside G(E(x)).",
-        description="Encode real test digits and redraw them with the generator: each row "
-        "of ten real digits is followed by a row of their reconstructions.",
-    )
-    add_common_flags(reconstruct, data=True, checkpoint=True)
-    reconstruct.add_argument(
-        "--num", type=whole_number(1, 10_000), default=50, help="How many test digits (default: %(default)s)."
-    )
-    add_seed_and_out(reconstruct, "Chooses the test digits", "outputs/reconstruction.png", "A .png file")
-
-    interpolate = commands.add_parser(
-        "interpolate",
-        help="Morph one real digit into another (GIF).",
-        description="Encode two real test digits and walk the latent space from one to the other, writing a GIF.",
-    )
-    add_common_flags(interpolate, data=True, checkpoint=True)
-    interpolate.add_argument(
-        "--steps",
-        type=whole_number(2, 1000),
-        default=24,
-        help="Frames from one digit to the other (default: %(default)s).",
-    )
-    add_seed_and_out(interpolate, "Chooses the two test digits", "outputs/interpolation.gif", "A .gif file")
-
-
-def add_evaluate_and_bench_commands(commands):
-    evaluate = commands.add_parser(
-        "evaluate",
-        help="Measure sample quality with the judge classifier.",
-        description="Restore a run, generate NUM digits and print the MNIST score, the Frechet distance, the class "
-        "shares, how near they come to the training digits and the encoder's figures beside those of real digits; "
-        "also write them as JSON. The judge classifier is trained on first use and saved as judge.keras in "
-        "--checkpoint-dir.",
-    )
-    add_common_flags(evaluate, data=True, checkpoint=True)
-    evaluate.add_argument(
-        "--num",
-        type=whole_number(2, 100_000),
-        default=10_000,
-        help="How many digits to generate (default: %(default)s).",
-    )
-    add_seed_and_out(evaluate, "Seed of the latent vectors", "outputs/evaluation.json", "The JSON file")
-
-    bench = commands.add_parser(
-        "bench",
-        help="Time the train step against TensorFlow's DCGAN tutorial, and the time until good digits.",
-        description="Time the compiled train step of the default configuration and of "
-        "TensorFlow's DCGAN tutorial in one process, then train the default "
-        "configuration until the MNIST score reaches --target.",
-    )
-    add_common_flags(bench, data=True)
-    bench.add_argument(
-        "--target",
-        type=in_range(float, 0.1, 10),
-        default=9.0,
-        help="MNIST score that ends the trial (default: %(default)s).",
-    )
-    bench.add_argument(
-        "--trial-minutes",
-        type=in_range(float, 0.1, 24 * 60),
-        default=10.0,
-        help="Longest training time of the trial, evaluation excluded (default: %(default)s).",
-    )
+        flags = [settings.flag(name) for name in (field.name, old_names.get(field.name)) if name]
+        train.add_argument(*flags, dest=field.name, type=field.type, choices=choices,
+                           metavar=None if choices else field.type.__name__.upper(),
+                           help=f"{field.metadata['why']} (default: {default})")  # fmt: skip
 
 
 def add_compare_command(commands):
     """`compare`: the GAN lab's variants side by side (gan_tf/tools/compare.py)."""
     from gan_tf.tools import variants
 
-    compare = commands.add_parser(
-        "compare",
-        help="Train GAN variants on the same images and compare their quality along the way.",
-        description="Train each variant on the same pictures and seed for --epochs epochs of "
-        "training images, measure it with the judge at 8 points per epoch (2,000 samples) and at "
-        "the end (10,000), and write OUTPUT_DIR/compare/: results.md, results.csv, curves.csv, "
-        "curves.png and each run's logs. Variants done before are kept.",
-    )
-    add_common_flags(compare, data=True)
-    compare.add_argument("--output-dir", default="outputs", help="Gets compare/ (default: %(default)s).")
-    compare.add_argument(
-        "--epochs",
-        type=in_range(float, 0.01, 1000),
-        default=1.0,
-        help="Epochs of training images for each variant, fractions allowed (default: %(default)s).",
-    )
-    compare.add_argument(
-        "--variants",
-        nargs="+",
-        default=None,
-        metavar="MODE/NAME",
-        help="Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
-        f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, "
-        f"in both modes; unconditional only for pictures without classes).",
-    )
-
-
-def add_export_and_play_commands(commands):
-    """`export` (gan_tf/export.py) and `play` (gan_tf/play/)."""
-    export = commands.add_parser(
-        "export",
-        help="Write the generator and encoder as a TensorFlow SavedModel.",
-        description="Write a run's generator and encoder as one TensorFlow SavedModel "
-        "(signatures generate, blend and encode), the generator for LiteRT, and a "
-        "signature.json and README.md that say how to call them.",
-    )
-    add_common_flags(export, checkpoint=True)
-    export.add_argument("--out", default="outputs/export", help="A new or empty directory (default: %(default)s).")
-
-    play = commands.add_parser(
-        "play",
-        help="A page in the browser to play with the digits.",
-        description="Serve a page where you can draw new digits, keep a style and move it, "
-        "morph one digit into another, and draw a digit for the encoder to read "
-        "and the generator to redraw. Ctrl-C stops.",
-    )
-    add_common_flags(play, checkpoint=True)
-    play.add_argument(
-        "--export", default=None, metavar="DIR", help="Play with an export (make export) instead of a run's checkpoint."
-    )
-    play.add_argument(
-        "--host",
-        default="127.0.0.1",
-        help="The address to serve on; 0.0.0.0 for every network (default: %(default)s, this machine only).",
-    )
-    play.add_argument(
-        "--port", type=whole_number(0, 65535), default=8000, help="The port; 0 for any free one (default: %(default)s)."
-    )
+    compare = command(commands, "compare", "Train GAN variants on the same images and compare their quality.",
+        "each variant trained on the same pictures and seed for --epochs epochs of training images, measured with "
+        "the judge at 8 points per epoch (2,000 samples) and at the end (10,000); OUTPUT_DIR/compare/ gets "
+        "results.md, results.csv, curves.csv, curves.png and each run's logs. Variants done before are kept.",
+        data=True)  # fmt: skip
+    add(compare, "--output-dir", "Gets compare/", default="outputs")
+    add(compare, "--epochs", "Epochs of training images for each variant, fractions allowed",
+        type=number(float, 0.01, 1000), default=1.0)  # fmt: skip
+    add(compare, "--variants", "Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
+        f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, in both modes; "
+        "unconditional only for pictures without classes).", nargs="+", metavar="MODE/NAME")  # fmt: skip
 
 
 def start_tensorflow(args, to_stderr=False):
@@ -342,88 +201,42 @@ def start_tensorflow(args, to_stderr=False):
         print(f"device: {device.use(args.device)}", file=sys.stderr if to_stderr else sys.stdout, flush=True)
 
 
-def run_train(args):
-    overrides = {
-        field.name: getattr(args, field.name)
-        for field in config_lib.flag_fields()
-        if getattr(args, field.name) is not None
+def check_before_tensorflow(args):
+    """What can be checked before TensorFlow loads: the values of train's config flags (returned, field name
+    -> value, for those given) and compare's variants."""
+    if args.command == "compare":
+        from gan_tf.tools import variants
+
+        for variant in args.variants or []:
+            variants.variant_config(variant)
+    if args.command != "train":
+        return {}
+    overrides = {field.name: getattr(args, field.name) for field in config_lib.flag_fields()}
+    overrides = {name: value for name, value in overrides.items() if value is not None}
+    settings.check_values(config_lib.Config, overrides)
+    return overrides
+
+
+def run(args):
+    """Calls the command's function in commands.py with the flags named as its parameters. train and the tools
+    log to stdout; the others to stderr, so that their result (printed on stdout) is not mixed with progress."""
+    if args.command == "gif":  # Needs no TensorFlow.
+        from gan_tf import images
+
+        return images.remake_training_gif(args.output_dir)
+    overrides = check_before_tensorflow(args)
+    to_stderr = args.command not in ("train", "bench", "compare", "play")
+    start_tensorflow(args, to_stderr)
+    from gan_tf import commands
+
+    function = getattr(commands, args.command)
+    given = {
+        **vars(args),
+        "overrides": overrides,
+        "progress": args.command == "train" and sys.stdout.isatty() and not args.no_progress,
+        "log": log_to_stderr if to_stderr else log_to_stdout,
     }
-    config = config_lib.of_command(overrides, args.checkpoint_dir, args.preset, args.fresh)  # Before TensorFlow.
-    new_run = args.fresh or config_lib.saved_config(args.checkpoint_dir) is None
-    where = config_lib.where_of(config, args.dataset, args.data)
-    start_tensorflow(args)
-    from gan_tf import train
-    from gan_tf.runtime import checkpoints
-    from gan_tf.runtime import device
-    from gan_tf.runtime import distribute
-
-    strategy = distribute.make_strategy(args.strategy)  # Before any other TensorFlow work.
-    # Every input is checked before the (slow) data load and the judge, and nothing is created yet.
-    checkpoints.check_directory(args.checkpoint_dir)
-    checkpoints.check_directory(args.output_dir)
-    checkpoints.resume_point(args.checkpoint_dir, args.fresh, args.checkpoint)
-    pictures = load_pictures(config, where, "train", image_size=overrides.get("image_size"))
-    if new_run:  # Pictures without classes make a new run unconditional.
-        config = config_lib.resolve(overrides, None, args.preset or "default", labelled=bool(pictures.class_names))
-    config = config_lib.with_pictures(config, pictures, where)
-    print(f"data: {pictures.source}", flush=True)
-    print(f"config: {config}", flush=True)
-    evaluation = make_evaluation(config, args, pictures) if config.eval_every else None
-    # The bar redraws itself many times a second: on a terminal only, not into a log file.
-    train.train(
-        config,
-        pictures,
-        args.checkpoint_dir,
-        args.output_dir,
-        fresh=args.fresh,
-        progress=sys.stdout.isatty() and not args.no_progress,
-        evaluation=evaluation,
-        strategy=strategy,
-        on_gpu=device.on_gpu(),
-        resume_from=args.checkpoint,
-    )
-
-
-def load_pictures(config, where, split, log=None, image_size=None):
-    """One split of the pictures at `where`: at the run's size and channels when it knows them (config.data),
-    else at `image_size` (None: their own size)."""
-    from gan_tf import data
-
-    if config.data:
-        image_size, channels = config.image_size, config.channels
-    else:
-        channels = None
-    return data.load(where, split, image_size, channels, log=log or log_to_stdout)
-
-
-def pictures_of_run(config, args, split):
-    """A split of the pictures of a trained run: --dataset/--data, else the ones it was trained on (checked)."""
-    where = config_lib.where_of(config, args.dataset, args.data)
-    pictures = load_pictures(config, where, split, log=log_to_stderr)
-    config_lib.with_pictures(config, pictures)
-    return pictures
-
-
-def pictures_named(args):
-    """The pictures --dataset/--data name (MNIST by default), for the commands without a run of their own:
-    (where, train split, test split at the training split's size and channels)."""
-    where = config_lib.where_of(None, args.dataset, args.data)
-    train = load_pictures(config_lib.Config(), where, "train")
-    return where, train, load_pictures(config_lib.of_pictures(train, where), where, "test")
-
-
-def make_evaluation(config, args, pictures):
-    """The function train.train calls every --eval-every epochs: the judge's headline figures."""
-    from gan_tf import evaluate
-
-    test = load_pictures(config, config.data, "test")
-    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, config, pictures, test)
-    print(f"judge: test accuracy {judge_accuracy:.4f}", flush=True)
-
-    def evaluation(state):
-        return evaluate.headline_of_state(config, state, judge, pictures, test, config.eval_samples)
-
-    return evaluation
+    return function(**{name: given[name] for name in inspect.signature(function).parameters if name in given})
 
 
 def log_to_stderr(line):
@@ -434,153 +247,6 @@ def log_to_stdout(line):
     print(line, flush=True)
 
 
-def run_sample(args):
-    start_tensorflow(args, to_stderr=True)
-    from gan_tf import generate
-
-    config, generator, _, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    label = generate.label_asked(config, args.digit, args.label)
-    generate.sample(config, generator, args.num, args.seed, args.out, label=label, label_shares=label_shares)
-    print(f"wrote {args.num} {'digits' if config_lib.digits(config.data) else 'pictures'} to {args.out}")
-
-
-def run_gif(args):
-    from gan_tf import images
-
-    frames_dir = os.path.join(args.output_dir, "frames")
-    if not os.path.isdir(frames_dir) or not images.frame_paths(frames_dir):
-        raise errors.UserError(
-            f"no frames in {frames_dir}: train first with 'make train', or pass the --output-dir "
-            f"that training wrote to."
-        )
-    out = os.path.join(args.output_dir, "training.gif")
-    try:
-        count = images.gif_from_frames(frames_dir, out)
-    except OSError as error:
-        raise errors.UserError(
-            f"cannot write {out} ({error.strerror}): fix the permissions of {args.output_dir}."
-        ) from None
-    print(f"wrote {out} ({count} frames)")
-
-
-def run_reconstruct(args):
-    start_tensorflow(args, to_stderr=True)
-    from gan_tf import generate
-
-    config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    test_images = pictures_of_run(config, args, "test").images
-    error = generate.reconstruct(config, generator, encoder, test_images, args.num, args.seed, args.out)
-    print(f"wrote {args.out}: {args.num} test pictures and their reconstructions, mean squared error {error:.4f}")
-
-
-def run_interpolate(args):
-    start_tensorflow(args, to_stderr=True)
-    from gan_tf import generate
-
-    config, generator, encoder, _ = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    test_images = pictures_of_run(config, args, "test").images
-    frames = generate.interpolate(config, generator, encoder, test_images, args.seed, args.steps, args.out)
-    print(f"wrote {args.out} ({frames} frames)")
-
-
-def run_evaluate(args):
-    start_tensorflow(args, to_stderr=True)
-    from gan_tf import evaluate
-    from gan_tf import generate
-
-    out = generate.output_path(args.out, (".json",))
-    config, generator, encoder, label_shares = generate.restore_models(args.checkpoint_dir, args.checkpoint)
-    train = pictures_of_run(config, args, "train")
-    test = pictures_of_run(config, args, "test")
-    judge, judge_accuracy = evaluate.load_or_train_judge(args.checkpoint_dir, config, train, test, log=log_to_stderr)
-    results = evaluate.evaluate(config, generator, encoder, judge, train, test, args.num, args.seed, label_shares)
-    results["judge_test_accuracy"] = judge_accuracy
-    evaluate.write_json(results, out)
-    print(evaluate.report(results, judge_accuracy, config))
-    print(f"wrote {out}")
-
-
-def run_bench(args):
-    start_tensorflow(args)
-    from gan_tf.runtime import checkpoints
-    from gan_tf.runtime import device
-    from gan_tf.tools import bench
-
-    judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
-    where, train, test = pictures_named(args)
-    bench.run(
-        config_lib.of_pictures(train, where),
-        train,
-        test,
-        judge_directory,
-        on_gpu=device.on_gpu(),
-        target=args.target,
-        trial_minutes=args.trial_minutes,
-        log=log_to_stdout,
-    )
-
-
-def run_export(args):
-    start_tensorflow(args, to_stderr=True)
-    from gan_tf import export
-
-    description = export.export_run(args.checkpoint_dir, args.checkpoint, args.out)
-    print(
-        f"wrote {args.out}: the SavedModel of {description['checkpoint']} (signatures "
-        f"{', '.join(name for name in ('generate', 'blend', 'encode') if name in description)}), "
-        f"{export.LITE_FILE}, {export.SIGNATURE_FILE} and README.md"
-    )
-
-
-def run_play(args):
-    start_tensorflow(args, to_stderr=True)
-    from gan_tf import export
-    from gan_tf.play import server
-
-    functions, source = export.open_functions(args.checkpoint_dir, args.checkpoint, args.export)
-    server.serve(functions, args.host, args.port, source, log=log_to_stdout)
-
-
-def run_compare(args):
-    from gan_tf.tools import variants
-
-    for variant in args.variants or []:
-        variants.variant_config(variant)  # Before TensorFlow loads and the data.
-    start_tensorflow(args)
-    from gan_tf.runtime import checkpoints
-    from gan_tf.runtime import device
-    from gan_tf.tools import compare
-
-    judge_directory = checkpoints.check_directory(args.checkpoint_dir)  # The judge is saved there when trained.
-    checkpoints.check_directory(args.output_dir)
-    where, train, test = pictures_named(args)
-    compare.run(
-        args.variants or variants.default_variants(labelled=bool(train.class_names)),
-        train,
-        test,
-        judge_directory,
-        args.output_dir,
-        args.epochs,
-        on_gpu=device.on_gpu(),
-        log=log_to_stdout,
-        where=where,
-    )
-
-
-COMMANDS = {
-    "compare": run_compare,
-    "train": run_train,
-    "sample": run_sample,
-    "gif": run_gif,
-    "reconstruct": run_reconstruct,
-    "interpolate": run_interpolate,
-    "evaluate": run_evaluate,
-    "bench": run_bench,
-    "export": run_export,
-    "play": run_play,
-}
-
-
 def one_line(message):
     """The message with line breaks and other control characters escaped (a flag's value may hold them)."""
     return "".join(character if character.isprintable() else repr(character)[1:-1] for character in message)
@@ -589,8 +255,9 @@ def one_line(message):
 def main(argv=None):
     console.set_default_log_level()
     try:
-        args = build_parser().parse_args(argv)
-        COMMANDS[args.command](args)
+        said = run(build_parser().parse_args(argv))
+        if said:
+            print(said, flush=True)
     except errors.UserError as error:
         print(f"error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_USAGE

@@ -76,14 +76,14 @@ def feature_size(size, channels):
     return (size // block(size)) ** 2 * channels
 
 
-def features(images, digits=True):
+def features(images, deskewed=True):
     """uint8 pictures (N, H, W, C) -> float32 (N, feature_size(H, C)) in [-1, 1]: the space the clusters live in.
 
-    Digits (`digits`): their deskewed pixels, 784 of them. Other pictures: their pixels averaged over
-    blocks of block(H) x block(H).
+    Digits (`deskewed`, mnist.py's treatment of them): their deskewed pixels, 784 of them. Other pictures:
+    their pixels averaged over blocks of block(H) x block(H).
     """
     images = np.asarray(images)
-    if digits:
+    if deskewed:
         pixels = deskew(images[..., 0])
     else:
         count, size, _, channels = images.shape
@@ -101,14 +101,14 @@ def squared_distances(points, centroids):
     )
 
 
-def fit(images, count, seed, digits=True, iterations=ITERATIONS):
+def fit(images, count, seed, deskewed=True, iterations=ITERATIONS):
     """`count` k-means clusters of uint8 `images` (N, H, W, C): (centroids float32 (count, F), labels int32 (N,)),
     F = feature_size(H, C) (784 for digits).
 
     labels are each image's cluster, exactly as assign(images, centroids) gives them; the images are
-    deskewed once for both (`digits`). The same images and seed give the same clusters.
+    deskewed once for both (`deskewed`). The same images and seed give the same clusters.
     """
-    points = features(images, digits)
+    points = features(images, deskewed)
     if count > len(points):
         raise ValueError(f"cannot make {count} clusters of {len(points)} images")
     random = np.random.default_rng(seed)
@@ -136,9 +136,9 @@ def nearest_centroids(points, centroids):
     return squared_distances(points, centroids).argmin(axis=1).astype(np.int32)
 
 
-def assign(images, centroids, digits=True):
+def assign(images, centroids, deskewed=True):
     """Each image's cluster, the one with the nearest centroid: int32 (N,)."""
-    return nearest_centroids(features(images, digits), np.asarray(centroids, np.float32))
+    return nearest_centroids(features(images, deskewed), np.asarray(centroids, np.float32))
 
 
 def shares(labels, count):

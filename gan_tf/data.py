@@ -31,9 +31,10 @@ import PIL.ImageOps
 import tensorflow as tf
 
 from gan_tf import config as config_lib
+from gan_tf import mnist
 from gan_tf.runtime import errors
 
-MNIST = "mnist"
+MNIST = mnist.MNIST
 MNIST_ENV_VAR = "GAN_TF_MNIST"
 KERAS_CACHE = pathlib.Path("~/.keras/datasets/mnist.npz")
 # Where tensorflow-datasets downloads MNIST from, and its mirror for most other data sets.
@@ -50,7 +51,6 @@ OTHER_SIZE = 64  # The size of pictures whose own size is not one of SIZES.
 # The files a folder's pictures may be; any other file (.DS_Store, a README) is passed over.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".pgm", ".ppm")
 HELD_OUT_EVERY = 10  # A folder without train/ and test/ keeps every tenth picture (in name order) for evaluation.
-DIGIT_NAMES = config_lib.DIGIT_NAMES
 
 # Pictures as numpy arrays: images uint8 (N, H, W, C) in 0..255; labels int32 (N,), each an index into
 # class_names (all 0 for pictures without classes); class_names a tuple of str, () when the pictures
@@ -87,6 +87,57 @@ def is_path(where):
     """Whether `where` names a file or folder rather than a tensorflow-datasets name: it has a slash (the
     command line makes --data absolute) or ends in .npz. A bare word is a name even where a folder has it."""
     return os.sep in str(where) or str(where).endswith(".npz")
+
+
+def where_of(known="", dataset=None, path=None):
+    """Where a command's pictures come from (load()'s `where`): --dataset NAME or --data PATH when given, else
+    the run's own (`known`, a config's `data`), else "mnist". A path is made absolute, so that a run
+    records where its pictures are wherever it is started from.
+
+    Raises:
+      UserError: both flags given, or pictures other than the ones the run was trained on.
+    """
+    if dataset and path:
+        raise errors.UserError("--dataset and --data both name the pictures: give one of them.")
+    given = str(pathlib.Path(path).expanduser().resolve()) if path else dataset
+    if given and known and given != known and not (mnist.is_mnist(given) and mnist.is_mnist(known)):
+        raise errors.UserError(
+            f"the run was trained on {known}, not {given}: drop --data and --dataset to use its pictures, "
+            f"or add --fresh (or use another --checkpoint-dir) to start a new run."
+        )
+    return given or known or MNIST
+
+
+def facts(pictures, where):
+    """The settings a run takes from its pictures (config.resolve's `facts`): their size, channels, classes and
+    where they come from."""
+    return {
+        "image_size": pictures.images.shape[1],
+        "channels": pictures.images.shape[-1],
+        "class_names": tuple(pictures.class_names),
+        "data": where,
+    }
+
+
+def load_of_run(config, split, dataset=None, path=None, log=print):
+    """One split of a trained run's pictures, at its size and channels: --dataset or --data when given (which
+    must be pictures of the same kind), else the ones it was trained on.
+
+    Raises:
+      UserError: the pictures cannot be read, or differ from the run's.
+    """
+    where = where_of(config.data, dataset, path)
+    pictures = load(where, split, config.image_size, config.channels, log=log)
+    config_lib.refuse_other_pictures(config, facts(pictures, where))
+    return pictures
+
+
+def load_named(dataset=None, path=None, log=print):
+    """The pictures --dataset or --data name (MNIST by default), for commands without a run of their own
+    (bench, compare): (where, training split, test split at the training split's size and channels)."""
+    where = where_of("", dataset, path)
+    train = load(where, "train", log=log)
+    return where, train, load(where, "test", train.images.shape[1], train.images.shape[-1], log=log)
 
 
 def own_size(height, width):
@@ -175,7 +226,7 @@ def load_npz(path, split):
     return Pictures(
         images.astype(np.uint8)[..., np.newaxis],
         labels.astype(np.int32),
-        DIGIT_NAMES,
+        mnist.DIGIT_NAMES,
         f"{path} ({split}, {len(images)} digits)",
     )
 
@@ -203,7 +254,7 @@ def load_from_tfds(name, split, data_dir, log, fallback="", image_size=None):
         return None
     try:
         builder = tfds.builder(name, data_dir=data_dir)
-    except tfds.core.registered.DatasetNotFoundError:
+    except (tfds.core.registered.DatasetNotFoundError, ValueError):  # ValueError: not even a name's form.
         raise errors.UserError(
             f"tensorflow-datasets has no data set named {name!r}: pick one of its image sets "
             f"(https://www.tensorflow.org/datasets/catalog), or pass --data with a folder of pictures."
@@ -452,7 +503,7 @@ def image_dataset(pictures, cache=True):
     return dataset.cache() if cache else dataset
 
 
-def epoch_batches(digits, batch_size, seed, epoch, latent_dim, skip_images=0, prefetch=True):
+def epoch_batches(examples, batch_size, seed, epoch, latent_dim, skip_images=0, prefetch=True):
     """The batches of one epoch, shuffled in an order fixed by (seed, epoch), each with its noise.
 
     Because the order depends only on the seed and the epoch, a run resumed in the middle of an epoch
@@ -467,19 +518,20 @@ def epoch_batches(digits, batch_size, seed, epoch, latent_dim, skip_images=0, pr
     one step for every batch size; the short batch gets a second compiled step of its own.
 
     Args:
-      digits: a dataset of (image, label) pairs, as image_dataset() makes.
+      examples: a dataset of (image, label) pairs, as image_dataset() makes.
       prefetch: prepare the next batches while the current step runs.
     Returns:
       A list of (dataset, number of batches in it), to be trained on in order: the full batches, then
       the short one; parts without a batch are left out. Each batch is (images float32 (B, H, W, C)
       in [-1, 1], labels int32 (B,), latent vectors float32 (B, latent_dim)).
     """
-    num_digits = int(digits.cardinality())
-    if num_digits < 0:
+    num_examples = int(examples.cardinality())
+    if num_examples < 0:
         raise ValueError("epoch_batches needs a dataset of known, finite length")
     # The whole set in the buffer: the pictures fit in memory, and a full buffer shuffles perfectly.
-    unseen = digits.shuffle(num_digits, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False).skip(skip_images)
-    full_batches, leftover = divmod(num_digits - skip_images, batch_size)
+    unseen = examples.shuffle(num_examples, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
+    unseen = unseen.skip(skip_images)
+    full_batches, leftover = divmod(num_examples - skip_images, batch_size)
 
     def with_noise(first_image, images, labels):
         noise_seed = tf.stack([tf.constant(seed, tf.int64), epoch * NOISE_SEEDS_PER_EPOCH + first_image])
@@ -493,7 +545,7 @@ def epoch_batches(digits, batch_size, seed, epoch, latent_dim, skip_images=0, pr
     short = (
         unseen.skip(full_batches * batch_size)
         .batch(batch_size)
-        .map(lambda images, labels: with_noise(tf.constant(num_digits - leftover, tf.int64), images, labels))
+        .map(lambda images, labels: with_noise(tf.constant(num_examples - leftover, tf.int64), images, labels))
     )
     # Each worker of a multi-worker run builds the same batches and keeps its share of every one.
     options = tf.data.Options()

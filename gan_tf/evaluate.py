@@ -21,18 +21,17 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import generate
 from gan_tf import losses
 from gan_tf import metrics
+from gan_tf import mnist
 from gan_tf import models
+from gan_tf import train as train_lib
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import files
 
-JUDGE_FILENAME = "judge.keras"  # MNIST's judge; other pictures' judges are named after them (judge_path).
-JUDGE_MIN_ACCURACY = 0.99  # On digits: below this the judge's verdicts would say more about the judge than the digits.
 ROTATIONS = 4  # A judge of pictures without classes tells which of 0, 90, 180 and 270 degrees they were turned by.
 JUDGE_EXAMPLES = 150_000  # A judge sees at least this many examples (3 epochs of MNIST and of CIFAR-10) ...
 JUDGE_MAX_EPOCHS = 60  # ... in at most this many epochs.
@@ -70,18 +69,18 @@ def judge_classes(config):
 
 
 def min_accuracy(config):
-    """The test accuracy a judge must reach: JUDGE_MIN_ACCURACY on digits; on other pictures, half way
+    """The test accuracy a judge must reach: the bar of the pictures' treatment (99% on digits: below it
+    the judge's verdicts would say more about the judge than the digits); on other pictures, half way
     from chance to perfect (0.55 for ten classes, 0.625 for the rotations), as harder pictures get
     less from a small judge trained for minutes."""
-    if config_lib.digits(config.data):
-        return JUDGE_MIN_ACCURACY
-    return (1 + 1 / judge_classes(config)) / 2
+    return mnist.treatment(config.data).judge_bar or (1 + 1 / judge_classes(config)) / 2
 
 
 def judge_path(directory, config):
     """Where the judge of a run's pictures is kept: judge.keras for MNIST, else a name of its pictures'."""
-    if config_lib.digits(config.data):
-        return pathlib.Path(directory) / JUDGE_FILENAME
+    judge_file = mnist.treatment(config.data).judge_file
+    if judge_file:
+        return pathlib.Path(directory) / judge_file
     name = pathlib.Path(config.data).name.replace(" ", "_") or "pictures"
     digest = hashlib.sha256(config.data.encode()).hexdigest()[:8]
     return pathlib.Path(directory) / f"judge-{name}-{config.image_size}px-{digest}.keras"
@@ -142,7 +141,7 @@ def load_or_train_judge(directory, config, train, test, log=print):
     Returns:
       (judge, test accuracy measured now on `test`).
     Raises:
-      UserError: when the saved judge cannot be loaded, or a new judge of digits misses JUDGE_MIN_ACCURACY.
+      UserError: when the saved judge cannot be loaded, or a new judge misses the bar of the pictures' treatment.
     """
     path = judge_path(directory, config)
     if path.exists():
@@ -161,10 +160,10 @@ def load_or_train_judge(directory, config, train, test, log=print):
         return judge, float(np.mean(predicted == test_labels))
     checkpoints.check_directory(path.parent)  # Before a minute of training, not after.
     judge, accuracy = train_judge(config, train, test, log=log)
-    if accuracy < min_accuracy(config) and config_lib.digits(config.data):
+    bar = mnist.treatment(config.data).judge_bar
+    if bar is not None and accuracy < bar:
         raise errors.UserError(
-            f"the judge reached only {accuracy:.4f} test accuracy (at least {JUDGE_MIN_ACCURACY} "
-            f"is needed): is the training data MNIST?"
+            f"the judge reached only {accuracy:.4f} test accuracy (at least {bar} is needed): is the training data MNIST?"
         )
     if accuracy < min_accuracy(config):  # Few or hard pictures: the judge still compares runs on them.
         log(
@@ -193,34 +192,37 @@ def judge_outputs(judge, images, batch_size=1000):
 # --- Putting it together. ---
 
 
-def digit_metrics(judge, digits, reference_features, asked_digits=None, classes=True):
-    """The judge's figures for a set of uint8 pictures (N, H, W, C) (digits), against real test features.
+def judge_figures(judge, pictures, reference_features, asked_classes=None, classes=True):
+    """The judge's figures for a set of uint8 pictures (N, H, W, C), against real test pictures' features.
 
     Args:
-      asked_digits: int (N,), the class each image was asked to be (its label, for real pictures), or
-        None: then "asked_digit_share" is None.
+      asked_classes: int (N,), the class each picture was asked to be (its label, for real pictures), or
+        None: then "asked_class_share" is None.
       classes: whether the judge reads the pictures' classes; a judge of rotations gives the Fréchet
         distance only, and the other figures are None.
+    Returns:
+      {"score", "frechet_distance", "confident_share", "asked_class_share", "class_shares" (a list, one
+       share per class)}.
     """
-    probabilities, features = judge_outputs(judge, digits)
+    probabilities, features = judge_outputs(judge, pictures)
     if not classes:
         return {
-            "mnist_score": None,
+            "score": None,
             "frechet_distance": metrics.frechet_distance(features, reference_features),
             "confident_share": None,
-            "asked_digit_share": None,
+            "asked_class_share": None,
             "class_shares": None,
         }
     return {
-        "mnist_score": metrics.mnist_score(probabilities),
+        "score": metrics.classifier_score(probabilities),
         "frechet_distance": metrics.frechet_distance(features, reference_features),
         "confident_share": metrics.confident_share(probabilities),
-        "asked_digit_share": None if asked_digits is None else metrics.asked_digit_share(probabilities, asked_digits),
+        "asked_class_share": None if asked_classes is None else metrics.asked_class_share(probabilities, asked_classes),
         "class_shares": [round(float(share), 4) for share in metrics.class_shares(probabilities)],
     }
 
 
-def encode_digits(config, encoder, images, batch_size=1000):
+def encode_pictures(config, encoder, images, batch_size=1000):
     """E(x) of uint8 pictures (N, H, W, C): (latent vectors float32 (N, latent_dim), label logits (N, L) or None)."""
     codes = np.concatenate(
         [
@@ -236,14 +238,14 @@ def encoder_metrics(config, generator, encoder, train, test):
 
     Returns:
       {"latent_nearest_neighbour_accuracy": 1-NN accuracy on the latent vectors z alone, training split
-         to test split: how well z, learned without labels, separates the digits (None without classes);
-       "digit_accuracy": in a conditional run, how often the encoder's digit logits name a test digit
-         right (a classifier trained with labels), else None;
+         to test split: how well z, learned without labels, separates the classes (None without classes);
+       "class_accuracy": in a conditional run, how often the encoder's class logits name a test picture's
+         class right (a classifier trained with labels), else None;
        "reconstruction_error": the mean squared error of G(E(x)) against x, in [-1, 1] units}.
     """
-    train_latents, _ = encode_digits(config, encoder, train.images)
-    test_latents, label_logits = encode_digits(config, encoder, test.images)
-    read_labels = None if label_logits is None else np.argmax(label_logits, axis=1)  # Digits, or clusters.
+    train_latents, _ = encode_pictures(config, encoder, train.images)
+    test_latents, label_logits = encode_pictures(config, encoder, test.images)
+    read_labels = None if label_logits is None else np.argmax(label_logits, axis=1)  # Classes, or clusters.
     errors_sum = 0.0
     for start in range(0, len(test.images), 1000):
         real = data.to_unit_range(test.images[start : start + 1000])
@@ -260,7 +262,7 @@ def encoder_metrics(config, generator, encoder, train, test):
         )
         if config.class_names
         else None,
-        "digit_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,
+        "class_accuracy": float(np.mean(read_labels == test.labels)) if models.conditional(config) else None,
         "reconstruction_error": errors_sum / len(test.images),
     }
 
@@ -270,29 +272,31 @@ def write_json(results, path):
 
 
 def evaluate(config, generator, encoder, judge, train, test, num, seed, label_shares=None, memorisation=True):
-    """All the figures for a trained run, beside the same figures for real digits.
+    """All the figures for a trained run, beside the same figures for real pictures.
 
-    A conditional run is asked for the digits 0..9 in turn, so each is a tenth of the request; the
-    class shares then say how often the judge reads what was asked, and "asked_digit_share" says it directly.
+    A conditional run is asked for its classes in turn (the digits 0..9), so each is an equal share of the
+    request; the class shares then say how often the judge reads what was asked, and "asked_class_share"
+    says it directly.
 
     Args:
       config: the run's Config; generator, encoder: its models; encoder None for a run trained without one.
       judge: the classifier from load_or_train_judge.
       train, test: data.Pictures of the two splits of the run's pictures (MNIST's by default).
-      num: how many digits to generate (and real training digits to compare the test digits with).
-      seed: seeds the latent vectors and the choice of training digits.
+      num: how many pictures to generate (and real training pictures to compare the test pictures with).
+      seed: seeds the latent vectors and the choice of training pictures.
       label_shares: how often the generator draws each cluster, for a run with --clusters.
-      memorisation: also measure how near the digits come to the training digits (memorisation_figures).
+      memorisation: also measure how near the pictures come to the training pictures (memorisation_figures).
     Returns:
-      A dict, ready for JSON: "generated" and "real" (the judge's figures), "encoder", and with
-      `memorisation`, "memorisation". "real" holds the test digits' MNIST score, shares and
-      confidence, and the Fréchet distance between `num` training digits and the test digits.
+      A dict, ready for JSON: "generated" and "real" (judge_figures()), "encoder", and with `memorisation`,
+      "memorisation". "real" holds the test pictures' score, shares and confidence, and the Fréchet
+      distance between `num` training pictures and the test pictures.
     """
     _, test_features = judge_outputs(judge, test.images)
     generated, generated_figures = judge_generated(config, generator, judge, test_features, num, seed, label_shares)
     chosen = np.random.default_rng(seed).choice(len(train.images), size=min(num, len(train.images)), replace=False)
     _, train_features = judge_outputs(judge, train.images[chosen])
-    real = digit_metrics(judge, test.images, train_features, asked_digits=test.labels, classes=bool(config.class_names))
+    classes = bool(config.class_names)
+    real = judge_figures(judge, test.images, train_features, asked_classes=test.labels, classes=classes)
     results = {
         "num": num,
         "seed": seed,
@@ -307,20 +311,18 @@ def evaluate(config, generator, encoder, judge, train, test, num, seed, label_sh
 
 def judge_generated(config, generator, judge, test_features, num, seed, label_shares=None):
     """`num` pictures drawn by `generator` (a conditional one asked for each class in turn) and the judge's
-    figures for them (digit_metrics) against the test pictures' features: (uint8 pictures, figures)."""
-    generated = generate.generate_digits(
-        generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares)
-    )
+    figures for them (judge_figures()) against the test pictures' features: (uint8 pictures, figures)."""
+    generated = generate.draw(generator, generate.new_inputs(config, num, seed, stream=2, label_shares=label_shares))
     asked = generate.asked_labels(config, num) if models.conditional(config) else None
-    return generated, digit_metrics(judge, generated, test_features, asked, classes=bool(config.class_names))
+    return generated, judge_figures(judge, generated, test_features, asked, classes=bool(config.class_names))
 
 
-MEMORISATION_SAMPLES = 2000  # Generated and held-out digits each compared with every training digit.
+MEMORISATION_SAMPLES = 2000  # Generated and held-out pictures each compared with every training picture.
 
 
 def memorisation_figures(generated, train_images, test_images, seed):
-    """metrics.memorisation of MEMORISATION_SAMPLES generated digits and as many test digits (chosen by
-    `seed`): their Euclidean distances to the nearest training digit, in pixels scaled to [0, 1]."""
+    """metrics.memorisation of MEMORISATION_SAMPLES generated pictures and as many test pictures (chosen by
+    `seed`): their Euclidean distances to the nearest training picture, in pixels scaled to [0, 1]."""
 
     def flat(images):
         return images.reshape(len(images), -1).astype(np.float32) / 255.0
@@ -334,37 +336,30 @@ def memorisation_figures(generated, train_images, test_images, seed):
     return metrics.memorisation(generated_distances, real_distances)
 
 
-def report(results, judge_accuracy, config=None):
-    """The figures as a small table, one line each; `config` names the classes (the digits by default)."""
+def report(results, judge_accuracy, config):
+    """The figures as a small table, one line each, in the words of the pictures' treatment (mnist.py)."""
     generated, real = results["generated"], results["real"]
-    names = config.class_names if config is not None else data.DIGIT_NAMES
-    digits = config is None or config_lib.digits(config.data)
-    picture = "digit" if digits else "picture"
+    treatment = mnist.treatment(config.data)
 
     def row(label, generated_value, real_value, note=""):
         return f"{label:28}{generated_value:12.3f}{real_value:12.3f}{note}"
 
     lines = [f"judge: test accuracy {judge_accuracy:.4f}", f"{'':28}{'generated':>12}{'real':>12}"]
-    if generated["mnist_score"] is not None:
-        score_name = "MNIST score" if digits else "judge's score"
-        lines.append(row(f"{score_name} (max {len(names)})", generated["mnist_score"], real["mnist_score"]))
+    if generated["score"] is not None:
+        lines.append(row(f"{treatment.score_name} (max {len(config.class_names)})", generated["score"], real["score"]))
     lines.append(row("Frechet distance", generated["frechet_distance"], real["frechet_distance"]))
     if generated["confident_share"] is not None:
         lines.append(row("confident (p > 0.9)", generated["confident_share"], real["confident_share"]))
-    if generated["asked_digit_share"] is not None:  # Real pictures: the judge's accuracy on their labels.
-        lines.append(
-            row(
-                f"judged the asked {'digit' if digits else 'class'}",
-                generated["asked_digit_share"],
-                real["asked_digit_share"],
-            )
-        )
-    for index, name in enumerate(names if generated["class_shares"] is not None else ()):
+    if generated["asked_class_share"] is not None:  # Real pictures: the judge's accuracy on their labels.
+        asked = f"judged the asked {treatment.class_word}"
+        lines.append(row(asked, generated["asked_class_share"], real["asked_class_share"]))
+    for index, name in enumerate(config.class_names if generated["class_shares"] is not None else ()):
         lines.append(row(f"share of {name}"[:27], generated["class_shares"][index], real["class_shares"][index]))
     if "memorisation" in results:  # New real pictures are the yardstick: a GAN that copies comes much nearer.
         copied = results["memorisation"]
         median = "          (median distance)"
-        lines.append(row(f"nearest training {picture}", copied["generated_median"], copied["real_median"], median))
+        nearest = f"nearest training {treatment.picture}"
+        lines.append(row(nearest, copied["generated_median"], copied["real_median"], median))
         lines.append(row("nearer than 99% of real", copied["copy_share_generated"], copied["copy_share_real"]))
     encoder = results["encoder"]
     if encoder is None:
@@ -372,52 +367,67 @@ def report(results, judge_accuracy, config=None):
     else:
         if encoder["latent_nearest_neighbour_accuracy"] is not None:
             lines.append(f"encoder: latent 1-NN accuracy (z alone) {encoder['latent_nearest_neighbour_accuracy']:.4f}")
-        if encoder["digit_accuracy"] is not None:
-            kind = "digit" if digits else "class"
-            lines.append(f"encoder: reads the {kind} right ({kind} logits) {encoder['digit_accuracy']:.4f}")
+        if encoder["class_accuracy"] is not None:
+            kind = treatment.class_word
+            lines.append(f"encoder: reads the {kind} right ({kind} logits) {encoder['class_accuracy']:.4f}")
         lines.append(f"encoder: reconstruction error of G(E(x)) {encoder['reconstruction_error']:.4f}")
     return "\n".join(lines)
 
 
+# --- Measuring a run while it trains. ---
+
+
+def during_training(config, judge_directory, train, test, log=print):
+    """The function train.train calls every --eval-every epochs: the headline() of the run's state, measured
+    with the judge of its pictures (loaded from, or trained and saved into, judge_directory)."""
+    judge, judge_accuracy = load_or_train_judge(judge_directory, config, train, test, log=log)
+    log(f"judge: test accuracy {judge_accuracy:.4f}")
+
+    def evaluation(state):
+        return headline_of_state(config, state, judge, train, test, config.eval_samples)
+
+    return evaluation
+
+
 def headline_of_state(config, state, judge, train, test, num):
-    """headline() of a run while it trains (train.TrainingState), with its picture-drawing generator."""
-    return headline(
-        evaluate(
-            config,
-            state.drawing_generator(),
-            state.encoder,
-            judge,
-            train,
-            test,
-            num,
-            config.seed,
-            state.label_shares(),
-            memorisation=False,  # Measured by make evaluate, not after every epoch.
-        )
+    """headline() of a run while it trains (its runtime.state.TrainingState), with its picture-drawing generator."""
+    results = evaluate(
+        config,
+        train_lib.drawing_generator(state),
+        state.networks["encoder"] if config.encoder == "on" else None,
+        judge,
+        train,
+        test,
+        num,
+        config.seed,
+        train_lib.label_shares(state),
+        memorisation=False,  # Measured by make evaluate, not after every epoch.
     )
+    return headline(results)
+
+
+def generated_figures(generated):
+    """The judge's figures of generated pictures (judge_figures()) as one number each: the class shares as
+    their least and greatest; None where the judge measures none (a judge of rotations reads no classes)."""
+    shares = generated["class_shares"]
+    return {
+        "score": generated["score"],
+        "frechet_distance": generated["frechet_distance"],
+        "confident_share": generated["confident_share"],
+        "asked_class_share": generated["asked_class_share"],
+        "min_class_share": min(shares) if shares else None,
+        "max_class_share": max(shares) if shares else None,
+    }
 
 
 def headline(results):
-    """The figures that are followed during training, as a flat dict of floats (summaries.CSV_COLUMNS)."""
-    generated = results["generated"]
-    encoder = results["encoder"] or {
-        "latent_nearest_neighbour_accuracy": float("nan"),
-        "digit_accuracy": None,
-        "reconstruction_error": float("nan"),
+    """The figures followed during training, as a flat dict of floats for TensorBoard and metrics.csv: the
+    generated pictures' (generated_figures()) and the encoder's, NaN where a run has none."""
+    encoder = results["encoder"] or {}
+    figures = {
+        **generated_figures(results["generated"]),
+        "latent_nearest_neighbour_accuracy": encoder.get("latent_nearest_neighbour_accuracy"),
+        "class_accuracy": encoder.get("class_accuracy"),
+        "reconstruction_error": encoder.get("reconstruction_error"),
     }
-
-    def number(value):
-        return float("nan") if value is None else value
-
-    shares = generated["class_shares"] or [float("nan")]
-    return {
-        "mnist_score": number(generated["mnist_score"]),
-        "frechet_distance": generated["frechet_distance"],
-        "confident_share": number(generated["confident_share"]),
-        "asked_digit_share": number(generated["asked_digit_share"]),
-        "min_class_share": min(shares),
-        "max_class_share": max(shares),
-        "latent_nearest_neighbour_accuracy": number(encoder["latent_nearest_neighbour_accuracy"]),
-        "digit_accuracy": float("nan") if encoder["digit_accuracy"] is None else encoder["digit_accuracy"],
-        "reconstruction_error": encoder["reconstruction_error"],
-    }
+    return {name: float("nan") if value is None else value for name, value in figures.items()}

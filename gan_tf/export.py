@@ -25,8 +25,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from gan_tf import config as config_lib
 from gan_tf import data
+from gan_tf import mnist
 from gan_tf import models
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
@@ -39,7 +39,7 @@ def label_name(config):
     """What the generator's second input is called: "digits" (conditional on digits), "classes" (conditional on
     other pictures), "clusters", or None (no labels)."""
     if models.conditional(config):
-        return "digits" if config_lib.digits(config.data) else "classes"
+        return mnist.treatment(config.data).label_argument
     return "clusters" if config.clusters else None
 
 
@@ -292,25 +292,26 @@ def describe(serving, checkpoint_name):
     return description
 
 
-MNIST_DIGITS = "mnist-digits"  # Ink cropped, scaled to 20 pixels and centred by its mass in 28 x 28, as MNIST's.
-FIT = "fit"  # The shorter side scaled to the picture's size, the centre cropped: data.fit, as any other pictures.
+MNIST_DIGITS = mnist.DIGITS.preparation  # Ink cropped, scaled to 20 pixels and centred by its mass in 28 x 28.
+FIT = mnist.OTHER_PICTURES.preparation  # The shorter side scaled to the picture's size, the centre cropped: data.fit.
 
 
 def preparation(config):
-    return MNIST_DIGITS if config_lib.digits(config.data) else FIT
+    """How a picture is made ready for the encoder, as the run's training pictures were: MNIST_DIGITS or FIT."""
+    return mnist.treatment(config.data).preparation
 
 
 def pictures_text(config):
     """What the export's pictures are, for signature.json."""
     shape = "(N, " + ", ".join(str(side) for side in picture_shape(config)) + ")"
-    if config_lib.digits(config.data):
+    if preparation(config) == MNIST_DIGITS:
         return f"uint8 {shape}: 0 is the background, 255 the ink"
     return f"uint8 {shape}: " + ("grey levels, 0 black, 255 white" if config.channels == 1 else "RGB, 0 to 255")
 
 
 def preparation_text(config):
     """How a picture is prepared for the encoder, as the training pictures were."""
-    if config_lib.digits(config.data):
+    if preparation(config) == MNIST_DIGITS:
         return "; white digits on black, centred as MNIST's"
     side = config.image_size
     return f"; the shorter side scaled to {side} pixels and the centre cropped, as the training pictures"

@@ -1,14 +1,16 @@
-"""Using a trained run: sample new digits (pictures), reconstruct real ones, and morph one into another.
+"""Using a trained run: sample new pictures, reconstruct real ones, and morph one into another.
 
 restore_models() rebuilds a run's generator and encoder from its saved config and checkpoint; the
 other functions run them in inference mode.
 """
 
+import collections
 import pathlib
 
 import numpy as np
 import tensorflow as tf
 
+from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import images
 from gan_tf import losses
@@ -17,15 +19,15 @@ from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import files
 
-GENERATION_BATCH = 1000  # Digits per generator call: bounds memory when N is large.
-MAX_GRID_DIGITS = 10_000  # A grid of more would be a picture of over 100 megapixels.
+GENERATION_BATCH = 1000  # Pictures per generator call: bounds memory when N is large.
+MAX_GRID_PICTURES = 10_000  # A grid of more would be a picture of over 100 megapixels.
 
 
-def generate_digits(generator, inputs):
+def draw(generator, inputs):
     """G(z) in inference mode, as uint8 pictures (N, H, W, C) in 0..255: digits are (N, 28, 28, 1).
 
-    Inference mode means BatchNormalization uses its moving statistics, not the batch's: the digits
-    do not depend on which other digits share the batch.
+    Inference mode means BatchNormalization uses its moving statistics, not the batch's: a picture
+    does not depend on which others share the batch.
 
     Args:
       inputs: float32 (N, latent_dim [+ L]), from models.generator_inputs().
@@ -114,33 +116,38 @@ def new_inputs(config, num, seed, stream, label=None, label_shares=None):
     return models.generator_inputs(config, latent_vectors, labels)
 
 
+# A trained run's config and the models that use it (restore_models()).
+Restored = collections.namedtuple("Restored", ["config", "generator", "encoder", "label_shares"])
+
+
 def restore_models(checkpoint_dir, checkpoint_name=None):
     """The generator and encoder of a saved run, and how often its generator draws each label.
 
     Args:
       checkpoint_name: a checkpoint such as "ckpt-4690"; None for the latest.
     Returns:
-      (config, generator, encoder, label_shares): generator is the one that draws the run's pictures
+      Restored(config, generator, encoder, label_shares): generator is the one that draws the run's pictures
       (the average of G's weights, with --generator-average); encoder is None for a run trained with
-      --encoder off; label_shares, float32 (K,), is the share of the training digits in each of the
+      --encoder off; label_shares, float32 (K,), is the share of the training pictures in each of the
       --clusters K (None for a run without clusters), for new_inputs().
     """
-    config = checkpoints.require_run(checkpoint_dir)
+    checkpoints.require_run(checkpoint_dir)
+    config = config_lib.load(checkpoint_dir)
     path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
     generator, encoder = models.build_generator(config), models.build_encoder(config)
-    # A run that keeps the average of G's weights draws with it (train.TrainingState.drawing_generator).
+    # A run that keeps the average of G's weights draws with it (train.drawing_generator).
     saved = {"encoder": encoder, "average_generator" if config.generator_average else "generator": generator}
-    if config.clusters:  # train.TrainingState.cluster_shares.
+    if config.clusters:  # What train.build_state keeps as "cluster_shares".
         saved["cluster_shares"] = tf.Variable(tf.zeros(config.clusters), trainable=False)
     checkpoints.restore(tf.train.Checkpoint(**saved), path, partial=True)
     label_shares = saved["cluster_shares"].numpy() if config.clusters else None
-    return config, generator, (encoder if config.encoder == "on" else None), label_shares
+    return Restored(config, generator, encoder if config.encoder == "on" else None, label_shares)
 
 
 def require_encoder(encoder):
     if encoder is None:
         raise errors.UserError(
-            "this run was trained with --encoder off, so it cannot encode digits: train one with "
+            "this run was trained with --encoder off, so it cannot encode pictures: train one with "
             "--encoder on (the default preset has it)."
         )
 
@@ -175,19 +182,19 @@ def sample(config, generator, num, seed, out, label=None, label_shares=None):
     """
     require_count(num)
     out = output_path(out, (".png", ".npy"))
-    if out.suffix.lower() == ".png" and num > MAX_GRID_DIGITS:
+    if out.suffix.lower() == ".png" and num > MAX_GRID_PICTURES:
         raise errors.UserError(
-            f"--num {num}: a PNG grid holds at most {MAX_GRID_DIGITS:,} digits; write a .npy file for more."
+            f"--num {num}: a PNG grid holds at most {MAX_GRID_PICTURES:,} pictures; write a .npy file for more."
         )
-    digits = generate_digits(generator, new_inputs(config, num, seed, stream=1, label=label, label_shares=label_shares))
+    pictures = draw(generator, new_inputs(config, num, seed, stream=1, label=label, label_shares=label_shares))
     if out.suffix.lower() == ".npy":
         with files.atomic_path(out) as temporary, open(temporary, "wb") as file:
-            np.save(file, digits[..., 0] if config.channels == 1 else digits, allow_pickle=False)
+            np.save(file, pictures[..., 0] if config.channels == 1 else pictures, allow_pickle=False)
     else:
         columns_of_classes = models.conditional(config) and label is None
         columns = min(num, models.num_labels(config)) if columns_of_classes else int(np.ceil(np.sqrt(num)))
-        images.save_png(images.grid(digits, columns=columns), out)
-    return digits
+        images.save_png(images.grid(pictures, columns=columns), out)
+    return pictures
 
 
 def encode(config, encoder, real_images):
@@ -196,7 +203,7 @@ def encode(config, encoder, real_images):
     Args:
       real_images: float32 (N, H, W, C) in [-1, 1].
     Returns:
-      (latent vectors float32 (N, latent_dim), the labels int32 (N,) the encoder reads, digits or
+      (latent vectors float32 (N, latent_dim), the labels int32 (N,) the encoder reads, classes or
       clusters, in a run with labels, else None): models.generator_inputs() of the two is G's input.
     """
     latent_vectors, label_logits = models.encoder_outputs(config, encoder(real_images, training=False))
@@ -230,12 +237,12 @@ def reconstruct(config, generator, encoder, test_images, num, seed, out):
     )
     reconstructed = data.to_uint8(reconstructed_images)
 
-    # Interleave rows: ten real digits, then their ten reconstructions, and so on.
+    # Interleave rows: ten real pictures, then their ten reconstructions, and so on.
     columns = 10
     rows = []
     for start in range(0, num, columns):
-        for digits in (real[start : start + columns], reconstructed[start : start + columns]):
-            rows.append(np.pad(digits, ((0, columns - len(digits)), (0, 0), (0, 0), (0, 0))))
+        for row in (real[start : start + columns], reconstructed[start : start + columns]):
+            rows.append(np.pad(row, ((0, columns - len(row)), (0, 0), (0, 0), (0, 0))))
     images.save_png(images.grid(np.concatenate(rows), columns), out)
     return float(tf.reduce_mean(losses.reconstruction_loss(real_images, reconstructed_images)))
 
@@ -265,11 +272,11 @@ def slerp(start, end, fractions):
 
 
 def interpolate(config, generator, encoder, test_images, seed, steps, out):
-    """Writes a GIF that morphs one real test digit into another through the latent space.
+    """Writes a GIF that morphs one real test picture into another through the latent space.
 
-    Each frame shows [first digit | G(slerp(E(first), E(second), t)) | second digit]; the animation
-    goes there and back. In a conditional run the digit's one-hot part moves in a straight line from
-    the first digit to the second, (1 - t) one_hot(first) + t one_hot(second), while z follows the
+    Each frame shows [first picture | G(slerp(E(first), E(second), t)) | second picture]; the animation
+    goes there and back. In a conditional run the class's one-hot part moves in a straight line from
+    the first picture's class to the second's, (1 - t) one_hot(first) + t one_hot(second), while z follows the
     sphere. Returns the number of frames.
     """
     require_encoder(encoder)
@@ -284,7 +291,7 @@ def interpolate(config, generator, encoder, test_images, seed, steps, out):
     if labels is not None:  # The generator's input is [z, one-hot label]: blend the two one-hots.
         first, second = labels.numpy()
         path = np.concatenate([path, blended_labels(models.num_labels(config), first, second, fractions)], axis=1)
-    morphs = generate_digits(generator, tf.constant(path))
+    morphs = draw(generator, tf.constant(path))
     pictures = [images.grid(np.stack([ends[0], morph, ends[1]]), columns=3) for morph in morphs]
     pictures = pictures + pictures[-2:0:-1]  # There and back, without repeating the ends.
     pictures = [images.enlarge(picture) for picture in pictures]

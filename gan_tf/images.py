@@ -1,39 +1,56 @@
-"""Pictures: grids of digits or any pictures (Pillow), the per-epoch progress frames and GIFs (imageio)."""
+"""Pictures: grids of pictures (Pillow), the per-epoch progress frames and GIFs (imageio)."""
 
 import pathlib
-import re
 
 import imageio.v3 as iio
 import numpy as np
 import PIL.Image
 
+from gan_tf.runtime import errors
 from gan_tf.runtime import files
+from gan_tf.runtime import frames
 
-FRAME_PATTERN = re.compile(r"epoch_(\d{4,})\.png")
 UPSCALE = 2  # Each pixel becomes 2x2 screen pixels: 28-pixel digits are tiny on today's screens.
 
 
-def grid(digits, columns, padding=2):
-    """Tiles digits (or any pictures) into one picture, row by row, on a black background.
+def grid(pictures, columns, padding=2):
+    """Tiles pictures into one picture, row by row, on a black background.
 
     Args:
-      digits: uint8 array (N, H, W, C) in 0..255, C = 1 (grey, (N, 28, 28, 1) for digits) or 3 (colour);
+      pictures: uint8 array (N, H, W, C) in 0..255, C = 1 (grey, (N, 28, 28, 1) for digits) or 3 (colour);
         or (N, H, W), grey pictures as an export gives them.
       columns: pictures per row; the last row may be short.
     Returns:
       uint8 array (rows * (H + padding) + padding, columns * (W + padding) + padding, C).
     """
-    digits = np.asarray(digits)
-    if digits.ndim == 3:
-        digits = digits[..., np.newaxis]
-    count, height, width, channels = digits.shape
+    pictures = np.asarray(pictures)
+    if pictures.ndim == 3:
+        pictures = pictures[..., np.newaxis]
+    count, height, width, channels = pictures.shape
     rows = -(-count // columns)
-    picture = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.uint8)
-    for index, digit in enumerate(digits):
+    tiled = np.zeros((rows * (height + padding) + padding, columns * (width + padding) + padding, channels), np.uint8)
+    for index, picture in enumerate(pictures):
         top = padding + (index // columns) * (height + padding)
         left = padding + (index % columns) * (width + padding)
-        picture[top : top + height, left : left + width] = digit
-    return picture
+        tiled[top : top + height, left : left + width] = picture
+    return tiled
+
+
+class Frame:
+    """A progress frame: a grid of pictures (uint8 (H, W, C)), a PNG in frames/ and an image in TensorBoard."""
+
+    suffix = ".png"
+
+    def __init__(self, picture):
+        self.picture = picture
+
+    def write(self, path):
+        save_png(self.picture, path)
+
+    def summarise(self, step):
+        import tensorflow as tf  # Here: `make gif` reads frames without loading TensorFlow.
+
+        tf.summary.image("progress", np.asarray(self.picture)[np.newaxis], step=step)  # (1, H, W, C).
 
 
 def enlarge(picture):
@@ -52,22 +69,9 @@ def save_png(picture, path):
         PIL.Image.fromarray(displayable(enlarge(picture))).save(temporary, format="PNG")
 
 
-def frame_path(frames_dir, epoch):
-    """outputs/frames/epoch_0007.png for epoch 7."""
-    return pathlib.Path(frames_dir) / f"epoch_{epoch:04d}.png"
-
-
 def frame_paths(frames_dir):
-    """The progress frames in `frames_dir`, in epoch order."""
-    paths = [path for path in pathlib.Path(frames_dir).glob("epoch_*.png") if FRAME_PATTERN.fullmatch(path.name)]
-    return sorted(paths, key=lambda path: int(FRAME_PATTERN.fullmatch(path.name).group(1)))
-
-
-def remove_frames_after(frames_dir, epoch):
-    """Deletes the frames of epochs after `epoch`: a resumed run redoes those epochs and draws them again."""
-    for path in frame_paths(frames_dir):
-        if int(FRAME_PATTERN.fullmatch(path.name).group(1)) > epoch:
-            path.unlink()
+    """The progress frames (PNG files) in `frames_dir`, in epoch order."""
+    return frames.frame_paths(frames_dir, Frame.suffix)
 
 
 def write_gif(pictures, path, frame_seconds=0.2, last_frame_seconds=2.0):
@@ -89,3 +93,29 @@ def gif_from_frames(frames_dir, path):
     if paths:
         write_gif([iio.imread(frame) for frame in paths], path)
     return len(paths)
+
+
+def write_training_gif(frames_dir, output_dir):
+    """training.gif in `output_dir`, of the frames in `frames_dir`; returns the line that says so."""
+    gif = output_dir / "training.gif"
+    return f"wrote {gif} ({gif_from_frames(frames_dir, gif)} frames)"
+
+
+def remake_training_gif(output_dir):
+    """`make gif`: training.gif in `output_dir` made again from its frames/; returns the line that says so.
+
+    Raises:
+      UserError: there are no frames, or the GIF cannot be written.
+    """
+    output_dir = pathlib.Path(output_dir)
+    frames_dir = output_dir / "frames"
+    if not frames_dir.is_dir() or not frame_paths(frames_dir):
+        raise errors.UserError(
+            f"no frames in {frames_dir}: train first with 'make train', or pass the --output-dir that training wrote to."
+        )
+    try:
+        return write_training_gif(frames_dir, output_dir)
+    except OSError as error:
+        raise errors.UserError(
+            f"cannot write {output_dir / 'training.gif'} ({error.strerror}): fix the permissions of {output_dir}."
+        ) from None

@@ -128,8 +128,8 @@ def gradient_penalty(critic, real_images, fake_images, weights):
     lines between real and fake images.
 
     Args:
-      critic: a function of images (B, 28, 28, 1) -> scores (B, 1).
-      real_images, fake_images: float (B, 28, 28, 1).
+      critic: a function of images (B, H, W, C) -> scores (B, 1).
+      real_images, fake_images: float (B, H, W, C).
       weights: float (B, 1, 1, 1) in [0, 1), from interpolation_weights().
     Returns:
       float (B,).
@@ -229,29 +229,29 @@ def latent_regression_loss(latent_vectors, encoded_fakes):
 
 
 def reconstruction_loss(real_images, reconstructed_images):
-    """|G(E(x)) - x|^2: how close a real digit comes back after a trip through the latent space.
+    """|G(E(x)) - x|^2: how close a real picture comes back after a trip through the latent space.
 
     The squared error averaged over the pixels, in the images' [-1, 1] range.
 
     Args:
-      real_images: float (B, 28, 28, 1), real digits x.
-      reconstructed_images: float (B, 28, 28, 1), G(E(x)).
+      real_images: float (B, H, W, C), real pictures x.
+      reconstructed_images: float (B, H, W, C), G(E(x)).
     Returns:
       float (B,).
     """
     return tf.reduce_mean(tf.square(reconstructed_images - real_images), axis=[1, 2, 3])
 
 
-def digit_loss(labels, digit_logits):
-    """-log p(label | image): how well the encoder of a conditional run names the digit in an image.
+def class_loss(labels, class_logits):
+    """-log p(label | image): how well the encoder of a run with labels names the class of an image.
 
     The softmax cross-entropy, from logits. A confident right guess scores near 0; a uniform guess
-    over the ten digits scores log 10.
+    over L classes scores log L (log 10 for the digits).
 
     Args:
-      labels: int (B,), the true digits.
-      digit_logits: float (B, 10), the encoder's logits.
+      labels: int (B,), the true classes (or clusters).
+      class_logits: float (B, L), the encoder's logits.
     Returns:
       float (B,).
     """
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=digit_logits)
+    return tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=class_logits)

@@ -6,18 +6,19 @@ latent vectors. Each function here is tested against hand-computed values (tests
 
 import numpy as np
 
-CONFIDENCE = 0.9  # A digit counts as confidently classified when the judge gives one class > 0.9.
+CONFIDENCE = 0.9  # A picture counts as confidently classified when the judge gives one class > 0.9.
 
 
-def mnist_score(probabilities):
+def classifier_score(probabilities):
     """The classifier score: exp(E_x KL(p(y|x) || p(y))), with p(y) the mean of p(y|x) over the set.
 
     Salimans et al. (2016) defined it with an ImageNet classifier (the Inception score); here the
-    classifier is the MNIST judge. It is 1 when every digit gets the same distribution over classes
-    and 10 when each digit is one class for sure and the ten classes are equally common.
+    classifier is the judge of the run's pictures (on MNIST: the MNIST score). It is 1 when every picture
+    gets the same distribution over classes and C when each picture is one class for sure and the C
+    classes are equally common (10 for the digits).
 
     Args:
-      probabilities: float (N, 10), rows summing to 1.
+      probabilities: float (N, C), rows summing to 1.
     """
     probabilities = np.asarray(probabilities, np.float64)
     marginal = probabilities.mean(axis=0, keepdims=True)
@@ -47,18 +48,23 @@ def frechet_distance(features_a, features_b):
 
 
 def class_shares(probabilities):
-    """The share of each of the ten classes among the judge's top guesses: float (10,), summing to 1."""
+    """The share of each of the C classes among the judge's top guesses: float (C,), summing to 1.
+
+    Args:
+      probabilities: float (N, C).
+    """
+    probabilities = np.asarray(probabilities)
     guesses = np.argmax(probabilities, axis=1)
-    return np.bincount(guesses, minlength=10) / len(guesses)
+    return np.bincount(guesses, minlength=probabilities.shape[1]) / len(guesses)
 
 
-def asked_digit_share(probabilities, asked_digits):
-    """The share of digits whose most likely class is the digit they were asked (or labelled) to be."""
-    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(asked_digits)))
+def asked_class_share(probabilities, asked_classes):
+    """The share of pictures whose most likely class is the one they were asked (or labelled) to be."""
+    return float(np.mean(np.argmax(probabilities, axis=1) == np.asarray(asked_classes)))
 
 
 def confident_share(probabilities, threshold=CONFIDENCE):
-    """The share of digits whose most likely class has probability above `threshold`."""
+    """The share of pictures whose most likely class has probability above `threshold`."""
     return float(np.mean(np.max(probabilities, axis=1) > threshold))
 
 

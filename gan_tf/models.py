@@ -9,16 +9,16 @@ The networks grow with the pictures: the generator starts from a small map (7x7 
 4x4 for 32 and 64 pixels) and doubles it once per block until it is the image; the discriminator and
 the encoder halve the image as many times (doublings()).
 
-A conditional run (config.conditional "on", the default) tells the generator which digit to draw
-and shows the discriminator which digit an image claims to be, as in Mirza & Osindero (2014) and
-keras-io's "Conditional GAN" example. Each network stays a Sequential with one input: the label is
-appended to that input, by generator_inputs() and discriminator_inputs(). The encoder then reads
-both halves back from an image: the latent vector and the digit (encoder_outputs()).
+A conditional run (config.conditional "on", the default) tells the generator which class to draw
+(which digit, on MNIST) and shows the discriminator which class an image claims to be, as in Mirza &
+Osindero (2014) and keras-io's "Conditional GAN" example. Each network stays a Sequential with one
+input: the label is appended to that input, by generator_inputs() and discriminator_inputs(). The
+encoder then reads both halves back from an image: the latent vector and the class (encoder_outputs()).
 
 An unconditional run (--conditional off) learns from the images alone. With --clusters K it still
 trains like a conditional one, on labels it finds itself: the K clusters of the training images
 (clusters.py), which G is told to draw from and D to check, as in the self-conditioned GANs of
-Liu et al. (2020). num_labels() is how many labels a run's networks read: 10 digits, K clusters, or none.
+Liu et al. (2020). num_labels() is how many labels a run's networks read: the classes, K clusters, or none.
 
 Two architectures (--architecture): "dcgan", convolutions as in Radford et al. (2016), and "mlp",
 the fully connected GAN of Goodfellow et al. (2014) in its common MNIST form. The encoder is the
@@ -33,12 +33,12 @@ SMALLEST_START = 7  # The generator's first map is at most this big (7x7 for dig
 
 
 def conditional(config):
-    """Whether the run's labels are the digits, so that it can be asked for a digit."""
+    """Whether the run's labels are the pictures' classes, so that it can be asked for one."""
     return config.conditional == "on"
 
 
 def num_labels(config):
-    """How many labels the networks read: the classes (10 digits) when conditional, the --clusters K, or 0."""
+    """How many labels the networks read: the classes (10 for digits) when conditional, the --clusters K, or 0."""
     return len(config.class_names) if conditional(config) else config.clusters
 
 
@@ -68,7 +68,7 @@ def generator_inputs(config, latent_vectors, labels):
     """What the generator reads: z, with the one-hot label appended when the run has labels.
 
     Args:
-      latent_vectors: float32 (B, latent_dim); labels: int (B,), the digits (or clusters) to draw.
+      latent_vectors: float32 (B, latent_dim); labels: int (B,), the classes (or clusters) to draw.
     Returns:
       float32 (B, latent_dim + num_labels(config)).
     """
@@ -113,7 +113,7 @@ def label_code_size(config):
 def label_code(config, labels, dtype):
     """The label as the discriminator reads it: float (B, label_code_size(config)).
 
-    The ten digits are one-hot. The --clusters K of an unconditional run (100 by default) would make a
+    Up to LABEL_CODE_SIZE classes (the ten digits) are one-hot. The --clusters K of an unconditional run (100 by default) would make a
     one-hot of 100 channels at each pixel, and D's first convolution costs in proportion to
     its channels (a D step with 100 takes nearly twice as long as one with ten), so each cluster gets a
     code of LABEL_CODE_SIZE signs instead, +1 or -1: the bits of a number of its own, drawn without
@@ -170,7 +170,7 @@ def build_generator(config):
     add_normalized_activation(model, config)
     model.add(keras.layers.Reshape((size, size, config.projection_filters)))
 
-    if config.refine_7x7 == "on":  # TensorFlow's tutorial refines its first map before upsampling it.
+    if config.refine_first_map == "on":  # TensorFlow's tutorial refines its first map before upsampling it.
         channels = filters * 2 ** (blocks - 1)
         model.add(keras.layers.Conv2DTranspose(channels, kernel, strides=1, padding="same", use_bias=False))
         add_normalized_activation(model, config)
@@ -288,14 +288,14 @@ def normalized(layer, spectral_norm):
 def build_encoder(config):
     """Image (None, H, W, C) in [-1, 1] -> latent vector (None, latent_dim) [+ label logits (None, L)].
 
-    The generator's mirror image: it learns to find the z (and in a conditional run, the digit) that
+    The generator's mirror image: it learns to find the z (and in a conditional run, the class) that
     G would turn into a given image, which is what makes reconstruction and interpolation between
-    real digits possible. encoder_outputs() splits the two.
+    real pictures possible. encoder_outputs() splits the two.
     """
     model = keras.Sequential(name="encoder")
     model.add(keras.Input(shape=image_shape(config)))
     add_downsampling_blocks(model, config.encoder_filters, config)
-    # Linear, in float32: latent vectors are unbounded normals, and the digit's logits feed a softmax.
+    # Linear, in float32: latent vectors are unbounded normals, and the class logits feed a softmax.
     size = config.latent_dim + num_labels(config)
     model.add(keras.layers.Dense(size, dtype="float32"))
     assert model.output_shape == (None, size)

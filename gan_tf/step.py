@@ -1,4 +1,4 @@
-"""One train step on one batch of real digits: the discriminator and the generator together, then the encoder.
+"""One train step on one batch of real pictures: the discriminator and the generator together, then the encoder.
 
 Read it beside TensorFlow's DCGAN tutorial: one forward pass under two tf.GradientTapes, then for each
 player `tape.gradient` and `optimizer.apply_gradients`, with a banner naming what it optimises.
@@ -16,8 +16,9 @@ tutorial it is measured against (Mescheder et al. 2018 analyse both kinds of upd
 With --critic-steps N, D is updated N - 1 more times first (critic_update), as WGAN-GP trains its
 critic. With --augment on, D sees every image, real or fake, through augment.py.
 
-The step is plain Python over a `state` that holds the models and their optimizers (train.TrainingState).
-Everything that makes it fast or runs it on several devices wraps it from outside
+The step is plain Python over a `state` that holds the networks and their optimizers by name
+(runtime/state.py: state.networks["generator"], state.optimizers["generator"]). Everything that makes it
+fast or runs it on several devices wraps it from outside
 (runtime/compiled.py): tf.function and XLA, the replicas of a tf.distribute strategy, float16's loss
 scaling, several steps per call. Two hooks reach in, and both do nothing by default:
   - `average` turns per-example losses into the batch's mean. On one device that is tf.reduce_mean;
@@ -42,18 +43,19 @@ def gan_update(state, config, real_images, labels, latent_vectors, average=tf.re
 
     One forward pass serves both players: D sees a real and a fake batch, and G's loss asks how real
     D found its fakes. Both gradients are taken before either update is applied, so the order of the
-    two updates below does not matter. A run with labels (the digits, or clusters) has G draw the labels of the real
-    batch, so D compares like with like, and each label is drawn as often as the data has it.
+    two updates below does not matter. A run with labels (the classes, or clusters) has G draw the labels of the
+    real batch, so D compares like with like, and each label is drawn as often as the data has it.
 
     Args:
-      state: holds generator, discriminator and their optimizers (train.TrainingState).
+      state: holds the generator, the discriminator and their optimizers (runtime/state.TrainingState).
       config: the run's Config.
-      real_images: float32 (B, 28, 28, 1) in [-1, 1]; labels: int32 (B,), their labels.
+      real_images: float32 (B, H, W, C) in [-1, 1]; labels: int32 (B,), their labels.
       latent_vectors: float32 (B, latent_dim), standard normal: the noise G draws from.
     Returns:
-      (fake images float32 (B, 28, 28, 1), {"generator": scalar loss, "discriminator": scalar loss}).
+      (fake images float32 (B, H, W, C), {"generator": scalar loss, "discriminator": scalar loss}).
     """
-    generator, discriminator = state.generator, state.discriminator
+    generator, discriminator = state.networks["generator"], state.networks["discriminator"]
+    generator_optimizer, discriminator_optimizer = state.optimizers["generator"], state.optimizers["discriminator"]
     seed = step_seed(state, config)
     with tf.GradientTape() as generator_tape, tf.GradientTape() as discriminator_tape:
         fake_images = generator(models.generator_inputs(config, latent_vectors, labels), training=True)
@@ -67,18 +69,18 @@ def gan_update(state, config, real_images, labels, latent_vectors, average=tf.re
             generator_loss += config.feature_matching * feature_matching(
                 state, config, real_images, fake_images, real_features, fake_features
             )
-        scaled_discriminator_loss = state.discriminator_optimizer.scale_loss(discriminator_loss)
-        scaled_generator_loss = state.generator_optimizer.scale_loss(generator_loss)
+        scaled_discriminator_loss = discriminator_optimizer.scale_loss(discriminator_loss)
+        scaled_generator_loss = generator_optimizer.scale_loss(generator_loss)
 
     # (1) Update D: maximise log D(x) + log(1 - D(G(z))).
     gradients_of_discriminator = discriminator_tape.gradient(
         scaled_discriminator_loss, discriminator.trainable_variables
     )
-    state.discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
+    discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
 
     # (2) Update G: maximise log D(G(z)).
     gradients_of_generator = generator_tape.gradient(scaled_generator_loss, generator.trainable_variables)
-    state.generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
+    generator_optimizer.apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
     return fake_images, {"generator": generator_loss, "discriminator": discriminator_loss}
 
 
@@ -93,57 +95,59 @@ def critic_update(state, config, real_images, labels, seed, average=tf.reduce_me
       seed: int (2,), the stateless seed of this update's noise and augmentations.
       The others as in gan_update.
     """
-    discriminator = state.discriminator
+    discriminator, discriminator_optimizer = state.networks["discriminator"], state.optimizers["discriminator"]
     latent_vectors = tf.random.stateless_normal((tf.shape(real_images)[0], config.latent_dim), seed=seed)
-    fake_images = state.generator(models.generator_inputs(config, latent_vectors, labels), training=True)
+    fake_images = state.networks["generator"](models.generator_inputs(config, latent_vectors, labels), training=True)
     with tf.GradientTape() as discriminator_tape:
         real_logits, _ = discriminator_view(state, config, real_images, labels, fold(seed, AUGMENT_REAL))
         fake_logits, _ = discriminator_view(state, config, fake_images, labels, fold(seed, AUGMENT_FAKE))
         discriminator_loss = discriminator_objective(
             state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, average
         )
-        scaled_discriminator_loss = state.discriminator_optimizer.scale_loss(discriminator_loss)
+        scaled_discriminator_loss = discriminator_optimizer.scale_loss(discriminator_loss)
 
     # (1') Update D again.
     gradients_of_discriminator = discriminator_tape.gradient(
         scaled_discriminator_loss, discriminator.trainable_variables
     )
-    state.discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
+    discriminator_optimizer.apply_gradients(zip(gradients_of_discriminator, discriminator.trainable_variables))
     return discriminator_loss
 
 
 def encoder_update(state, config, real_images, labels, latent_vectors, fake_images, average=tf.reduce_mean):
     """Updates the encoder to invert the generator; returns its loss. G and D are left as they are.
 
-    Fakes come with their true z, so E learns to recover it; real digits have none, so E is judged by
+    Fakes come with their true z, so E learns to recover it; real pictures have none, so E is judged by
     how closely G redraws them from E(x). G runs in inference mode and only E's weights are updated:
     the encoder must not pull the generator away from the GAN game. In a run with labels E also names
-    the label of fakes and real digits alike, and G redraws a real digit from E's z and its true label.
+    the label of fakes and real pictures alike, and G redraws a real picture from E's z and its true label.
 
     Args:
-      fake_images: float32 (B, 28, 28, 1), G's images of `latent_vectors` (from gan_update).
+      fake_images: float32 (B, H, W, C), G's images of `latent_vectors` (from gan_update).
       The others as in gan_update.
     Returns:
       The encoder's scalar loss.
     """
-    encoder = state.encoder
+    encoder, encoder_optimizer = state.networks["encoder"], state.optimizers["encoder"]
     with tf.GradientTape() as encoder_tape:
         fake_latents, fake_label_logits = models.encoder_outputs(config, encoder(fake_images, training=True))
         real_latents, real_label_logits = models.encoder_outputs(config, encoder(real_images, training=True))
-        reconstructions = state.generator(models.generator_inputs(config, real_latents, labels), training=False)
+        reconstructions = state.networks["generator"](
+            models.generator_inputs(config, real_latents, labels), training=False
+        )
         per_example_loss = losses.latent_regression_loss(
             latent_vectors, fake_latents
         ) + config.reconstruction_weight * losses.reconstruction_loss(real_images, reconstructions)
         if models.num_labels(config):
-            per_example_loss += losses.digit_loss(labels, fake_label_logits) + losses.digit_loss(
+            per_example_loss += losses.class_loss(labels, fake_label_logits) + losses.class_loss(
                 labels, real_label_logits
             )
         encoder_loss = average(per_example_loss)
-        scaled_encoder_loss = state.encoder_optimizer.scale_loss(encoder_loss)
+        scaled_encoder_loss = encoder_optimizer.scale_loss(encoder_loss)
 
     # (3) Update E: minimise |E(G(z)) - z|^2 + |G(E(x)) - x|^2.
     gradients_of_encoder = encoder_tape.gradient(scaled_encoder_loss, encoder.trainable_variables)
-    state.encoder_optimizer.apply_gradients(zip(gradients_of_encoder, encoder.trainable_variables))
+    encoder_optimizer.apply_gradients(zip(gradients_of_encoder, encoder.trainable_variables))
     return encoder_loss
 
 
@@ -165,14 +169,15 @@ def average_generator_update(state, config):
 
     Yazici et al. (2019, "The Unusual Effectiveness of Averaging in GAN Training"): G's weights
     circle around a good point as G and D chase each other; their exponential moving average sits
-    nearer its centre and draws cleaner digits. Every weight is averaged, BatchNormalization's moving
+    nearer its centre and draws cleaner pictures. Every weight is averaged, BatchNormalization's moving
     statistics too. The decay d grows from 0.1 to config.generator_average over the first steps,
     (1 + step) / (10 + step) as in tf.train.ExponentialMovingAverage, so the start of the run is not
     remembered for long.
     """
     step = tf.cast(state.step, tf.float32)
     decay = tf.minimum(config.generator_average, (1.0 + step) / (10.0 + step))
-    for average, weight in zip(state.average_generator.weights, state.generator.weights, strict=True):
+    weights = state.networks["generator"].weights
+    for average, weight in zip(state.kept["average_generator"].weights, weights, strict=True):
         average.assign(decay * average + (1.0 - decay) * tf.cast(weight, average.dtype))
 
 
@@ -187,7 +192,7 @@ def discriminator_view(state, config, images, labels, seed):
     """
     if config.augment == "on":
         images = augment.diff_augment(images, seed)
-    return models.discriminate(state.discriminator, models.discriminator_inputs(config, images, labels))
+    return models.discriminate(state.networks["discriminator"], models.discriminator_inputs(config, images, labels))
 
 
 def discriminator_objective(state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, average):
@@ -220,8 +225,9 @@ def feature_matching(state, config, real_images, fake_images, real_features, fak
     """
     term = losses.feature_matching_loss(tf.stop_gradient(real_features), fake_features)
     if config.encoder == "on" and models.num_labels(config):
-        _, real_label_logits = models.encoder_outputs(config, state.encoder(real_images, training=False))
-        _, fake_label_logits = models.encoder_outputs(config, state.encoder(fake_images, training=False))
+        encoder = state.networks["encoder"]
+        _, real_label_logits = models.encoder_outputs(config, encoder(real_images, training=False))
+        _, fake_label_logits = models.encoder_outputs(config, encoder(fake_images, training=False))
         term += losses.class_distribution_kl(tf.stop_gradient(real_label_logits), fake_label_logits)
     return tf.nn.scale_regularization_loss(term)
 

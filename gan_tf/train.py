@@ -1,16 +1,15 @@
-"""Training: the state of a run, and the epoch loop.
+"""Training: the networks of a run, and the epoch loop.
 
 The story of one run, top to bottom:
-  1. build the models, their optimizers and the run's counters (TrainingState);
+  1. build the networks, their optimizers and what the run keeps (build_state);
   2. compile the train step of step.py;
-  3. for each epoch: train on its shuffled batches, draw a progress frame from fixed noise, log,
-     evaluate if asked, save a checkpoint;
+  3. for each epoch: train on its shuffled batches, draw a progress frame from fixed noise, evaluate if
+     asked, log and save;
   4. animate the frames into a GIF.
-Resuming, saving, Ctrl-C and failed writes are runtime.run.TrainingRun's job; speed and several
-devices are runtime.compiled's.
+Resuming, saving, Ctrl-C, failed writes and the loop over one epoch's batches are runtime.run.TrainingRun's
+job; speed and several devices are runtime.compiled's.
 """
 
-import dataclasses
 import functools
 import math
 import time
@@ -23,162 +22,118 @@ from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import generate
 from gan_tf import images
+from gan_tf import mnist
 from gan_tf import models
+from gan_tf import step as step_lib
 from gan_tf.runtime import compiled
-from gan_tf.runtime import distribute
 from gan_tf.runtime import errors
 from gan_tf.runtime import run as run_lib
 from gan_tf.runtime import speed as speed_lib
+from gan_tf.runtime import state as state_lib
 
-LOSS_NAMES = ("generator", "discriminator", "encoder")
-
-
-@dataclasses.dataclass
-class TrainingState:
-    """Everything a checkpoint saves: together, enough to continue a run exactly where it stopped.
-
-    There is no random state to save: the noise of every step is a function of (seed, epoch, position
-    in the epoch), drawn by the input pipeline (data.epoch_batches).
-    """
-
-    generator: keras.Sequential
-    discriminator: keras.Sequential
-    encoder: keras.Sequential
-    generator_optimizer: keras.optimizers.Optimizer
-    discriminator_optimizer: keras.optimizers.Optimizer
-    encoder_optimizer: keras.optimizers.Optimizer
-    epoch: tf.Variable  # Epochs completed.
-    step: tf.Variable  # Train steps completed, over all epochs.
-    epoch_images: tf.Variable  # Images of the current epoch already trained on (a resume skips them).
-    # Loss name -> the sum of its per-step means over the current epoch, so that the epoch's mean loss
-    # in the log covers the whole epoch even when it was interrupted and resumed.
-    epoch_loss_sums: dict
-    # With --generator-average: the moving average of the generator's weights, which draws the pictures.
-    average_generator: keras.Sequential = None
-    # With --clusters K: the centroids of the clusters that label the training images, float32 (K, F)
-    # (clusters.feature_size: 784 for digits),
-    # and the share of the training images each holds, float32 (K,): how often G draws each cluster.
-    cluster_centroids: tf.Variable = None
-    cluster_shares: tf.Variable = None
-
-    def trackables(self):
-        """name -> object, for tf.train.Checkpoint.
-
-        Besides the fields, the states of Keras's random-seed generators (Dropout draws its masks from
-        one each), when the models have any: a resumed run then draws the masks it would have drawn.
-        """
-        trackables = {
-            field.name: getattr(self, field.name)
-            for field in dataclasses.fields(self)
-            if getattr(self, field.name) is not None
-        }
-        seed_states = [
-            layer.seed_generator.state
-            for model in (self.generator, self.discriminator, self.encoder)
-            for layer in model.layers
-            if getattr(layer, "seed_generator", None) is not None
-        ]
-        if seed_states:
-            trackables["seed_states"] = seed_states
-        return trackables
-
-    def label_shares(self):
-        """How often G draws each label, float32 (K,), for a run with --clusters; None otherwise."""
-        return None if self.cluster_shares is None else self.cluster_shares.numpy()
-
-    def mean_losses(self, steps_in_epoch):
-        """Loss name -> its mean over the epoch's steps_in_epoch steps."""
-        return {name: float(total.numpy()) / steps_in_epoch for name, total in self.epoch_loss_sums.items()}
-
-    def drawing_generator(self):
-        """The generator that draws the run's pictures: the average of G's weights, when the run keeps one."""
-        return self.average_generator if self.average_generator is not None else self.generator
+NETWORKS = ("generator", "discriminator", "encoder")
+LEARNING_RATES = {name: f"{name}_learning_rate" for name in NETWORKS}  # Each optimizer's setting.
 
 
 def build_state(config, mixed_precision="off"):
-    """New models, optimizers and counters for `config`, initialised from config.seed.
+    """New networks, optimizers and counters for `config`, initialised from config.seed (runtime/state.py).
 
-    Call it inside strategy.scope() to train under a tf.distribute strategy.
+    The state keeps, besides the three networks: with --generator-average, the moving average of G's weights
+    ("average_generator"), which draws the pictures; with --clusters K, the centroids of the clusters that
+    label the training pictures, float32 (K, F), and the share of them each holds, float32 (K,).
 
     Args:
-      mixed_precision: "off", "bfloat16" or "float16": what the models compute in. Their weights, and
+      mixed_precision: "off", "bfloat16" or "float16": what the networks compute in. Their weights, and
         so the checkpoints, are float32 either way.
     """
     keras.utils.set_random_seed(config.seed)  # Python, NumPy and TensorFlow: the initial weights.
     with speed_lib.dtype_policy(mixed_precision):
-        generator = models.build_generator(config)
-        discriminator = models.build_discriminator(config)
-        encoder = models.build_encoder(config)
-        average_generator = None
+        networks = {
+            "generator": models.build_generator(config),
+            "discriminator": models.build_discriminator(config),
+            "encoder": models.build_encoder(config),
+        }
+        kept = {}
         if config.generator_average:  # Starts as a copy of G.
-            average_generator = models.build_generator(config)
-            average_generator.set_weights(generator.get_weights())
-
-    def adam(model, learning_rate):
-        optimizer = keras.optimizers.Adam(learning_rate=learning_rate, beta_1=config.adam_beta_1)
-        # Create Adam's moment variables now, so a checkpoint can restore them before the first step.
-        optimizer.build(model.trainable_variables)
-        return optimizer
-
-    def counter():
-        return tf.Variable(0, dtype=tf.int64, trainable=False)
-
-    loss_names = LOSS_NAMES if config.encoder == "on" else LOSS_NAMES[:2]
-    return TrainingState(
-        generator,
-        discriminator,
-        encoder,
-        adam(generator, config.generator_learning_rate),
-        adam(discriminator, config.discriminator_learning_rate),
-        adam(encoder, config.encoder_learning_rate),
-        epoch=counter(),
-        step=counter(),
-        epoch_images=counter(),
-        epoch_loss_sums={name: tf.Variable(0.0, dtype=tf.float64, trainable=False) for name in loss_names},
-        average_generator=average_generator,
-        cluster_centroids=tf.Variable(
-            tf.zeros((config.clusters, clusters.feature_size(config.image_size, config.channels))), trainable=False
-        )
-        if config.clusters
-        else None,
-        cluster_shares=tf.Variable(tf.zeros(config.clusters), trainable=False) if config.clusters else None,
-    )
+            kept["average_generator"] = models.build_generator(config)
+            kept["average_generator"].set_weights(networks["generator"].get_weights())
+    optimizers = {
+        name: keras.optimizers.Adam(learning_rate=getattr(config, LEARNING_RATES[name]), beta_1=config.adam_beta_1)
+        for name in NETWORKS
+    }
+    loss_names = NETWORKS if config.encoder == "on" else NETWORKS[:2]
+    state = state_lib.new_state(networks, optimizers, loss_names, kept)
+    if config.clusters:
+        features = clusters.feature_size(config.image_size, config.channels)
+        state.kept["cluster_centroids"] = tf.Variable(tf.zeros((config.clusters, features)), trainable=False)
+        state.kept["cluster_shares"] = tf.Variable(tf.zeros(config.clusters), trainable=False)
+    return state
 
 
-def with_cluster_labels(state, config, train_digits, new_run, log=print):
-    """train_digits labelled by their clusters, for a run with --clusters K; else train_digits itself.
+def drawing_generator(state):
+    """The generator that draws the run's pictures: the average of G's weights, when the run keeps one."""
+    return state.kept.get("average_generator", state.networks["generator"])
+
+
+def label_shares(state):
+    """How often G draws each label, float32 (K,), for a run with --clusters; None otherwise."""
+    shares = state.kept.get("cluster_shares")
+    return None if shares is None else shares.numpy()
+
+
+def gan_step(config):
+    """step.py's train step for `config`, as runtime/compiled.py calls it: (state, *batch, average) -> losses."""
+
+    def step(state, real_images, labels, latent_vectors, average):
+        return step_lib.train_step(state, config, real_images, labels, latent_vectors, average)
+
+    return step
+
+
+def after_step(config):
+    """What follows each step outside the replicas: the moving average of G's weights, with --generator-average."""
+    return functools.partial(step_lib.average_generator_update, config=config) if config.generator_average else None
+
+
+def compile_gan_step(state, config, speed, strategy=None, remapping=False):
+    """gan_step(config) on `state`, compiled for `speed` (runtime/compiled.py), as a run trains it."""
+    return compiled.compile_train_step(gan_step(config), state, speed, strategy, after_step(config), remapping)
+
+
+def with_cluster_labels(state, config, pictures, new_run, log=print):
+    """`pictures` labelled by their clusters, for a run with --clusters K; else `pictures` themselves.
 
     A new run finds the clusters (clusters.fit) and keeps their centroids and shares in the state; a
-    resumed run has them from its checkpoint and gives each image its nearest cluster (clusters.assign).
+    resumed run has them from its checkpoint and gives each picture its nearest cluster (clusters.assign).
     """
     if not config.clusters:
-        return train_digits
-    if config.clusters > len(train_digits.images):
+        return pictures
+    if config.clusters > len(pictures.images):
         raise errors.UserError(
-            f"--clusters {config.clusters} is more than the {len(train_digits.images)} training "
+            f"--clusters {config.clusters} is more than the {len(pictures.images)} training "
             f"images: ask for fewer clusters."
         )
-    digits = config_lib.digits(config.data)  # Digits are deskewed first.
+    deskew = mnist.treatment(config.data).deskew
     if not new_run:
-        centroids = state.cluster_centroids.numpy()
-        return train_digits._replace(labels=clusters.assign(train_digits.images, centroids, digits))
+        centroids = state.kept["cluster_centroids"].numpy()
+        return pictures._replace(labels=clusters.assign(pictures.images, centroids, deskew))
     start = time.perf_counter()
-    centroids, labels = clusters.fit(train_digits.images, config.clusters, config.seed, digits)
-    state.cluster_centroids.assign(centroids)
-    state.cluster_shares.assign(clusters.shares(labels, config.clusters))
+    centroids, labels = clusters.fit(pictures.images, config.clusters, config.seed, deskew)
+    state.kept["cluster_centroids"].assign(centroids)
+    state.kept["cluster_shares"].assign(clusters.shares(labels, config.clusters))
     log(
-        f"clusters: {config.clusters} k-means clusters of the {len(train_digits.images):,} training images "
+        f"clusters: {config.clusters} k-means clusters of the {len(pictures.images):,} training images "
         f"({time.perf_counter() - start:.1f} s)"
     )
-    return train_digits._replace(labels=labels)
+    return pictures._replace(labels=labels)
 
 
 def frame_inputs(config, label_shares=None):
     """The generator's inputs for every progress frame: the same for the whole run, drawn from config.seed.
 
-    In a conditional run each row is one z, one handwriting style, and column c draws the class
-    c mod L: with the default grid of ten, every row writes the digits 0 to 9 in its own style. A run with
-    --clusters draws its clusters in proportion to label_shares, each digit with a z of its own.
+    In a conditional run each row is one z, one style, and column c draws the class c mod L: with the
+    default grid of ten, every row writes the digits 0 to 9 in its own handwriting. A run with --clusters
+    draws its clusters in proportion to label_shares, each picture with a z of its own.
     """
     grid = config.frame_grid
     if not models.conditional(config):
@@ -187,86 +142,76 @@ def frame_inputs(config, label_shares=None):
             config, latent_vectors, generate.labels_to_draw(grid * grid, models.num_labels(config), label_shares)
         )
     styles = tf.random.stateless_normal((grid, config.latent_dim), seed=(config.seed, 0))
-    digits = tf.range(grid * grid) % grid % models.num_labels(config)
-    return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), digits)
+    classes = tf.range(grid * grid) % grid % models.num_labels(config)
+    return models.generator_inputs(config, tf.repeat(styles, grid, axis=0), classes)
 
 
-def train(
-    config,
-    train_digits,
-    checkpoint_dir,
-    output_dir,
-    fresh=False,
-    log=print,
-    progress=True,
-    evaluation=None,
-    strategy=None,
-    on_gpu=False,
-    resume_from=None,
-    stop=None,
-):
-    """Trains a run to config.epochs epochs, resuming from the latest checkpoint in checkpoint_dir.
-
-    Writes, under output_dir: frames/epoch_NNNN.png after each epoch, training.gif at the end, and logs/
-    (TensorBoard, and metrics.csv with evaluations); only the chief of a multi-worker strategy writes.
+def open_run(checkpoint_dir, output_dir, fresh=False, resume_from=None, strategy=None, log=print):
+    """The runtime.run.TrainingRun of a run in checkpoint_dir, its frames and logs in output_dir: every input about
+    where it lives checked, nothing changed yet.
 
     Args:
-      config: the run's Config (see config.resolve for how a resumed run gets it).
-      train_digits: data.Pictures, the pictures (digits) to learn from (a conditional run uses their labels).
       fresh: delete the run already in checkpoint_dir (and its frames and logs) and start over.
-      log: called with each line of the training log.
-      progress: show a progress bar during each epoch.
-      evaluation: None, or a function of the TrainingState returning a dict of quality figures
-        (summaries.CSV_COLUMNS), called every config.eval_every epochs.
-      strategy: a tf.distribute.Strategy (see distribute.make_strategy); default: one device.
-      on_gpu: whether the work runs on a GPU, for the "auto" speed settings.
       resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
-      stop: None, or a function of the TrainingState called after every compiled call and after every
-        epoch: True saves and ends the run there.
-    Returns:
-      The TrainingState at the end.
-    Raises:
-      UserError: bad directories or checkpoints (nothing changed), a loss not finite, a file not written.
+      strategy: a tf.distribute.Strategy (see distribute.make_strategy); default: one device.
+      log: called with each line of the training log.
     """
-    config = config_lib.with_pictures(config, train_digits)  # The networks' shapes come from the pictures.
-    strategy = strategy or tf.distribute.get_strategy()
+    return run_lib.TrainingRun(checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
+
+
+def train(config, pictures, run, progress=True, evaluation=None, on_gpu=False, stop=None):
+    """Trains a run to config.epochs epochs, resuming from its checkpoint.
+
+    Writes, under the run's output directory: frames/epoch_NNNN.png after each epoch, training.gif at the
+    end, and logs/ (TensorBoard, and metrics.csv with evaluations); only the chief of a multi-worker
+    strategy writes.
+
+    Args:
+      config: the run's Config, complete with its pictures' facts (config.resolve).
+      pictures: data.Pictures, the pictures to learn from (a conditional run uses their labels).
+      run: where the run lives (open_run()).
+      progress: show a progress bar during each epoch.
+      evaluation: None, or a function of the state returning a dict of quality figures, called every
+        config.eval_every epochs (evaluate.during_training).
+      on_gpu: whether the work runs on a GPU, for the "auto" speed settings.
+      stop: None, or a function of the state called after every compiled call and after every epoch:
+        True saves and ends the run there.
+    Returns:
+      The run's runtime.state.TrainingState at the end.
+    Raises:
+      UserError: bad checkpoints (nothing changed), a loss not finite, a file not written.
+    """
+    config_lib.refuse_other_pictures(config, data.facts(pictures, config.data))  # Networks fit for them.
+    require_a_batch(pictures, config.batch_size)
     speed = speed_lib.resolve(config, on_gpu)
-    run = run_lib.TrainingRun(config, checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
-    require_a_batch(train_digits, config.batch_size)
-    state, train_steps = start_run(run, speed, strategy)
-    train_digits = with_cluster_labels(state, config, train_digits, new_run=run.resume_path is None, log=log)
+    build = functools.partial(build_state, config, speed.mixed_precision)
+    state, train_steps = run.prepare(
+        config, build, gan_step(config), speed, after_step(config), LEARNING_RATES, "images"
+    )
+    pictures = with_cluster_labels(state, config, pictures, new_run=run.new, log=run.log)
     run.start()
 
-    inputs_of_frames = frame_inputs(config, state.label_shares())
-    image_dataset = data.image_dataset(train_digits, cache=speed.cache_dataset)
-    batches_of_epoch = functools.partial(data.epoch_batches, image_dataset, config.batch_size, config.seed)
+    inputs_of_frames = frame_inputs(config, label_shares(state))
+    image_dataset = data.image_dataset(pictures, cache=speed.cache_dataset)
     with run.saving_on_interrupt():
-        for epoch in range(run.epoch + 1, config.epochs + 1):
-            start, images_before = time.perf_counter(), int(state.epoch_images.numpy())
-            batches = batches_of_epoch(epoch - 1, config.latent_dim, images_before, prefetch=speed.prefetch)
-            if not train_epoch(run, train_steps, batches, strategy, speed.steps_per_call, progress and run.chief, stop):
-                run.save()  # Stopped early: keep what was trained; the epoch has no frame.
-                break
-            seconds = time.perf_counter() - start
-            images_per_second = (len(train_digits.images) - images_before) / max(seconds, 1e-9)
-            mean_losses = state.mean_losses(data.steps_per_epoch(len(train_digits.images), config.batch_size))
-
-            # Draw the progress frame and log the epoch; evaluate it if asked; then count it and save.
-            picture = images.grid(
-                generate.generate_digits(state.drawing_generator(), inputs_of_frames), config.frame_grid
+        for epoch in run.epochs_to_train():
+            skip = int(state.epoch_examples.numpy())  # A resumed epoch skips what it trained on.
+            batches = data.epoch_batches(
+                image_dataset, config.batch_size, config.seed, epoch - 1, config.latent_dim, skip, speed.prefetch
             )
-            run.write_epoch(epoch, mean_losses, images_per_second, picture)
-            figures = None
-            if evaluation is not None and config.eval_every and epoch % config.eval_every == 0:
-                figures = evaluation(state)
-                run.write_evaluation(epoch, figures)
-            run.end_epoch(epoch)
-            log(describe_epoch(epoch, config.epochs, mean_losses, seconds, images_per_second))
+            if not run.train_epoch(train_steps, batches, speed.steps_per_call, progress, stop):
+                break
+
+            # The epoch's progress frame, from the same inputs every epoch; its evaluation, if asked.
+            drawn = generate.draw(drawing_generator(state), inputs_of_frames)
+            frame = images.Frame(images.grid(drawn, config.frame_grid))
+            figures = evaluation(state) if evaluation and config.eval_every and epoch % config.eval_every == 0 else None
+            run.end_epoch(epoch, frame, figures)
             if figures is not None:
-                log("  quality: " + describe_figures(figures))
+                run.log("  quality: " + describe_figures(figures, mnist.treatment(config.data)))
             if stop is not None and stop(state):
                 break
-    run.finish()
+    run.finish(images.write_training_gif)
     return state
 
 
@@ -279,76 +224,19 @@ def require_a_batch(pictures, batch_size):
         )
 
 
-def start_run(run, speed, strategy):
-    """The run's state, restored when it resumes, and its compiled train step: (TrainingState, train_steps)."""
-    # Keras numbers layer names in the order layers are made (conv2d, conv2d_1, ...); the names reach
-    # the graph's ops, and how TensorFlow's graph optimiser (Grappler) rewrites the graph, down to the
-    # last bits of the weights, depends on them. From Keras's blank state every run has the same
-    # names, so it trains bitwise the same in any process (docs/guarantees.md).
-    keras.backend.clear_session(free_memory=False)
-    with strategy.scope():
-        state = build_state(run.config, speed.mixed_precision)
-        run.restore(state)
-        train_steps = compiled.compile_train_step(state, run.config, speed, strategy)
-    run.log(f"speed: {speed.describe()}; strategy: {distribute.describe(strategy)}")
-    return state, train_steps
-
-
-def train_epoch(run, train_steps, batches, strategy, steps_per_call, progress, stop=None):
-    """Trains on the rest of one epoch's batches, steps_per_call steps a compiled call.
-
-    Args:
-      batches: data.epoch_batches(): the full batches, then the short last one, each a dataset.
-      progress: show a Keras progress bar with the epoch's running mean losses.
-      stop: as in train().
-    Returns:
-      True when the epoch is done, False when `stop` ended it early.
-    """
-    state = run.state
-    steps_left = sum(part_steps for _, part_steps in batches)
-    steps_before = int(state.epoch_images.numpy()) // run.config.batch_size  # Steps a resumed epoch already did.
-    progress_bar = keras.utils.Progbar(steps_left, verbose=1 if progress else 0, unit_name="batch")
-    steps_trained = 0
-    for part, part_steps in batches:
-        iterator = iter(strategy.experimental_distribute_dataset(part))
-        while part_steps:
-            call_steps = min(steps_per_call, part_steps)
-            call_losses = {name: float(value) for name, value in train_steps(iterator, call_steps).items()}
-            run.check_finite(call_losses, call_steps)
-            part_steps -= call_steps
-            steps_left -= call_steps
-            steps_trained += call_steps
-            if progress:  # The epoch's running means (Keras 3's Progbar shows values as given).
-                progress_bar.update(
-                    steps_trained,
-                    [
-                        (name, float(total.numpy()) / (steps_before + steps_trained))
-                        for name, total in state.epoch_loss_sums.items()
-                    ],
-                )
-            if steps_left:  # The epoch's last call is saved by run.end_epoch, after the epoch's frame.
-                run.maybe_save()
-                if stop is not None and stop(state):
-                    return False
-    return True
-
-
-def describe_epoch(epoch, epochs, mean_losses, seconds, images_per_second):
-    """The training log's line for an epoch."""
-    losses = "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
-    return f"epoch {epoch}/{epochs}  {losses}  {seconds:.1f} s  {images_per_second:.0f} images/s"
-
-
-def describe_figures(figures):
-    """The quality line of the training log, from evaluate.headline()'s figures; those a run has not
-    (NaN: no classes, no asked class, no encoder) are left out."""
-    shares = f"{figures['min_class_share']:.3f}-{figures['max_class_share']:.3f}"
+def describe_figures(figures, treatment=mnist.DIGITS):
+    """The quality line of the training log, from evaluate.headline()'s figures, in the words of the
+    pictures' treatment (mnist.py); the figures a run has not (missing, or NaN: no classes, no asked class,
+    no encoder) are left out."""
+    nan = float("nan")
+    score, frechet = figures.get("score", nan), figures.get("frechet_distance", nan)
+    least, most = figures.get("min_class_share", nan), figures.get("max_class_share", nan)
+    asked, nearest = figures.get("asked_class_share", nan), figures.get("latent_nearest_neighbour_accuracy", nan)
     parts = [
-        ("MNIST score", figures["mnist_score"], f"{figures['mnist_score']:.3f}"),
-        ("Frechet distance", figures["frechet_distance"], f"{figures['frechet_distance']:.2f}"),
-        ("class shares", figures["min_class_share"], shares),
-        ("asked digit", figures["asked_digit_share"], f"{figures['asked_digit_share']:.3f}"),
-        ("encoder latent 1-NN", figures["latent_nearest_neighbour_accuracy"],
-         f"{figures['latent_nearest_neighbour_accuracy']:.4f}"),
-    ]  # fmt: skip
+        (treatment.score_name, score, f"{score:.3f}"),
+        ("Frechet distance", frechet, f"{frechet:.2f}"),
+        ("class shares", least, f"{least:.3f}-{most:.3f}"),
+        (f"asked {treatment.class_word}", asked, f"{asked:.3f}"),
+        ("encoder latent 1-NN", nearest, f"{nearest:.4f}"),
+    ]
     return "  ".join(f"{name} {text}" for name, value, text in parts if not math.isnan(value))

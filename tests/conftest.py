@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from gan_tf import config as config_lib
+from gan_tf import mnist
 from gan_tf.runtime import console
 
 os.environ.pop("GAN_TF_MNIST", None)  # The tests name their data; a user's MNIST file must not stand in.
@@ -87,6 +88,15 @@ def fingerprint(directory):
     }
 
 
+def train_quietly(config, pictures, checkpoint_dir, output_dir, fresh=False, resume_from=None, strategy=None,
+                  log=None, **options):  # fmt: skip
+    """train.train on the run in these directories, with no log and no progress bar: its state at the end."""
+    from gan_tf import train
+
+    run = train.open_run(checkpoint_dir, output_dir, fresh, resume_from, strategy, log or (lambda line: None))
+    return train.train(config, pictures, run, progress=False, **options)
+
+
 @pytest.fixture
 def tiny_config():
     """The tiny preset, for one epoch: a few milliseconds a step."""
@@ -106,7 +116,7 @@ def synthetic_images(count, seed=0, size=28, channels=1):
 def synthetic_digits(count, seed=0):
     """data.Pictures of synthetic_images(), labelled as digits 0, 1, ..., 9, 0, 1, ..."""
     labels = (np.arange(count) % 10).astype(np.int32)
-    return data.Pictures(synthetic_images(count, seed), labels, data.DIGIT_NAMES, "synthetic")
+    return data.Pictures(synthetic_images(count, seed), labels, mnist.DIGIT_NAMES, "synthetic")
 
 
 def synthetic_pictures(count, seed=0, size=32, class_names=("cat", "dog", "ship")):
@@ -141,13 +151,9 @@ def tiny_run(tmp_path_factory):
     root/outputs its two frames, the GIF and the logs. Read it, never change it: copy_of_tiny_run()
     gives a copy to damage.
     """
-    from gan_tf import train
-
     root = tmp_path_factory.mktemp("tiny_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
-    train.train(
-        config, synthetic_digits(48), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
-    )
+    train_quietly(config, synthetic_digits(48), root / "checkpoints", root / "outputs")
     return config, root
 
 
@@ -158,13 +164,10 @@ def tiny_cluster_run(tmp_path_factory):
     root/checkpoints holds the run, root/export what export.export_run wrote, described by `description`.
     """
     from gan_tf import export
-    from gan_tf import train
 
     root = tmp_path_factory.mktemp("tiny_cluster_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, conditional="off", clusters=3)
-    train.train(
-        config, synthetic_digits(48), root / "checkpoints", root / "outputs", log=lambda line: None, progress=False
-    )
+    train_quietly(config, synthetic_digits(48), root / "checkpoints", root / "outputs")
     return root, export.export_run(root / "checkpoints", None, root / "export")
 
 
@@ -173,12 +176,11 @@ def tiny_colour_run(tmp_path_factory):
     """A tiny conditional run on colour pictures of 32 pixels of three classes (1 epoch on
     synthetic_pictures(48)) and its export: (root, description), as tiny_cluster_run."""
     from gan_tf import export
-    from gan_tf import train
 
     root = tmp_path_factory.mktemp("tiny_colour_run")
     pictures = synthetic_pictures(48)
-    config = config_lib.with_pictures(dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1), pictures, "/pets")
-    train.train(config, pictures, root / "checkpoints", root / "outputs", log=lambda line: None, progress=False)
+    config = config_lib.with_pictures(config_lib.resolve({"epochs": 1}, preset="tiny"), data.facts(pictures, "/pets"))
+    train_quietly(config, pictures, root / "checkpoints", root / "outputs")
     return root, export.export_run(root / "checkpoints", None, root / "export")
 
 

@@ -36,8 +36,8 @@ def die():
 def kill_inside_step(kill_step):
     make_train_step = compiled.make_train_step
 
-    def make_killing_step(state, *args, **kwargs):
-        train_step = make_train_step(state, *args, **kwargs)
+    def make_killing_step(step, state, *args, **kwargs):
+        train_step = make_train_step(step, state, *args, **kwargs)
 
         def killing_step(*batch):
             results = train_step(*batch)

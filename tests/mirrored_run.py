@@ -16,25 +16,19 @@ cpu = tf.config.list_physical_devices("CPU")[0]
 tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
 
 from gan_tf import config as config_lib  # noqa: E402  (after the device set-up above)
-from gan_tf import train  # noqa: E402
 from tests.conftest import synthetic_digits  # noqa: E402
+from tests.conftest import train_quietly  # noqa: E402
 
 
 def final_weights(strategy):
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, batch_size=16)
     with tempfile.TemporaryDirectory() as directory:
-        state = train.train(
-            config,
-            synthetic_digits(64),
-            f"{directory}/checkpoints",
-            f"{directory}/outputs",
-            log=lambda line: None,
-            progress=False,
-            strategy=strategy,
+        state = train_quietly(
+            config, synthetic_digits(64), f"{directory}/checkpoints", f"{directory}/outputs", strategy=strategy
         )
     return [
         variable.numpy()
-        for model in (state.generator, state.discriminator, state.encoder)
+        for model in (state.networks["generator"], state.networks["discriminator"], state.networks["encoder"])
         for variable in model.weights
     ], int(state.step.numpy())
 

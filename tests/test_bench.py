@@ -9,7 +9,6 @@ import tensorflow as tf
 from gan_tf import config as config_lib
 from gan_tf import models
 from gan_tf.runtime import speed
-from gan_tf.runtime import summaries
 from gan_tf.tools import bench
 from tests.conftest import synthetic_digits
 
@@ -114,13 +113,17 @@ def test_time_to_quality_stops_at_the_first_epoch_that_reaches_the_target(monkey
     """The trial's bookkeeping, with a tiny model and the judge's scores stubbed: 5.0, then 9.5."""
     monkeypatch.setitem(config_lib.PRESETS, "default", config_lib.PRESETS["tiny"])
     scores = iter([5.0, 9.5, 9.9])
-    monkeypatch.setattr(bench.evaluate, "evaluate", lambda *args, **kwargs: None)
-    figures = dict.fromkeys(summaries.CSV_COLUMNS[2:], 0.5)  # Every figure train.train logs.
-    monkeypatch.setattr(bench.evaluate, "headline", lambda results: {**figures, "mnist_score": next(scores)})
+    figures = {"score": 0.5, "frechet_distance": 20.0}
+
+    def during_training(*args, **kwargs):
+        return lambda state: {**figures, "score": next(scores)}
+
+    monkeypatch.setattr(bench.evaluate, "during_training", during_training)
     trial = bench.time_to_quality(
+        config_lib.PRESETS["tiny"],
         synthetic_digits(40),
         synthetic_digits(20, seed=1),
-        judge=None,
+        judge_directory=None,
         target=9.0,
         minutes=10,
         on_gpu=False,

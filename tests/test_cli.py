@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from gan_tf import config as config_lib
+from gan_tf.runtime import settings
 from tests.conftest import ROOT
 from tests.conftest import error_line
 from tests.conftest import fingerprint
@@ -47,7 +48,7 @@ def test_help_explains_every_flag_and_a_bad_flag_is_refused_before_tensorflow_lo
     result = gan_tf_process("train", "--help")
     assert result.returncode == 0
     for field in config_lib.flag_fields():
-        assert config_lib.flag(field.name) in result.stdout
+        assert settings.flag(field.name) in result.stdout
     for flag in ("--fresh", "--data", "--device", "--checkpoint-dir", "--output-dir", "--preset"):
         assert flag in result.stdout
     for command in ("sample", "gif", "reconstruct", "interpolate", "evaluate", "bench", "compare", "export", "play"):
@@ -286,3 +287,10 @@ def test_bench_and_evaluate_check_their_inputs_before_writing(trained, tmp_path)
     assert "nowhere.npz does not exist" in error_line(result)
     assert fingerprint(copy) == before
     assert sorted(path.name for path in tmp_path.iterdir()) == ["copy"]
+
+
+def test_an_old_flag_name_still_works():
+    from gan_tf import __main__ as cli
+
+    args = cli.build_parser().parse_args(["train", "--refine-7x7", "on"])
+    assert args.refine_first_map == "on"

@@ -100,9 +100,9 @@ def test_pictures_other_than_digits_are_clustered_on_their_pixels_averaged_in_bl
     images[0::2, :, :, 0] = 255  # Red pictures and blue ones: two clusters.
     images[1::2, :, :, 2] = 255
     images[0, 0, :2] = [[255, 0, 255], [255, 255, 255]]  # One block of 2x2 pixels, averaged.
-    points = clusters.features(images, digits=False)
+    points = clusters.features(images, deskewed=False)
     assert points.shape == (20, clusters.feature_size(32, 3)) == (20, 768)
     assert np.allclose(points[0, :3], (np.array([255, 0, 0]) * 2 + [255, 0, 255] + [255, 255, 255]) / 4 / 127.5 - 1)
-    centroids, labels = clusters.fit(images, 2, seed=0, digits=False)
+    centroids, labels = clusters.fit(images, 2, seed=0, deskewed=False)
     assert len(set(labels[0::2])) == 1 and len(set(labels[1::2])) == 1 and labels[0] != labels[1]
-    assert np.array_equal(labels, clusters.assign(images, centroids, digits=False))
+    assert np.array_equal(labels, clusters.assign(images, centroids, deskewed=False))

@@ -10,6 +10,7 @@ import tensorflow as tf
 
 from gan_tf import config as config_lib
 from gan_tf import evaluate
+from gan_tf import mnist
 from gan_tf.runtime import errors
 from gan_tf.tools import clock as clock_lib
 from gan_tf.tools import compare
@@ -41,15 +42,15 @@ class FakeState:
     """What a Timeline reads of a TrainingState: the counters."""
 
     def __init__(self):
-        self.epoch, self.epoch_images, self.step = tf.Variable(0), tf.Variable(0), tf.Variable(0)
+        self.epoch, self.epoch_examples, self.step = tf.Variable(0), tf.Variable(0), tf.Variable(0)
 
     def train(self, images, batch=10, per_epoch=100):
         for _ in range(images // batch):
             self.step.assign_add(1)
-            self.epoch_images.assign_add(batch)
-            if int(self.epoch_images.numpy()) == per_epoch:
+            self.epoch_examples.assign_add(batch)
+            if int(self.epoch_examples.numpy()) == per_epoch:
                 self.epoch.assign_add(1)
-                self.epoch_images.assign(0)
+                self.epoch_examples.assign(0)
 
 
 class FakeJudgement:
@@ -101,7 +102,7 @@ def test_compare_trains_each_variant_on_its_budget_of_images_writes_the_tables_a
     monkeypatch.setitem(config_lib.UNCONDITIONAL_DEFAULTS, "clusters", 4)
     monkeypatch.setattr(compare, "CURVE_SAMPLES", 20)
     monkeypatch.setattr(compare, "FINAL_SAMPLES", 50)
-    evaluate.build_judge().save(tmp_path / evaluate.JUDGE_FILENAME)
+    evaluate.build_judge().save(tmp_path / mnist.DIGITS.judge_file)
     names = ["conditional/default", "unconditional/hinge"]
     lines = []
 

@@ -11,6 +11,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from gan_tf import data
+from gan_tf import mnist
 from gan_tf.runtime import errors
 from tests.conftest import synthetic_digits
 from tests.conftest import write_mnist_npz
@@ -127,7 +128,7 @@ def test_epoch_keeps_the_short_last_batch_and_fixed_order():
 def numbered_digits(count):
     """Digits whose pixels all hold their index, labelled index % 10: each image says where it came from."""
     images = np.arange(count, dtype=np.uint8).reshape(count, 1, 1, 1).repeat(28, 1).repeat(28, 2)
-    return data.Pictures(images, (np.arange(count) % 10).astype(np.int32), data.DIGIT_NAMES, "numbered")
+    return data.Pictures(images, (np.arange(count) % 10).astype(np.int32), mnist.DIGIT_NAMES, "numbered")
 
 
 def test_each_image_keeps_its_label_through_the_shuffle():

@@ -132,7 +132,7 @@ def test_a_run_with_clusters_exports_its_clusters_and_their_shares(tiny_cluster_
     loaded = export.Loaded(root / "export")
     inputs = generate.new_inputs(config, 12, seed=0, stream=1, label_shares=shares)
     labels = generate.labels_to_draw(12, config.clusters, shares)
-    expected = generate.generate_digits(generator, inputs)
+    expected = generate.draw(generator, inputs)
     assert np.array_equal(loaded.draw(inputs[:, : config.latent_dim], labels), expected[..., 0])
     latent, logits = loaded.read(expected[..., 0])
     assert latent.shape == (12, config.latent_dim) and logits.shape == (12, 3)
@@ -189,7 +189,7 @@ def test_a_colour_run_exports_signatures_of_its_pictures_and_names_its_classes(t
     latent = tf.random.stateless_normal((6, config.latent_dim), seed=(0, 1))
     classes = tf.constant([0, 1, 2, 0, 1, 2], tf.int32)
     images = model.signatures["generate"](latent=latent, classes=classes)["images"]
-    expected = generate.generate_digits(generator, generate.models.generator_inputs(config, latent, classes))
+    expected = generate.draw(generator, generate.models.generator_inputs(config, latent, classes))
     assert images.dtype == tf.uint8 and np.array_equal(images.numpy(), expected)  # (6, 32, 32, 3).
     codes = model.signatures["encode"](images=images)
     assert codes["latent"].shape == (6, config.latent_dim) and codes["class_logits"].shape == (6, 3)

@@ -4,6 +4,7 @@ import imageio.v3 as iio
 import numpy as np
 
 from gan_tf import images
+from gan_tf.runtime import frames
 
 
 def test_grid_places_digits_row_by_row():
@@ -16,17 +17,19 @@ def test_grid_places_digits_row_by_row():
 
 def test_frames_sort_by_epoch_and_gif_has_one_frame_per_epoch(tmp_path):
     for epoch in (10, 2, 1):
-        images.save_png(np.full((4, 4, 1), epoch, np.uint8), images.frame_path(tmp_path, epoch))
+        images.Frame(np.full((4, 4, 1), epoch, np.uint8)).write(frames.frame_path(tmp_path, epoch, ".png"))
     (tmp_path / "epoch_notes.png").write_bytes(b"")  # Not a frame: ignored.
+    (tmp_path / "epoch_0003.txt").write_text("a text run's frame")  # Not a picture: ignored.
     assert [path.name for path in images.frame_paths(tmp_path)] == [
         "epoch_0001.png",
         "epoch_0002.png",
         "epoch_0010.png",
     ]
     assert images.gif_from_frames(tmp_path, tmp_path / "training.gif") == 3
-    frames = iio.imread(tmp_path / "training.gif", index=None)
-    assert frames.shape[0] == 3
-    assert iio.imread(images.frame_path(tmp_path, 2)).shape == (4 * images.UPSCALE, 4 * images.UPSCALE)
+    assert iio.imread(tmp_path / "training.gif", index=None).shape[0] == 3
+    assert iio.imread(frames.frame_path(tmp_path, 2, ".png")).shape == (4 * images.UPSCALE, 4 * images.UPSCALE)
+    frames.remove_frames_after(tmp_path, 2)  # A resumed run redoes the epochs after its checkpoint.
+    assert [path.name for path in frames.frame_paths(tmp_path)] == ["epoch_0001.png", "epoch_0002.png"]
 
 
 def test_single_frame_gif(tmp_path):

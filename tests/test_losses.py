@@ -53,10 +53,10 @@ def test_latent_regression_and_reconstruction_are_mean_squared_errors():
     assert losses.reconstruction_loss(real, redrawn).numpy().tolist() == pytest.approx([2.25, 2.25])
 
 
-def test_digit_loss_is_the_cross_entropy_of_the_true_digit():
+def test_class_loss_is_the_cross_entropy_of_the_true_class():
     uniform, sure = [0.0] * 10, [0.0] * 10
     sure[4] = 100.0
-    values = losses.digit_loss(tf.constant([2, 4, 5]), tf.constant([uniform, sure, sure])).numpy()
+    values = losses.class_loss(tf.constant([2, 4, 5]), tf.constant([uniform, sure, sure])).numpy()
     assert values.tolist() == pytest.approx([np.log(10), 0.0, 100.0], abs=1e-5)
 
 

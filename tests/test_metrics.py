@@ -7,20 +7,26 @@ from gan_tf import metrics
 
 
 def test_uniform_predictions_score_one():
-    assert metrics.mnist_score(np.full((50, 10), 0.1)) == pytest.approx(1.0, abs=1e-9)
+    assert metrics.classifier_score(np.full((50, 10), 0.1)) == pytest.approx(1.0, abs=1e-9)
 
 
 def test_ten_separated_balanced_classes_score_ten():
     one_hot = np.eye(10)[np.arange(100) % 10]
-    assert metrics.mnist_score(one_hot) == pytest.approx(10.0, rel=1e-6)
+    assert metrics.classifier_score(one_hot) == pytest.approx(10.0, rel=1e-6)
 
 
 def test_one_class_only_scores_one_even_when_confident():
-    assert metrics.mnist_score(np.eye(10)[np.zeros(30, int)]) == pytest.approx(1.0, rel=1e-6)
+    assert metrics.classifier_score(np.eye(10)[np.zeros(30, int)]) == pytest.approx(1.0, rel=1e-6)
 
 
 def test_two_balanced_classes_score_two():
-    assert metrics.mnist_score(np.eye(10)[np.arange(40) % 2]) == pytest.approx(2.0, rel=1e-6)
+    assert metrics.classifier_score(np.eye(10)[np.arange(40) % 2]) == pytest.approx(2.0, rel=1e-6)
+
+
+def test_the_score_of_a_judge_of_three_classes():
+    # Each picture sure of its class, with shares 1/2, 1/4, 1/4: exp(KL) = exp(-sum p log p) = exp(1.5 log 2).
+    probabilities = np.eye(3)[[0, 0, 1, 2]]
+    assert metrics.classifier_score(probabilities) == pytest.approx(2**1.5, rel=1e-6)
 
 
 def test_frechet_distance_of_a_set_with_itself_is_zero():
@@ -48,7 +54,22 @@ def test_class_shares_and_confidence():
     np.testing.assert_allclose(metrics.class_shares(probabilities), [0.5] + [0.0] * 8 + [0.5])
     assert metrics.confident_share(probabilities) == pytest.approx(0.75)
     # Top guesses 0, 0 (argmax of a tie is the first), 9, 9; asked 0, 1, 9, 3: two of four agree.
-    assert metrics.asked_digit_share(probabilities, [0, 1, 9, 3]) == pytest.approx(0.5)
+    assert metrics.asked_class_share(probabilities, [0, 1, 9, 3]) == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize(
+    "probabilities, shares",
+    [
+        # A judge of two classes: two pictures of each, so each class has half, and the least share is 1/2.
+        ([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4], [0.3, 0.7]], [0.5, 0.5]),
+        # Of three: guesses 0, 2, 2, 2 and no 1.
+        ([[0.7, 0.2, 0.1], [0.1, 0.2, 0.7], [0.3, 0.3, 0.4], [0.0, 0.1, 0.9]], [0.25, 0.0, 0.75]),
+    ],
+)
+def test_class_shares_count_the_judges_own_classes(probabilities, shares):
+    found = metrics.class_shares(np.array(probabilities))
+    assert found.shape == (len(shares),)
+    np.testing.assert_allclose(found, shares)
 
 
 def test_nearest_neighbour_accuracy_by_hand():

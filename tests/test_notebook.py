@@ -1,11 +1,14 @@
 """The walkthrough notebook runs from top to bottom, as a student would run it, on small synthetic digits
 and on a tiny folder of pictures it makes itself."""
 
+import base64
+import io
 import pathlib
 import time
 
 import nbclient
 import nbformat
+import PIL.Image
 import pytest
 
 from tests.conftest import write_mnist_npz
@@ -30,12 +33,28 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     print(f"\nthe walkthrough ran in {time.perf_counter() - start:.1f} s")
 
     outputs = [output for cell in code_cells for output in cell.outputs]
-    pictures = [output for output in outputs if "image/png" in output.get("data", {})]
+    pictures = [output["data"]["image/png"] for output in outputs if "image/png" in output.get("data", {})]
     gifs = [output for output in outputs if "image/gif" in output.get("data", {})]
     text = "".join(output.get("text", "") for output in outputs)
-    assert (
-        len(pictures) >= 4 and len(gifs) == 2
-    )  # Digits, frame, sevens, reconstruction; training and interpolation GIFs.
+
+    # Each picture in order, (height, width): a grid of N pictures of side S in C columns, 2 pixels apart,
+    # each pixel shown 2x2: 30 digits in 3 rows of 10; the last frame, 10 x 10; 20 sevens in 5 columns;
+    # 20 test digits over their reconstructions, rows of 10; 20 shapes of 32 pixels in rows of 10; 4 circles; 4 squares.
+    def grid(count, columns, side=28):
+        rows = -(-count // columns)
+        return (2 * (rows * (side + 2) + 2), 2 * (columns * (side + 2) + 2))
+
+    expected = [
+        grid(30, 10),
+        grid(100, 10),
+        grid(20, 5),
+        grid(40, 10),
+        grid(20, 10, 32),
+        grid(4, 4, 32),
+        grid(4, 4, 32),
+    ]
+    sizes = [PIL.Image.open(io.BytesIO(base64.b64decode(picture))).size[::-1] for picture in pictures]
+    assert sizes == expected and len(gifs) == 2  # And the training and interpolation GIFs.
     assert "600 digits for this notebook" in text and "discriminator loss" in text
     assert "MNIST score" in text and "latent 1-NN accuracy" in text
     # The tiny folder it makes: 144 colour pictures to train on, two classes named by their sub-folders.

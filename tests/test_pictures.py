@@ -11,14 +11,15 @@ import pytest
 from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate
+from gan_tf import generate
 from gan_tf import models
-from gan_tf import train
 from tests.conftest import error_line
 from tests.conftest import fingerprint
 from tests.conftest import gan_tf
 from tests.conftest import saved_variables
 from tests.conftest import synthetic_images
 from tests.conftest import synthetic_pictures
+from tests.conftest import train_quietly
 
 
 def write_folder(root, count, size=32, colour=True, class_names=("cat", "dog", "ship")):
@@ -82,7 +83,7 @@ def test_other_pictures_for_a_run_are_refused_and_nothing_changes(colour_run, tm
     moved = write_folder(tmp_path / "moved", 48, class_names=("cat", "dog"))
     config = config_lib.load(checkpoints)
     with pytest.raises(Exception, match="trained on pictures with cat, dog, ship classes"):
-        config_lib.with_pictures(config, data.load(str(moved), "train"))
+        config_lib.with_pictures(config, data.facts(data.load(str(moved), "train"), str(moved)))
 
 
 def test_a_flat_folder_trains_without_labels_and_a_small_one_is_refused(tmp_path):
@@ -104,28 +105,46 @@ def test_a_flat_folder_trains_without_labels_and_a_small_one_is_refused(tmp_path
 def test_a_colour_run_resumes_bitwise(tmp_path):
     pictures = synthetic_pictures(48)
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
-    quiet = {"log": lambda line: None, "progress": False}
-    train.train(config, pictures, tmp_path / "straight", tmp_path / "o1", **quiet)
-    train.train(dataclasses.replace(config, epochs=1), pictures, tmp_path / "resumed", tmp_path / "o2", **quiet)
-    train.train(config, pictures, tmp_path / "resumed", tmp_path / "o2", **quiet)
+    config = config_lib.with_pictures(config, data.facts(pictures, "/pets"))
+    train_quietly(config, pictures, tmp_path / "straight", tmp_path / "o1")
+    train_quietly(dataclasses.replace(config, epochs=1), pictures, tmp_path / "resumed", tmp_path / "o2")
+    train_quietly(config, pictures, tmp_path / "resumed", tmp_path / "o2")
     straight, resumed = saved_variables(tmp_path / "straight"), saved_variables(tmp_path / "resumed")
     assert straight.keys() == resumed.keys()
     assert all(np.array_equal(straight[name], resumed[name]) for name in straight)
 
 
-def test_pictures_without_classes_are_judged_by_their_rotations():
+def brightness_features(judge, images, batch_size=1000):
+    """A judge of rotations whose features are (a picture's mean brightness, 0), and whose guess is always 0."""
+    brightness = np.asarray(images, np.float64).mean(axis=(1, 2, 3))
+    return np.eye(4)[np.zeros(len(images), int)], np.stack([brightness, np.zeros_like(brightness)], axis=1)
+
+
+def test_pictures_without_classes_are_judged_by_their_rotations(monkeypatch):
     pictures = synthetic_pictures(8, class_names=())
-    config = config_lib.with_pictures(dataclasses.replace(config_lib.Config(), conditional="off"), pictures, "flat")
+    config = config_lib.with_pictures(config_lib.resolve({}), data.facts(pictures, "flat"))
     images, turns = evaluate.judge_examples(config, pictures)
     assert turns.tolist() == [0] * 8 + [1] * 8 + [2] * 8 + [3] * 8 and evaluate.judge_classes(config) == 4
     assert np.array_equal(images[8 + 1], data.to_unit_range(np.rot90(pictures.images[1])).numpy())
     assert evaluate.min_accuracy(config) == 0.625 and evaluate.judge_path("j", config).name.startswith(
         "judge-flat-32px-"
     )
-    judge = evaluate.build_judge((32, 32, 3), 4)
+    monkeypatch.setattr(evaluate, "judge_outputs", brightness_features)
     generator = models.build_generator(config)
-    results = evaluate.evaluate(config, generator, None, judge, pictures, pictures, num=8, seed=0, memorisation=False)
-    assert results["generated"]["mnist_score"] is None and results["generated"]["frechet_distance"] >= 0
+    results = evaluate.evaluate(config, generator, None, None, pictures, pictures, num=8, seed=0, memorisation=False)
+    assert results["generated"] == {
+        "score": None,
+        "frechet_distance": results["generated"]["frechet_distance"],
+        "confident_share": None,
+        "asked_class_share": None,
+        "class_shares": None,
+    }
+    # The Fréchet distance of the brightness alone: |mean g - mean t|^2 + var g + var t - 2 sqrt(var g var t).
+    drawn = generate.draw(generator, generate.new_inputs(config, 8, 0, stream=2, label_shares=None))
+    generated, real = drawn.mean(axis=(1, 2, 3)), pictures.images.astype(np.float64).mean(axis=(1, 2, 3))
+    variance_g, variance_t = np.var(generated, ddof=1), np.var(real, ddof=1)
+    expected = (generated.mean() - real.mean()) ** 2 + variance_g + variance_t - 2 * np.sqrt(variance_g * variance_t)
+    assert results["generated"]["frechet_distance"] == pytest.approx(expected, rel=1e-6)
     report = evaluate.report(results, 0.7, config)
     assert "Frechet distance" in report and "score" not in report and "share of" not in report
 
@@ -133,7 +152,7 @@ def test_pictures_without_classes_are_judged_by_their_rotations():
 def test_a_judge_of_few_pictures_below_its_bar_is_kept_and_said_so(tmp_path, monkeypatch):
     # Blank pictures look alike in every rotation: the judge can only guess, a quarter of the time right.
     blank = data.Pictures(np.zeros((16, 28, 28, 3), np.uint8), np.zeros(16, np.int32), (), "blank")
-    config = config_lib.with_pictures(dataclasses.replace(config_lib.Config(), conditional="off"), blank, "blank")
+    config = config_lib.with_pictures(config_lib.resolve({}), data.facts(blank, "blank"))
     monkeypatch.setattr(evaluate, "JUDGE_EXAMPLES", 640)  # 10 epochs of 16 pictures in 4 rotations, then 3 more.
     lines = []
     judge, accuracy = evaluate.load_or_train_judge(tmp_path, config, blank, blank, log=lines.append)

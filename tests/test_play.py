@@ -54,7 +54,7 @@ def png_bytes(picture):
 def test_the_grid_is_the_generators_sevens_for_that_seed(functions):
     config, generator = functions.config, functions.generator  # export.Serving of tiny_run's latest checkpoint.
     latent = tf.random.stateless_normal((pictures.STYLES, config.latent_dim), seed=(5, pictures.STREAM))
-    sevens = generate.generate_digits(generator, generate.models.generator_inputs(config, latent, np.full(16, 7)))
+    sevens = generate.draw(generator, generate.models.generator_inputs(config, latent, np.full(16, 7)))
     assert np.array_equal(pictures.grid(functions, 5, label=7), images.grid(sevens, columns=4)[..., 0])
     assert not np.array_equal(pictures.grid(functions, 6, label=7), pictures.grid(functions, 5, label=7))
 

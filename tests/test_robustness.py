@@ -16,18 +16,16 @@ from gan_tf import data
 from gan_tf import generate
 from gan_tf import images
 from gan_tf import losses
-from gan_tf import train
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import run as run_lib
 from gan_tf.runtime import summaries
 from tests.conftest import fingerprint
+from tests.conftest import train_quietly
 
 
 def run(config, digits, root, **kwargs):
-    return train.train(
-        config, digits, root / "checkpoints", root / "outputs", log=lambda line: None, progress=False, **kwargs
-    )
+    return train_quietly(config, digits, root / "checkpoints", root / "outputs", **kwargs)
 
 
 def checkpoint_files(directory):
@@ -189,9 +187,14 @@ def test_checkpoints_by_seconds(tiny_config, digits, tmp_path, monkeypatch):
 def test_a_resumed_run_forgets_the_logs_of_the_epochs_it_redoes(tmp_path):
     logs = tmp_path / "logs"
     run_log = summaries.RunLog(logs)
-    figures = dict.fromkeys(summaries.CSV_COLUMNS[2:], 0.5)
+    figures = {"score": 0.5, "frechet_distance": 2.0}
     for epoch in (1, 2, 3):
-        run_log.epoch(epoch, {"generator": float(epoch)}, 100.0, np.zeros((4, 4, 1), np.uint8))
+        run_log.epoch(
+            epoch,
+            {"generator": float(epoch)},
+            {"images_per_second": 100.0},
+            images.Frame(np.zeros((4, 4, 1), np.uint8)),
+        )
         run_log.evaluation(epoch, 10 * epoch, figures)
     run_log.writer.close()
     event_file = next(logs.glob("events.out.tfevents.*"))

@@ -60,8 +60,8 @@ def test_every_compiled_step_setting_trains_as_the_plain_step(
     )
     settings = speed.resolve(config, on_gpu=False)
     state = train.build_state(config, settings.mixed_precision)
-    before = [variable.numpy() for variable in state.generator.trainable_variables]
-    train_steps = compiled.compile_train_step(state, config, settings)
+    before = [variable.numpy() for variable in state.networks["generator"].trainable_variables]
+    train_steps = train.compile_gan_step(state, config, settings)
     full_batches, _ = data.epoch_batches(
         data.image_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
     )[0]
@@ -71,11 +71,11 @@ def test_every_compiled_step_setting_trains_as_the_plain_step(
     assert sorted(results) == sorted(expected) == ["discriminator", "encoder", "generator"]
     for name, value in results.items():
         assert float(value) == pytest.approx(expected[name], rel=tolerance), name
-    assert int(state.step) == steps_per_call and int(state.epoch_images) == steps_per_call * config.batch_size
-    after = [variable.numpy() for variable in state.generator.trainable_variables]
+    assert int(state.step) == steps_per_call and int(state.epoch_examples) == steps_per_call * config.batch_size
+    after = [variable.numpy() for variable in state.networks["generator"].trainable_variables]
     assert all(variable.dtype == np.float32 for variable in after)  # Weights stay float32 in mixed precision.
     assert any(not np.array_equal(a, b) for a, b in zip(before, after))
-    assert state.generator(train.frame_inputs(config)).dtype == tf.float32  # So do the digits.
+    assert state.networks["generator"](train.frame_inputs(config)).dtype == tf.float32  # So do the digits.
 
 
 @pytest.mark.slow  # Three states, traced three times.
@@ -92,7 +92,7 @@ def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, dig
         settings = speed.resolve(config, on_gpu=False)
         keras.backend.clear_session(free_memory=False)  # As train.train does: the same names, the same graph.
         state = train.build_state(config)
-        train_steps = compiled.compile_train_step(state, config, settings)
+        train_steps = train.compile_gan_step(state, config, settings)
         ((full_batches, _),) = data.epoch_batches(
             data.image_dataset(digits), config.batch_size, config.seed, 0, config.latent_dim
         )
@@ -100,12 +100,12 @@ def test_several_steps_a_call_learn_what_one_step_a_call_learns(tiny_config, dig
         totals = [train_steps(iterator, steps_per_call) for _ in range(4 // steps_per_call)]
         losses = {name: sum(float(total[name]) for total in totals) for name in totals[0]}
         learned = [
-            *state.generator.weights,
-            *state.discriminator.weights,
-            *state.encoder.weights,
-            *state.generator_optimizer.variables,
-            *state.discriminator_optimizer.variables,
-            *state.encoder_optimizer.variables,
+            *state.networks["generator"].weights,
+            *state.networks["discriminator"].weights,
+            *state.networks["encoder"].weights,
+            *state.optimizers["generator"].variables,
+            *state.optimizers["discriminator"].variables,
+            *state.optimizers["encoder"].variables,
         ]
         return [variable.numpy() for variable in learned], losses, int(state.step)
 

@@ -48,12 +48,12 @@ def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_confi
     real_images, labels, latent_vectors = first_batch(config)
     labels = labels % max(models.num_labels(config), 1)
     # By hand, before the update: D's logits and features for the real batch and for G's fakes.
-    fake_images = state.generator(models.generator_inputs(config, latent_vectors, labels), training=True)
+    fake_images = state.networks["generator"](models.generator_inputs(config, latent_vectors, labels), training=True)
     real_logits, real_features = models.discriminate(
-        state.discriminator, models.discriminator_inputs(config, real_images, labels)
+        state.networks["discriminator"], models.discriminator_inputs(config, real_images, labels)
     )
     fake_logits, fake_features = models.discriminate(
-        state.discriminator, models.discriminator_inputs(config, fake_images, labels)
+        state.networks["discriminator"], models.discriminator_inputs(config, fake_images, labels)
     )
     expected_generator_loss = float(tf.reduce_mean(losses.generator_loss(config.loss, fake_logits)))
     if config.feature_matching:  # W (|mean f(x) - mean f(G(z))|^2 + KL of the encoder's label mixes, with labels).
@@ -61,12 +61,12 @@ def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_confi
         if models.num_labels(config):
             extra += float(
                 losses.class_distribution_kl(
-                    models.encoder_outputs(config, state.encoder(real_images))[1],
-                    models.encoder_outputs(config, state.encoder(fake_images))[1],
+                    models.encoder_outputs(config, state.networks["encoder"](real_images))[1],
+                    models.encoder_outputs(config, state.networks["encoder"](fake_images))[1],
                 )
             )
         expected_generator_loss += config.feature_matching * extra
-    encoder_before = values(state.encoder)
+    encoder_before = values(state.networks["encoder"])
 
     _, step_losses = step.gan_update(state, config, real_images, labels, latent_vectors)
 
@@ -75,7 +75,7 @@ def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_confi
         rel=1e-5,
     )
     assert float(step_losses["generator"]) == pytest.approx(expected_generator_loss, rel=1e-5)
-    assert same(values(state.encoder), encoder_before)  # The encoder is not part of the GAN's game.
+    assert same(values(state.networks["encoder"]), encoder_before)  # The encoder is not part of the GAN's game.
 
 
 def test_the_wasserstein_critic_loss_adds_the_weighted_gradient_penalty(tiny_config):
@@ -83,9 +83,13 @@ def test_the_wasserstein_critic_loss_adds_the_weighted_gradient_penalty(tiny_con
     state = train.build_state(config)
     real_images, labels, latent_vectors = first_batch(config)
     unpenalized = dataclasses.replace(config, gradient_penalty_weight=0.0)
-    fake_images = state.generator(models.generator_inputs(config, latent_vectors, labels), training=True)
-    real_logits, _ = models.discriminate(state.discriminator, models.discriminator_inputs(config, real_images, labels))
-    fake_logits, _ = models.discriminate(state.discriminator, models.discriminator_inputs(config, fake_images, labels))
+    fake_images = state.networks["generator"](models.generator_inputs(config, latent_vectors, labels), training=True)
+    real_logits, _ = models.discriminate(
+        state.networks["discriminator"], models.discriminator_inputs(config, real_images, labels)
+    )
+    fake_logits, _ = models.discriminate(
+        state.networks["discriminator"], models.discriminator_inputs(config, fake_images, labels)
+    )
     seed = step.step_seed(state, config)
     penalized_loss = step.discriminator_objective(
         state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, tf.reduce_mean
@@ -96,7 +100,7 @@ def test_the_wasserstein_critic_loss_adds_the_weighted_gradient_penalty(tiny_con
     assert float(plain_loss) == pytest.approx(float(tf.reduce_mean(fake_logits - real_logits)), rel=1e-5)
 
     def critic(images):
-        return state.discriminator(models.discriminator_inputs(config, images, labels), training=True)
+        return state.networks["discriminator"](models.discriminator_inputs(config, images, labels), training=True)
 
     weights = losses.interpolation_weights(config.batch_size, step.fold(seed, step.PENALTY))
     penalty = float(tf.reduce_mean(losses.gradient_penalty(critic, real_images, fake_images, weights)))
@@ -107,34 +111,39 @@ def test_critic_steps_update_the_discriminator_that_many_times_per_generator_upd
     config = dataclasses.replace(tiny_config, loss="wasserstein-gp", critic_steps=3, augment="on")
     state = train.build_state(config)
     step.train_step(state, config, *first_batch(config))
-    assert int(state.discriminator_optimizer.iterations) == 3 and int(state.generator_optimizer.iterations) == 1
+    assert int(state.optimizers["discriminator"].iterations) == 3 and int(state.optimizers["generator"].iterations) == 1
 
 
 def test_the_average_generator_moves_a_step_towards_the_generator(tiny_config):
     config = dataclasses.replace(tiny_config, generator_average=0.999)
     state = train.build_state(config)
-    assert same(values(state.average_generator), values(state.generator))  # It starts as a copy.
-    before = values(state.average_generator)
+    assert same(values(state.kept["average_generator"]), values(state.networks["generator"]))  # It starts as a copy.
+    before = values(state.kept["average_generator"])
     step.train_step(state, config, *first_batch(config))
     step.average_generator_update(state, config)  # At step 0 the decay is 1/10, not yet 0.999.
-    for average, old, new in zip(values(state.average_generator), before, values(state.generator)):
+    for average, old, new in zip(values(state.kept["average_generator"]), before, values(state.networks["generator"])):
         np.testing.assert_allclose(average, 0.1 * old + 0.9 * new, rtol=1e-5, atol=1e-6)
 
 
 def test_the_encoder_update_leaves_the_generator_and_discriminator_unchanged(tiny_config):
     state = train.build_state(tiny_config)
     real_images, labels, latent_vectors = first_batch(tiny_config)
-    fake_images = state.generator(models.generator_inputs(tiny_config, latent_vectors, labels), training=False)
-    generator_before, discriminator_before = values(state.generator), values(state.discriminator)
-    encoder_before = values(state.encoder, trainable_only=True)
+    fake_images = state.networks["generator"](
+        models.generator_inputs(tiny_config, latent_vectors, labels), training=False
+    )
+    generator_before, discriminator_before = (
+        values(state.networks["generator"]),
+        values(state.networks["discriminator"]),
+    )
+    encoder_before = values(state.networks["encoder"], trainable_only=True)
     expected_loss = encoder_loss_by_hand(state, tiny_config, real_images, labels, latent_vectors, fake_images)
 
     encoder_loss = step.encoder_update(state, tiny_config, real_images, labels, latent_vectors, fake_images)
 
     # Every weight of G and D, BatchNormalization's moving statistics included, is as it was.
-    assert same(values(state.generator), generator_before)
-    assert same(values(state.discriminator), discriminator_before)
-    assert not same(values(state.encoder, trainable_only=True), encoder_before)
+    assert same(values(state.networks["generator"]), generator_before)
+    assert same(values(state.networks["discriminator"]), discriminator_before)
+    assert not same(values(state.networks["encoder"], trainable_only=True), encoder_before)
     assert float(encoder_loss) == pytest.approx(expected_loss, rel=1e-5)
 
 
@@ -148,11 +157,11 @@ def encoder_loss_by_hand(state, config, real_images, labels, latent_vectors, fak
         log_probabilities = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
         return -log_probabilities[np.arange(len(logits)), labels.numpy()]
 
-    fake_codes = state.encoder(fake_images).numpy().astype(np.float64)
-    real_codes = state.encoder(real_images).numpy().astype(np.float64)
+    fake_codes = state.networks["encoder"](fake_images).numpy().astype(np.float64)
+    real_codes = state.networks["encoder"](real_images).numpy().astype(np.float64)
     latent = config.latent_dim
     redrawn = (
-        state.generator(
+        state.networks["generator"](
             models.generator_inputs(config, real_codes[:, :latent].astype(np.float32), labels), training=False
         )
         .numpy()
@@ -172,6 +181,6 @@ def test_train_step_runs_the_encoder_update_only_with_an_encoder(tiny_config):
     for encoder, names in [("on", ["discriminator", "encoder", "generator"]), ("off", ["discriminator", "generator"])]:
         config = dataclasses.replace(tiny_config, encoder=encoder)
         state = train.build_state(config)
-        encoder_before = values(state.encoder)
+        encoder_before = values(state.networks["encoder"])
         assert sorted(step.train_step(state, config, real_images, labels, latent_vectors)) == names
-        assert same(values(state.encoder), encoder_before) == (encoder == "off")
+        assert same(values(state.networks["encoder"]), encoder_before) == (encoder == "off")

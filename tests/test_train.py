@@ -12,18 +12,18 @@ from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import generate
 from gan_tf import images
+from gan_tf import mnist
 from gan_tf import models
 from gan_tf import train
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import compiled
 from gan_tf.runtime import summaries
 from tests.conftest import synthetic_digits
+from tests.conftest import train_quietly
 
 
 def run(config, digits, root, **kwargs):
-    return train.train(
-        config, digits, root / "checkpoints", root / "outputs", log=lambda line: None, progress=False, **kwargs
-    )
+    return train_quietly(config, digits, root / "checkpoints", root / "outputs", **kwargs)
 
 
 def assert_same_checkpoint(checkpoint_dir, expected_dir):
@@ -63,10 +63,10 @@ def test_resume_continues_the_epoch_count_with_the_saved_weights(copy_of_tiny_ru
     config = copy_of_tiny_run  # 2 epochs, saved as ckpt-6.
     _, saved_generator, _, _ = generate.restore_models(tmp_path / "checkpoints")
     log = []
-    second = train.train(config, digits, tmp_path / "checkpoints", tmp_path / "outputs", log=log.append, progress=False)
+    second = train_quietly(config, digits, tmp_path / "checkpoints", tmp_path / "outputs", log=log.append)
     assert int(second.epoch) == 2
     assert_same_weights(
-        [variable.numpy() for variable in second.generator.weights],
+        [variable.numpy() for variable in second.networks["generator"].weights],
         [variable.numpy() for variable in saved_generator.weights],
     )  # Nothing left to train: as restored.
     assert any("resumed" in line and "epoch 2, step 6" in line for line in log)
@@ -127,9 +127,9 @@ def test_fresh_starts_over(copy_of_tiny_run, tiny_config, digits, tmp_path):
 def test_frames_use_the_generator_in_inference_mode(tiny_config):
     state = train.build_state(tiny_config)
     inputs = train.frame_inputs(tiny_config)
-    first = generate.generate_digits(state.generator, inputs)
-    assert np.array_equal(first, generate.generate_digits(state.generator, inputs))
-    assert np.array_equal(first[:1], generate.generate_digits(state.generator, inputs[:1]))  # Batch-independent.
+    first = generate.draw(state.networks["generator"], inputs)
+    assert np.array_equal(first, generate.draw(state.networks["generator"], inputs))
+    assert np.array_equal(first[:1], generate.draw(state.networks["generator"], inputs[:1]))  # Batch-independent.
 
 
 def test_a_conditional_frame_has_one_style_per_row_and_one_digit_per_column(tiny_config):
@@ -149,24 +149,14 @@ def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_
 
     def evaluation(state):
         calls.append(int(state.step))
-        return {
-            "mnist_score": 5.0,
-            "frechet_distance": 12.5,
-            "confident_share": 0.5,
-            "asked_digit_share": 0.8,
-            "min_class_share": 0.05,
-            "max_class_share": 0.2,
-            "latent_nearest_neighbour_accuracy": 0.9,
-            "digit_accuracy": 0.7,
-            "reconstruction_error": 0.1,
-        }
+        return {"score": 5.0, "frechet_distance": 12.5, "asked_class_share": 0.8, "reconstruction_error": 0.1}
 
     config = dataclasses.replace(tiny_config, epochs=2, eval_every=2)
     run(config, digits, tmp_path, evaluation=evaluation)
     assert calls == [6]  # After every second epoch (3 steps each): the second only.
     rows = list(csv.DictReader((tmp_path / "outputs" / "logs" / summaries.CSV_FILENAME).open()))
-    assert [(row["epoch"], row["step"], row["mnist_score"]) for row in rows] == [("2", "6", "5")]
-    assert list(rows[0]) == summaries.CSV_COLUMNS
+    assert [(row["epoch"], row["step"], row["score"]) for row in rows] == [("2", "6", "5")]
+    assert list(rows[0]) == ["epoch", "step", "score", "frechet_distance", "asked_class_share", "reconstruction_error"]
     assert list((tmp_path / "outputs" / "logs").glob("events.out.tfevents.*"))
     run(dataclasses.replace(config, epochs=1), digits, tmp_path, fresh=True, evaluation=None)
     assert not (tmp_path / "outputs" / "logs" / summaries.CSV_FILENAME).exists()  # --fresh clears the old run's rows.
@@ -181,13 +171,12 @@ def test_evaluations_go_to_metrics_csv_and_tensorboard(tiny_config, digits, tmp_
 )
 def test_one_tiny_epoch_of_each_mode(tiny_config, digits, tmp_path, changes, losses):
     log = []
-    state = train.train(
+    state = train_quietly(
         dataclasses.replace(tiny_config, **changes),
         digits,
         tmp_path / "checkpoints",
         tmp_path / "outputs",
         log=log.append,
-        progress=False,
     )
     assert int(state.step) == 3 and sorted(state.epoch_loss_sums) == losses
     epoch_line = next(line for line in log if line.startswith("epoch 1/1"))
@@ -198,7 +187,7 @@ def test_one_tiny_epoch_of_each_mode(tiny_config, digits, tmp_path, changes, los
     assert config == dataclasses.replace(tiny_config, **changes) and (encoder is None) == (
         changes.get("encoder") == "off"
     )
-    frame = images.grid(generate.generate_digits(generator, train.frame_inputs(config)), config.frame_grid)
+    frame = images.grid(generate.draw(generator, train.frame_inputs(config)), config.frame_grid)
     assert np.array_equal(
         images.displayable(images.enlarge(frame)),
         np.asarray(PIL.Image.open(tmp_path / "outputs" / "frames" / "epoch_0001.png")),
@@ -215,7 +204,7 @@ def test_one_tiny_epoch_of_the_tutorial_preset(digits, tmp_path):
         and sorted(state.epoch_loss_sums) == ["discriminator", "generator"]
     )
     assert (
-        state.generator.count_params() == 2_330_944
+        state.networks["generator"].count_params() == 2_330_944
     )  # The tutorial's generator (tests/test_bench.py counts it by hand).
     assert config_lib.load(tmp_path / "checkpoints") == config
 
@@ -225,7 +214,7 @@ def test_the_generator_learns_the_data(tmp_path):
     """On digits that are all one bright bar in the same place, G's samples move toward that picture."""
     bars = np.zeros((320, 28, 28, 1), np.uint8)
     bars[:, 10:18, 6:22] = 255
-    digits = data.Pictures(bars, np.zeros(320, np.int32), data.DIGIT_NAMES, "bars")
+    digits = data.Pictures(bars, np.zeros(320, np.int32), mnist.DIGIT_NAMES, "bars")
     # 200 steps of the tiny networks, with learning rates high enough to get somewhere in them.
     config = dataclasses.replace(
         config_lib.PRESETS["tiny"],
@@ -243,8 +232,8 @@ def test_the_generator_learns_the_data(tmp_path):
     def distance_to_the_bar(generator):
         return float(np.mean(np.square(generator(inputs, training=False).numpy() - target)))
 
-    before = distance_to_the_bar(train.build_state(config).generator)  # The weights the run starts from.
-    after = distance_to_the_bar(run(config, digits, tmp_path).generator)
+    before = distance_to_the_bar(train.build_state(config).networks["generator"])  # The weights the run starts from.
+    after = distance_to_the_bar(run(config, digits, tmp_path).networks["generator"])
     assert after < 0.2 * before, (before, after)  # Measured: from 1.01 to 0.014.
 
 
@@ -277,10 +266,8 @@ def test_gan_lab_runs_resume_bitwise_and_draw_as_they_trained(tiny_config, digit
     # The restored run draws its last frame again, and samples like any run.
     restored_config, generator, encoder, label_shares = generate.restore_models(tmp_path / "resumed" / "checkpoints")
     assert restored_config == dataclasses.replace(config, epochs=2)
-    assert np.array_equal(label_shares, resumed.label_shares())
-    frame = images.grid(
-        generate.generate_digits(generator, train.frame_inputs(config, label_shares)), config.frame_grid
-    )
+    assert np.array_equal(label_shares, train.label_shares(resumed))
+    frame = images.grid(generate.draw(generator, train.frame_inputs(config, label_shares)), config.frame_grid)
     assert np.array_equal(
         images.displayable(images.enlarge(frame)),
         np.asarray(PIL.Image.open(tmp_path / "resumed" / "outputs" / "frames" / "epoch_0002.png")),
@@ -300,11 +287,13 @@ def test_gan_lab_runs_resume_bitwise_and_draw_as_they_trained(tiny_config, digit
 
 def test_the_quality_line_leaves_out_what_a_run_has_not():
     nan = float("nan")
-    digits = {"mnist_score": 9.1, "frechet_distance": 2.345, "min_class_share": 0.09, "max_class_share": 0.11,
-              "asked_digit_share": 0.99, "latent_nearest_neighbour_accuracy": 0.93}  # fmt: skip
+    digits = {"score": 9.1, "frechet_distance": 2.345, "min_class_share": 0.09, "max_class_share": 0.11,
+              "asked_class_share": 0.99, "latent_nearest_neighbour_accuracy": 0.93}  # fmt: skip
     assert train.describe_figures(digits) == (
         "MNIST score 9.100  Frechet distance 2.35  class shares 0.090-0.110  asked digit 0.990  "
         "encoder latent 1-NN 0.9300"
     )
+    cats = train.describe_figures(digits, mnist.OTHER_PICTURES)  # Pictures other than digits, in their words.
+    assert cats.startswith("judge's score 9.100") and "asked class 0.990" in cats
     unlabelled = dict.fromkeys(digits, nan) | {"frechet_distance": 12.3}  # A flat folder: rotations' judge.
     assert train.describe_figures(unlabelled) == "Frechet distance 12.30"

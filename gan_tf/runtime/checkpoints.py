@@ -1,7 +1,7 @@
 """Where runs are saved: tf.train.Checkpoint files, managed by tf.train.CheckpointManager, plus config.json.
 
 A checkpoint directory holds one run: `ckpt-<step>.index` and `ckpt-<step>.data-*` files for the last
-few saves, the `checkpoint` index naming the latest, and the run's config.json. CheckpointManager
+few saves, the `checkpoint` index naming the latest, and the run's settings, config.json. CheckpointManager
 writes the index only after a save's files are complete, so the latest checkpoint is never a
 half-written one. Every failure to read a run becomes a UserError that says what to do.
 """
@@ -12,8 +12,11 @@ import pathlib
 
 import tensorflow as tf
 
-from gan_tf import config as config_lib
 from gan_tf.runtime import errors
+from gan_tf.runtime.settings import INDEX_FILENAME
+from gan_tf.runtime.settings import SETTINGS_FILENAME
+from gan_tf.runtime.settings import refuse_foreign_checkpoints
+from gan_tf.runtime.settings import settings_path
 
 
 def make_manager(checkpoint, directory, max_to_keep):
@@ -34,7 +37,7 @@ def resume_point(directory, fresh=False, name=None):
     if fresh:
         return None
     path = pathlib.Path(directory)
-    if name and not (path / config_lib.INDEX_FILENAME).exists():
+    if name and not (path / INDEX_FILENAME).exists():
         raise errors.UserError(
             f"--checkpoint {name}: there is no run in {path} to resume: drop --checkpoint to start "
             f"a new run, or pass the --checkpoint-dir of the run that has it."
@@ -92,7 +95,7 @@ def unwritable(path, error):
 
 
 def require_run(directory):
-    """The config of the run saved in `directory`, for commands that read a run but never train it.
+    """Checks that `directory` holds a trained run, for commands that read a run but never train it.
 
     Raises:
       UserError: when the directory does not exist, holds no checkpoint, or is not a gan_tf run.
@@ -107,13 +110,12 @@ def require_run(directory):
             f"checkpoint directory {path} does not exist: train first with "
             f"'make train', or pass --checkpoint-dir pointing at a trained run."
         )
-    saved = config_lib.saved_config(path)
-    if saved is None or latest(path) is None:
+    refuse_foreign_checkpoints(path)
+    if not settings_path(path).exists() or latest(path) is None:
         raise errors.UserError(
             f"{path} holds no gan_tf checkpoint: train first with 'make train', "
             f"or pass --checkpoint-dir pointing at a trained run."
         )
-    return saved
 
 
 def latest(directory):
@@ -127,7 +129,7 @@ def latest(directory):
       UserError: when the index is unreadable, or names a checkpoint whose files are gone: starting
         over there would silently throw the run away.
     """
-    index = pathlib.Path(directory) / config_lib.INDEX_FILENAME
+    index = pathlib.Path(directory) / INDEX_FILENAME
     if not index.exists():
         return None
     state = checkpoint_state(directory)
@@ -238,5 +240,5 @@ def what_to_do(path):
 def remove_run(directory):
     """Deletes the checkpoints and config.json of the run in `directory`, and nothing else."""
     path = pathlib.Path(directory)
-    for file in [path / config_lib.INDEX_FILENAME, path / config_lib.CONFIG_FILENAME, *path.glob("ckpt-*")]:
+    for file in [path / INDEX_FILENAME, path / SETTINGS_FILENAME, *path.glob("ckpt-*")]:
         file.unlink(missing_ok=True)

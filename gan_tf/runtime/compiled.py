@@ -1,37 +1,41 @@
-"""The train step of step.py, wrapped for speed and for several devices.
+"""A train step, wrapped for speed and for several devices.
 
-Nothing here changes what the step learns beyond float32's last bits: several steps a call (a graph
-optimised as a whole) and XLA order a few sums otherwise, replicas add their gradients in another
+The step is the story's: a function `step(state, *batch, average)` that updates the networks of a
+runtime.state.TrainingState on one batch and returns a dict of scalar losses (step.py's GAN step, or
+any other). Nothing here changes what it learns beyond float32's last bits: several steps a call (a
+graph optimised as a whole) and XLA order a few sums otherwise, replicas add their gradients in another
 order, and mixed precision rounds to 16 bits (tests/test_speed.py measures each against the plain step).
 
 From the inside out:
-  1. float16 loss scaling: the step sees Keras's LossScaleOptimizer around each saved Adam;
+  1. float16 loss scaling: the step sees Keras's LossScaleOptimizer around each saved optimizer;
   2. XLA: each replica's step compiled as a whole (tf.function(jit_compile=True));
   3. replicas: under a tf.distribute strategy each replica runs the step on its share of the batch,
      averaging every loss over the global batch, and the optimizers add the replicas' gradients, so
      the update is the one a single device would make on the whole batch;
-  4. the run's counters (steps, images and loss sums of the epoch), which checkpoints save;
+  4. what follows the replicas' updates (`after_step`, e.g. a moving average of weights), and the run's
+     counters (steps, examples and loss sums of the epoch), which checkpoints save;
   5. several steps per compiled call, looping over the dataset's iterator inside the graph;
   6. each call with Grappler's remapper off (grappler_remapping).
 """
 
 import contextlib
-import dataclasses
 import functools
 
 import keras
 import tensorflow as tf
 
-from gan_tf import step as step_lib
 
-
-def compile_train_step(state, config, speed, strategy=None, remapping=False):
+def compile_train_step(step, state, speed, strategy=None, after_step=None, remapping=False):
     """train_steps(iterator, steps) -> dict of losses summed over `steps` steps, compiled with tf.function.
 
     Args:
+      step: step(state, *batch, average) -> dict of scalar losses, the story's train step.
+      state: the run's runtime.state.TrainingState.
+      speed: runtime.speed.Speed.
+      after_step: None, or a function of the state run after every step, outside the replicas.
       remapping: run the step with Grappler's remapper on (see grappler_remapping); `make bench` measures both.
     """
-    return CompiledSteps(make_train_step(state, config, speed, strategy), remapping)
+    return CompiledSteps(make_train_step(step, state, speed, strategy, after_step), remapping)
 
 
 def with_loss_scaling(state, strategy):
@@ -39,51 +43,43 @@ def with_loss_scaling(state, strategy):
 
     The wrappers are not saved: a resumed run starts again from the initial loss scale.
     """
-
-    def wrap(optimizer, model):
-        with strategy.scope():
-            wrapped = keras.optimizers.LossScaleOptimizer(optimizer)
-            wrapped.build(model.trainable_variables)
-        return wrapped
-
-    return dataclasses.replace(
-        state,
-        generator_optimizer=wrap(state.generator_optimizer, state.generator),
-        discriminator_optimizer=wrap(state.discriminator_optimizer, state.discriminator),
-        encoder_optimizer=wrap(state.encoder_optimizer, state.encoder),
-    )
+    wrapped = {}
+    with strategy.scope():
+        for name, optimizer in state.optimizers.items():
+            wrapped[name] = keras.optimizers.LossScaleOptimizer(optimizer)
+            wrapped[name].build(state.networks[name].trainable_variables)
+    return state.with_optimizers(wrapped)
 
 
-def make_train_step(state, config, speed, strategy=None):
+def make_train_step(step, state, speed, strategy=None, after_step=None):
     """One step on every replica, counted in the state's counters.
 
     Returns:
-      train_step(real_images float32 (B, 28, 28, 1) in [-1, 1], labels int32 (B,), latent_vectors
-        float32 (B, latent_dim)) -> dict of scalar losses, each the mean over the whole batch.
+      train_step(*batch) -> dict of scalar losses, each the mean over the whole batch. A batch is a tuple of
+        tensors whose first dimension is the batch (for the GAN: images, labels and latent vectors).
     """
     strategy = strategy or tf.distribute.get_strategy()
     step_state = with_loss_scaling(state, strategy) if speed.loss_scaling else state
 
-    def replica_step(real_images, labels, latent_vectors):
-        batch_size = tf.shape(real_images)[0]
+    def replica_step(*batch):
+        batch_size = tf.shape(batch[0])[0]
         global_batch_size = tf.distribute.get_replica_context().all_reduce(tf.distribute.ReduceOp.SUM, batch_size)
         average = functools.partial(tf.nn.compute_average_loss, global_batch_size=global_batch_size)
-        step_losses = step_lib.train_step(step_state, config, real_images, labels, latent_vectors, average)
-        return step_losses, batch_size
+        return step(step_state, *batch, average=average), batch_size
 
     if speed.jit_compile:
         # XLA compiles the replica's step as a whole: once per batch shape (the short last batch is a second).
         replica_step = tf.function(replica_step, jit_compile=True, reduce_retracing=True)
 
-    def train_step(real_images, labels, latent_vectors):
-        step_losses, batch_size = strategy.run(replica_step, args=(real_images, labels, latent_vectors))
+    def train_step(*batch):
+        step_losses, batch_size = strategy.run(replica_step, args=batch)
         step_losses = {
             name: strategy.reduce(tf.distribute.ReduceOp.SUM, value, axis=None) for name, value in step_losses.items()
         }
-        if state.average_generator is not None:  # After the replicas' updates, in the cross-replica context.
-            step_lib.average_generator_update(state, config)
+        if after_step is not None:  # After the replicas' updates, in the cross-replica context.
+            after_step(state)
         state.step.assign_add(1)
-        state.epoch_images.assign_add(
+        state.epoch_examples.assign_add(
             tf.cast(strategy.reduce(tf.distribute.ReduceOp.SUM, batch_size, axis=None), tf.int64)
         )
         for name, value in step_losses.items():
@@ -91,6 +87,25 @@ def make_train_step(state, config, speed, strategy=None):
         return step_losses
 
     return train_step
+
+
+def calls(train_steps, batches, steps_per_call, strategy=None):
+    """Trains on one epoch's batches, steps_per_call steps a compiled call, yielding after each call.
+
+    Args:
+      train_steps: compile_train_step()'s function.
+      batches: a list of (dataset, number of batches in it), trained on in order (the full batches,
+        then the short last one).
+    Yields:
+      (the call's losses, name -> summed over its steps, and how many steps it ran).
+    """
+    strategy = strategy or tf.distribute.get_strategy()
+    for part, part_steps in batches:
+        iterator = iter(strategy.experimental_distribute_dataset(part))
+        while part_steps:
+            call_steps = min(steps_per_call, part_steps)
+            yield train_steps(iterator, call_steps), call_steps
+            part_steps -= call_steps
 
 
 @contextlib.contextmanager

@@ -4,8 +4,8 @@ import os
 
 import tensorflow as tf
 
-from gan_tf import config as config_lib
 from gan_tf.runtime import errors
+from gan_tf.runtime import settings
 
 
 def use(choice="auto"):
@@ -18,8 +18,8 @@ def use(choice="auto"):
     Returns:
       e.g. "GPU: NVIDIA H100 80GB HBM3" or "CPU (2 cores)".
     """
-    if choice not in config_lib.DEVICES:
-        raise errors.UserError(f"--device must be one of {', '.join(config_lib.DEVICES)}, got {choice!r}.")
+    if choice not in settings.DEVICES:
+        raise errors.UserError(f"--device must be one of {', '.join(settings.DEVICES)}, got {choice!r}.")
     gpus = tf.config.list_physical_devices("GPU")
     if choice == "gpu" and not gpus:
         raise errors.UserError("--device gpu: TensorFlow sees no GPU here; use --device cpu or auto.")

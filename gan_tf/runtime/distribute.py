@@ -13,8 +13,8 @@ import os
 
 import tensorflow as tf
 
-from gan_tf import config as config_lib
 from gan_tf.runtime import errors
+from gan_tf.runtime import settings
 
 
 def make_strategy(choice="auto"):
@@ -23,8 +23,8 @@ def make_strategy(choice="auto"):
     Raises:
       UserError: for multiworker without a usable TF_CONFIG.
     """
-    if choice not in config_lib.STRATEGIES:
-        raise errors.UserError(f"--strategy must be one of {', '.join(config_lib.STRATEGIES)}, got {choice!r}.")
+    if choice not in settings.STRATEGIES:
+        raise errors.UserError(f"--strategy must be one of {', '.join(settings.STRATEGIES)}, got {choice!r}.")
     if choice == "auto":
         if "TF_CONFIG" in os.environ:
             choice = "multiworker"

@@ -1,6 +1,6 @@
 """Writing files so that a kill or a full disk never leaves half of one.
 
-Every file gan_tf writes (frames, GIFs, config.json, evaluation.json, metrics.csv, sampled digits) is
+Every file gan_tf writes (frames, GIFs, config.json, evaluation.json, metrics.csv, samples) is
 written to a hidden temporary file beside its destination and renamed over it only when complete:
 a rename within a directory is atomic, so a reader finds the old file or the new one, never a mix.
 Checkpoints need none of this: tf.train.CheckpointManager already names a checkpoint in its index

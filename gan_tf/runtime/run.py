@@ -1,14 +1,18 @@
-"""TrainingRun: everything that makes a training run safe to stop, kill and resume.
+"""TrainingRun: everything that makes a training run safe to stop, kill and resume, for any kind of run.
 
-train.train meets it in a few lines: `run.restore(state)` before training, `run.start()` when the
-files may change, `run.maybe_save()` after each compiled call, `run.end_epoch(epoch)` after an epoch,
-`with run.saving_on_interrupt():` around the loop. What a stop costs (docs/guarantees.md):
-  - A checkpoint is saved every config.checkpoint_every_epochs epochs, every
-    config.checkpoint_every_steps steps and every config.checkpoint_every_seconds seconds (each 0:
-    never), and after the last epoch. A kill loses the training since the last one, no more.
+A run is given what it needs and nothing more: where it lives, its settings (runtime/settings.RunSettings:
+epochs, batch size, when to save), a function that builds its networks and optimizers
+(runtime/state.TrainingState), its step (compiled by runtime/compiled.py), and after each epoch a
+progress frame (runtime/frames.py). The story's training loop (gan_tf/train.py) meets it in a few lines:
+`run.prepare(...)` builds or restores the state, `run.start()` marks when files may change, `run.train_epoch(...)` trains,
+`run.end_epoch(...)` writes the frame and logs and saves, `with run.saving_on_interrupt():` around the
+loop. What a stop costs (docs/guarantees.md):
+  - A checkpoint is saved every checkpoint_every_epochs epochs, every checkpoint_every_steps steps and
+    every checkpoint_every_seconds seconds (each 0: never), and after the last epoch. A kill loses the
+    training since the last one, no more.
   - An epoch's frame and logs are written before its checkpoint; a resumed run first removes the
     frames and logs of epochs after the checkpoint it restored, then redoes those epochs, so each
-    epoch is in the frames, the GIF, TensorBoard and metrics.csv exactly once.
+    epoch is in the frames, TensorBoard and metrics.csv exactly once.
   - Ctrl-C saves a checkpoint of the step it stopped at, then re-raises KeyboardInterrupt.
   - A loss that is NaN or infinite, or a file that cannot be written (a full disk, a read-only
     directory), stops the run with a UserError; the latest checkpoint stays the last good one.
@@ -22,13 +26,15 @@ import shutil
 import tempfile
 import time
 
+import keras
 import tensorflow as tf
 
-from gan_tf import config as config_lib
-from gan_tf import images as images_lib
 from gan_tf.runtime import checkpoints
+from gan_tf.runtime import compiled
 from gan_tf.runtime import distribute
 from gan_tf.runtime import errors
+from gan_tf.runtime import frames
+from gan_tf.runtime import settings as settings_lib
 from gan_tf.runtime import summaries
 
 
@@ -54,25 +60,31 @@ class LastSave:
 class TrainingRun:
     """The checkpoints, frames and logs of one run, and when to save them.
 
-    Creating it checks every input and changes nothing: the directories, --fresh against
-    --checkpoint, and the checkpoint to resume from. Files change only from start() on.
+    Creating it checks every input about where the run lives and changes nothing: the directories,
+    --fresh against --checkpoint, and the checkpoint to resume from. prepare() gives it the rest; files
+    change only from start() on.
+
+    Args:
+      checkpoint_dir, output_dir: where the checkpoints and settings go, and where frames/ and logs/ go.
+      fresh: delete the run already in checkpoint_dir (and its frames and logs) and start over.
+      resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
+      strategy: a tf.distribute.Strategy; only its chief writes files.
+      log: called with each line of the training log.
     """
 
-    def __init__(self, config, checkpoint_dir, output_dir, fresh=False, resume_from=None, strategy=None, log=print):
-        self.config, self.log = config, log
+    def __init__(self, checkpoint_dir, output_dir, fresh=False, resume_from=None, strategy=None, log=print):
+        self.log, self.fresh = log, fresh
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief = distribute.is_chief(self.strategy)
-        self.fresh = fresh
         self.checkpoint_dir = checkpoints.check_directory(checkpoint_dir)
         self.output_dir = checkpoints.check_directory(output_dir)
         self.frames_dir, self.logs_dir = self.output_dir / "frames", self.output_dir / "logs"
         self.resume_path = checkpoints.resume_point(self.checkpoint_dir, fresh, resume_from)
-        # Every worker of a multi-worker run must save at the same step, and their clocks differ:
-        # there, checkpoints are saved by epochs and steps only.
-        multiworker = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
-        self.seconds_between_saves = 0 if multiworker else config.checkpoint_every_seconds
-        self.state = self.checkpoint = self.manager = self.run_log = self.scratch_dir = None
+        self.settings = self.state = self.checkpoint = self.manager = self.run_log = self.scratch_dir = None
+        self.learning_rates, self.unit = {}, "examples"
         self.last_save = self.looked_at_step = None
+        # The epoch being trained: its seconds, and its examples and steps before this process trained it.
+        self.epoch_seconds, self.examples_before, self.epoch_steps = 0.0, 0, 0
 
     @property
     def epoch(self):
@@ -84,6 +96,50 @@ class TrainingRun:
         """Train steps completed, over all epochs."""
         return int(self.state.step.numpy())
 
+    @property
+    def new(self):
+        """Whether the run starts from nothing (no checkpoint to resume from)."""
+        return self.resume_path is None
+
+    @property
+    def seconds_between_saves(self):
+        """Every worker of a multi-worker run must save at the same step, and their clocks differ: there,
+        checkpoints are saved by epochs and steps only."""
+        if isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+            return 0
+        return self.settings.checkpoint_every_seconds
+
+    def epochs_to_train(self):
+        """The epochs (1, 2, ...) left to train."""
+        return range(self.epoch + 1, self.settings.epochs + 1)
+
+    # --- Building and restoring. ---
+
+    def prepare(self, settings, build_state, step, speed, after_step=None, learning_rates=None, unit="examples"):
+        """The run's state, restored when it resumes, and its compiled train step: (state, train_steps).
+
+        Args:
+          settings: the run's settings (a runtime.settings.RunSettings): epochs, batch size, when to save and
+            what to keep; saved as config.json when files may change.
+          build_state: a function that builds a new runtime.state.TrainingState (seeded, so always the same).
+          step, after_step: the story's train step and what follows it (runtime/compiled.py).
+          speed: runtime.speed.Speed.
+          learning_rates: network name -> the setting that holds its optimizer's learning rate.
+          unit: what the run learns from, for the log ("images", "texts").
+        """
+        self.settings, self.learning_rates, self.unit = settings, dict(learning_rates or {}), unit
+        # Keras numbers layer names in the order layers are made (conv2d, conv2d_1, ...); the names reach
+        # the graph's ops, and how TensorFlow's graph optimiser (Grappler) rewrites the graph, down to the
+        # last bits of the weights, depends on them. From Keras's blank state every run has the same
+        # names, so it trains bitwise the same in any process (docs/guarantees.md).
+        keras.backend.clear_session(free_memory=False)
+        with self.strategy.scope():
+            state = build_state()
+            self.restore(state)
+            train_steps = compiled.compile_train_step(step, state, speed, self.strategy, after_step)
+        self.log(f"speed: {speed.describe()}; strategy: {distribute.describe(self.strategy)}")
+        return state, train_steps
+
     def restore(self, state):
         """Restores `state` from the checkpoint to resume from, if any; a refused one changes no file."""
         self.state = state
@@ -91,9 +147,8 @@ class TrainingRun:
         if self.resume_path:
             checkpoints.restore(self.checkpoint, self.resume_path)
             # Learning rates are training settings: the ones asked for now win over the saved ones.
-            state.generator_optimizer.learning_rate = self.config.generator_learning_rate
-            state.discriminator_optimizer.learning_rate = self.config.discriminator_learning_rate
-            state.encoder_optimizer.learning_rate = self.config.encoder_learning_rate
+            for network, setting in self.learning_rates.items():
+                state.optimizers[network].learning_rate = getattr(self.settings, setting)
             self.log(f"resumed {self.resume_path}: epoch {self.epoch}, step {self.step}")
         self.last_save = LastSave(self.resume_path, self.epoch, self.step, time.monotonic())
         self.looked_at_step = self.step
@@ -110,15 +165,97 @@ class TrainingRun:
         save_dir = self.checkpoint_dir
         if not self.chief:
             save_dir = self.scratch_dir = tempfile.mkdtemp(prefix="gan_tf_worker_")
-        self.manager = checkpoints.make_manager(self.checkpoint, save_dir, self.config.keep_checkpoints)
+        self.manager = checkpoints.make_manager(self.checkpoint, save_dir, self.settings.keep_checkpoints)
         if self.chief:
             self.frames_dir.mkdir(exist_ok=True)
-            images_lib.remove_frames_after(self.frames_dir, self.epoch)
+            frames.remove_frames_after(self.frames_dir, self.epoch)
             summaries.forget_after(self.logs_dir, self.epoch)
-            config_lib.save(self.config, self.checkpoint_dir)
+            settings_lib.save(self.settings, checkpoints.settings_path(self.checkpoint_dir))
             self.run_log = summaries.RunLog(self.logs_dir)
-        if self.epoch >= self.config.epochs:
+        if self.epoch >= self.settings.epochs:
             self.log(f"already trained for {self.epoch} epochs: raise --epochs to train more.")
+
+    # --- Training. ---
+
+    def train_epoch(self, train_steps, batches, steps_per_call=1, progress=False, stop=None):
+        """Trains on the rest of one epoch's batches, steps_per_call steps a compiled call (compiled.calls).
+
+        Args:
+          batches: a list of (dataset, number of batches in it), trained on in order (the full batches,
+            then the short last one).
+          progress: show a Keras progress bar with the epoch's running mean losses (the chief's only).
+          stop: None, or a function of the state called after every compiled call: True saves and ends.
+        Returns:
+          True when the epoch is done, False when `stop` ended it early (after saving).
+        """
+        state, start = self.state, time.perf_counter()
+        steps_left = sum(part_steps for _, part_steps in batches)
+        self.examples_before = int(state.epoch_examples.numpy())
+        steps_before = -(-self.examples_before // self.settings.batch_size)  # A resumed epoch's steps so far.
+        show = progress and self.chief
+        progress_bar = keras.utils.Progbar(steps_left, verbose=1 if show else 0, unit_name="batch")
+        steps_trained = 0
+        for call_losses, call_steps in compiled.calls(train_steps, batches, steps_per_call, self.strategy):
+            self.check_finite({name: float(value) for name, value in call_losses.items()}, call_steps)
+            steps_left, steps_trained = steps_left - call_steps, steps_trained + call_steps
+            if show:  # The epoch's running means (Keras 3's Progbar shows values as given).
+                totals = state.epoch_loss_sums.items()
+                progress_bar.update(
+                    steps_trained,
+                    [(name, float(total.numpy()) / (steps_before + steps_trained)) for name, total in totals],
+                )
+            if steps_left:  # The epoch's last call is saved by end_epoch, after the epoch's frame.
+                self.maybe_save()
+                if stop is not None and stop(state):
+                    self.save()  # Stopped early: keep what was trained; the epoch has no frame.
+                    return False
+        self.epoch_seconds = time.perf_counter() - start
+        self.epoch_steps = steps_before + steps_trained
+        return True
+
+    def end_epoch(self, epoch, frame=None, figures=None):
+        """Ends epoch `epoch` (1, 2, ...): writes its frame and logs, counts it as done, saves if a checkpoint
+        is due, and logs its line.
+
+        Its frame and logs are written before the save: a kill before the save redoes the epoch, and the
+        resumed run removes what the first try wrote; Ctrl-C before the counters change saves a checkpoint
+        that redoes only the frame and logs.
+
+        Args:
+          frame: the epoch's progress frame (runtime/frames.py), or None.
+          figures: None, or a dict of quality figures measured after the epoch, for metrics.csv.
+        """
+        examples_per_second = (int(self.state.epoch_examples.numpy()) - self.examples_before) / max(
+            self.epoch_seconds, 1e-9
+        )
+        mean_losses = self.state.mean_losses(self.epoch_steps)
+        if self.chief:
+            with self.writing("the progress frame and logs", self.output_dir):
+                if frame is not None:
+                    frame.write(frames.frame_path(self.frames_dir, epoch, frame.suffix))
+                self.run_log.epoch(epoch, mean_losses, {f"{self.unit}_per_second": examples_per_second}, frame)
+                if figures is not None:
+                    self.run_log.evaluation(epoch, self.step, figures)
+        start_next_epoch(self.state)
+        every_epochs = self.settings.checkpoint_every_epochs
+        due = self.save_due()  # Always look, so the step count of the look is this one.
+        if epoch == self.settings.epochs or (every_epochs and epoch % every_epochs == 0) or due:
+            self.save()
+        losses = "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
+        self.log(
+            f"epoch {epoch}/{self.settings.epochs}  {losses}  {self.epoch_seconds:.1f} s  "
+            f"{examples_per_second:.0f} {self.unit}/s"
+        )
+
+    def finish(self, write_animation=None):
+        """Ends the run: `write_animation(frames_dir, output_dir)`, which animates the frames and returns a line
+        saying what it wrote, is called (the chief's only) and the line logged."""
+        if self.chief and write_animation is not None:
+            with self.writing("the animation of the frames", self.output_dir):
+                line = write_animation(self.frames_dir, self.output_dir)
+            self.log(f"{line}; checkpoints in {self.checkpoint_dir}")
+
+    # --- Saving, and what stops a run. ---
 
     @contextlib.contextmanager
     def writing(self, what, directory):
@@ -150,7 +287,7 @@ class TrainingRun:
 
     def save_due(self):
         """Whether a multiple of checkpoint_every_steps was passed since the last look, or the time is up."""
-        every_steps = self.config.checkpoint_every_steps
+        every_steps = self.settings.checkpoint_every_steps
         passed = every_steps and self.step // every_steps > self.looked_at_step // every_steps
         self.looked_at_step = self.step
         return bool(
@@ -176,36 +313,13 @@ class TrainingRun:
         first = self.step - call_steps + 1
         where = f"step {first}" if call_steps == 1 else f"steps {first}-{self.step}"
         losses_text = " and ".join(f"the {name} loss became {value}" for name, value in bad.items())
+        learning_rates = " and ".join(settings_lib.flag(name) for name in list(self.learning_rates.values())[:2])
         raise errors.UserError(
             f"training diverged at {where}: {losses_text}, so the run stopped without saving. "
-            f"{self.last_save.sentence()} Lower the learning rates (e.g. --generator-learning-rate "
-            f"and --discriminator-learning-rate) before resuming."
+            f"{self.last_save.sentence()} Lower the learning rates"
+            + (f" (e.g. {learning_rates})" if learning_rates else "")
+            + " before resuming."
         )
-
-    def write_epoch(self, epoch, mean_losses, images_per_second, picture):
-        """The epoch's progress frame and TensorBoard summaries (the chief's only)."""
-        if self.chief:
-            with self.writing("the progress frame and logs", self.output_dir):
-                images_lib.save_png(picture, images_lib.frame_path(self.frames_dir, epoch))
-                self.run_log.epoch(epoch, mean_losses, images_per_second, picture)
-
-    def write_evaluation(self, epoch, figures):
-        if self.chief:
-            with self.writing("the evaluation", self.logs_dir):
-                self.run_log.evaluation(epoch, self.step, figures)
-
-    def end_epoch(self, epoch):
-        """Counts epoch `epoch` (1, 2, ...) as done, then saves if a checkpoint is due.
-
-        Its frame and logs are written before: a kill before the save redoes the epoch, and the resumed
-        run removes what the first try wrote; Ctrl-C before the counters change saves a checkpoint that
-        redoes only the frame and logs.
-        """
-        start_next_epoch(self.state)
-        every_epochs = self.config.checkpoint_every_epochs
-        due = self.save_due()  # Always look, so the step count of the look is this one.
-        if epoch == self.config.epochs or (every_epochs and epoch % every_epochs == 0) or due:
-            self.save()
 
     @contextlib.contextmanager
     def saving_on_interrupt(self):
@@ -223,23 +337,15 @@ class TrainingRun:
             if self.scratch_dir:
                 shutil.rmtree(self.scratch_dir, ignore_errors=True)
 
-    def finish(self):
-        """Animates the frames into training.gif (the chief's only)."""
-        if self.chief:
-            gif = self.output_dir / "training.gif"
-            with self.writing("training.gif", self.output_dir):
-                count = images_lib.gif_from_frames(self.frames_dir, gif)
-            self.log(f"wrote {gif} ({count} frames); checkpoints in {self.checkpoint_dir}")
-
 
 def start_next_epoch(state):
     """Counts an epoch as done and zeroes the epoch's sums: in one compiled call, so Ctrl-C cannot split it."""
-    reset_epoch_counters(state.epoch, state.epoch_images, state.epoch_loss_sums)
+    reset_epoch_counters(state.epoch, state.epoch_examples, state.epoch_loss_sums)
 
 
 @tf.function
-def reset_epoch_counters(epoch, epoch_images, epoch_loss_sums):
+def reset_epoch_counters(epoch, epoch_examples, epoch_loss_sums):
     epoch.assign_add(1)
-    epoch_images.assign(0)
+    epoch_examples.assign(0)
     for loss_sum in epoch_loss_sums.values():
         loss_sum.assign(0.0)

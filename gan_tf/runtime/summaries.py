@@ -8,46 +8,36 @@ A resumed run redoes the epochs after its checkpoint, so it first makes the logs
 import csv
 import pathlib
 
-import numpy as np
 import tensorflow as tf
 
 from gan_tf.runtime import files
 
 CSV_FILENAME = "metrics.csv"
-CSV_COLUMNS = [
-    "epoch",
-    "step",
-    "mnist_score",
-    "frechet_distance",
-    "confident_share",
-    "asked_digit_share",
-    "min_class_share",
-    "max_class_share",
-    "latent_nearest_neighbour_accuracy",
-    "digit_accuracy",
-    "reconstruction_error",
-]
 
 
 class RunLog:
-    """Writes a run's losses, progress frames and evaluations under `logs_dir`."""
+    """Writes a run's losses, speed, progress frames and evaluations under `logs_dir`."""
 
     def __init__(self, logs_dir):
         self.logs_dir = pathlib.Path(logs_dir)
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         self.writer = tf.summary.create_file_writer(str(self.logs_dir))
 
-    def epoch(self, epoch, losses, images_per_second, picture):
-        """One epoch's mean losses (name -> float), its speed and its progress frame (uint8 (H, W, C))."""
+    def epoch(self, epoch, losses, speeds, frame=None):
+        """One epoch's mean losses and speeds (name -> float; "loss/<name>", "speed/<name>") and its progress
+        frame (runtime/frames.py), which writes its own summary."""
         with self.writer.as_default(step=epoch):
             for name, value in losses.items():
                 tf.summary.scalar(f"loss/{name}", value)
-            tf.summary.scalar("speed/images_per_second", images_per_second)
-            tf.summary.image("progress", np.asarray(picture)[np.newaxis])  # (1, H, W, C).
+            for name, value in speeds.items():
+                tf.summary.scalar(f"speed/{name}", value)
+            if frame is not None:
+                frame.summarise(epoch)
         self.writer.flush()
 
     def evaluation(self, epoch, step, figures):
-        """One evaluation (a dict with the CSV_COLUMNS besides epoch and step) to TensorBoard and metrics.csv."""
+        """One evaluation (name -> float) to TensorBoard ("quality/<name>") and as a row of metrics.csv, whose
+        columns are epoch, step and the figures' names."""
         with self.writer.as_default(step=epoch):
             for name, value in figures.items():
                 tf.summary.scalar(f"quality/{name}", value)
@@ -67,9 +57,11 @@ def read_csv(path):
 
 
 def write_csv(path, rows):
-    """Writes metrics.csv whole and atomically: a kill leaves the old rows or the new ones, never half a row."""
+    """Writes metrics.csv whole and atomically: a kill leaves the old rows or the new ones, never half a row.
+    Its columns are every name of the rows, in the order they first appear."""
+    columns = list(dict.fromkeys(name for row in rows for name in row))
     with files.atomic_path(path) as temporary, temporary.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=CSV_COLUMNS)
+        writer = csv.DictWriter(file, fieldnames=columns)
         writer.writeheader()
         writer.writerows(rows)
 

@@ -26,6 +26,7 @@ import tensorflow as tf
 from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate
+from gan_tf import mnist
 from gan_tf import models
 from gan_tf import train
 from gan_tf.runtime import compiled
@@ -132,26 +133,24 @@ def images_per_second(calls, warmup_calls=3, windows=5, window_seconds=4.0):
     return [statistics.median(call_rates) for call_rates in rates]
 
 
-def ours(config, train_digits, speed, remapping=False):
+def ours(config, pictures, speed, remapping=False):
     """A call of our training loop for `config` with `speed`: the next compiled call of an endless run of
-    epochs, through our input pipeline, short last batches included. remapping: Grappler's remapper on
-    (compiled.grappler_remapping)."""
+    epochs, through our input pipeline and runtime/compiled.calls, short last batches included.
+    remapping: Grappler's remapper on (compiled.grappler_remapping)."""
     state = train.build_state(config, speed.mixed_precision)
-    train_steps = compiled.compile_train_step(state, config, speed, remapping=remapping)
-    dataset = data.image_dataset(train_digits, cache=speed.cache_dataset)
+    train_steps = train.compile_gan_step(state, config, speed, remapping=remapping)
+    dataset = data.image_dataset(pictures, cache=speed.cache_dataset)
 
     def calls():
+        trained = 0
         for epoch in itertools.count():
-            for batches, part_steps in data.epoch_batches(
+            batches = data.epoch_batches(
                 dataset, config.batch_size, config.seed, epoch, config.latent_dim, prefetch=speed.prefetch
-            ):
-                # A full batch has a static size; the short last one holds what is left over.
-                images_per_step = batches.element_spec[0].shape[0] or len(train_digits.images) % config.batch_size
-                iterator = iter(batches)
-                while part_steps:
-                    steps = min(speed.steps_per_call, part_steps)
-                    part_steps -= steps
-                    yield train_steps(iterator, steps), steps * images_per_step
+            )
+            for losses, _ in compiled.calls(train_steps, batches, speed.steps_per_call):
+                # The state counts the examples each step trained on (and a full epoch in all, never reset here).
+                examples, trained = int(state.epoch_examples.numpy()) - trained, int(state.epoch_examples.numpy())
+                yield losses, examples
 
     return calls().__next__
 
@@ -210,7 +209,9 @@ def our_step_flops(config, speed):
     """FLOPs of one train step of `config` on a full batch."""
     state = train.build_state(config, speed.mixed_precision)
     batch = config.batch_size
-    step = tf.function(compiled.make_train_step(state, config, speed))
+    step = tf.function(
+        compiled.make_train_step(train.gan_step(config), state, speed, after_step=train.after_step(config))
+    )
     return graph_flops(
         step.get_concrete_function(
             tf.TensorSpec((batch, *models.image_shape(config)), tf.float32),
@@ -278,111 +279,87 @@ class TrialOver(Exception):
     """Raised from the evaluation hook to end the time-to-quality trial."""
 
 
-def time_to_quality(train_digits, test_digits, judge, target, minutes, on_gpu, log=print):
-    """Trains the default configuration, measuring the MNIST score after every epoch, until the score
-    first reaches `target` or `minutes` of training have passed.
+def time_to_quality(config, train_pictures, test_pictures, judge_directory, target, minutes, on_gpu, log=print):
+    """Trains `config` (the default configuration), measuring the MNIST score after every epoch as make train
+    does with --eval-every 1, until the score first reaches `target` or `minutes` of training have passed.
 
     Returns:
       The scores as (epoch, training seconds, score). Training seconds leave out the time spent evaluating.
     """
-    config = dataclasses.replace(config_lib.PRESETS["default"], epochs=10_000, eval_every=1, eval_samples=2000)
-    config = config_lib.with_pictures(config, train_digits)
+    config = dataclasses.replace(config, epochs=10_000, eval_every=1, eval_samples=2000)
+    measure = evaluate.during_training(config, judge_directory, train_pictures, test_pictures, log=log)
     training_clock = clock.TrainingClock()
     scores = []
 
     def evaluation(state):
         with training_clock.paused():
-            figures = evaluate.headline_of_state(config, state, judge, train_digits, test_digits, config.eval_samples)
+            figures = measure(state)
         training_seconds = training_clock.seconds()
         # train.train evaluates an epoch before its counters say it is done: this is epoch state.epoch + 1.
-        scores.append((int(state.epoch.numpy()) + 1, training_seconds, figures["mnist_score"]))
-        if figures["mnist_score"] >= target or training_seconds >= minutes * 60:
+        scores.append((int(state.epoch.numpy()) + 1, training_seconds, figures["score"]))
+        if figures["score"] >= target or training_seconds >= minutes * 60:
             raise TrialOver
         return figures
 
     with tempfile.TemporaryDirectory() as directory:
         try:
-            train.train(
-                config,
-                train_digits,
-                f"{directory}/checkpoints",
-                f"{directory}/outputs",
-                log=log,
-                progress=False,
-                evaluation=evaluation,
-                on_gpu=on_gpu,
-            )
+            run = train.open_run(f"{directory}/checkpoints", f"{directory}/outputs", log=log)
+            train.train(config, train_pictures, run, progress=False, evaluation=evaluation, on_gpu=on_gpu)
         except TrialOver:
             pass
     return scores
 
 
-def run(
-    pictures_config,
-    train_digits,
-    test_digits,
-    judge_directory,
-    on_gpu=False,
-    target=9.0,
-    trial_minutes=10.0,
-    window_seconds=4.0,
-    log=print,
-):
-    """The whole benchmark; prints its report through `log`.
-
-    Args:
-      pictures_config: config.of_pictures() of the pictures: where they come from, their shape and classes.
-    """
-    where = pictures_config.data
-    preset = config_lib.with_pictures(config_lib.PRESETS["tutorial"], train_digits, where)
+def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, target=9.0, trial_minutes=10.0,
+        window_seconds=4.0, log=print):  # fmt: skip
+    """The whole benchmark on the pictures from `where` (data.load_named); prints its report through `log`."""
+    facts = data.facts(train_pictures, where)
+    preset = config_lib.with_pictures(config_lib.resolve({}, preset="tutorial"), facts, preset="tutorial")
     log(f"TensorFlow DCGAN tutorial, images per second (median of 5 windows of {window_seconds:g} s):")
     log(
         "  (its train_step runs as published, with Grappler's remapper on: TensorFlow logs 'remapper failed' "
         "for it once; docs/design.md, The console)"
     )
     theirs, mine = images_per_second(
-        [tutorial(train_digits.images), ours(preset, train_digits, speed_lib.resolve(preset, on_gpu))],
+        [tutorial(train_pictures.images), ours(preset, train_pictures, speed_lib.resolve(preset, on_gpu))],
         window_seconds=window_seconds,
     )
     log(f"  {'its train_step and pipeline (batch 256, short last batch kept):':86}{theirs:8.0f}")
     log(f"  {'--preset tutorial through gan_tf:':86}{mine:8.0f}   ({mine / theirs:.2f}x)")
 
-    default = config_lib.with_pictures(
-        config_lib.resolve({}, labelled=bool(train_digits.class_names)), train_digits, where
-    )
+    default = config_lib.with_pictures(config_lib.resolve({}), facts)
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
     for label, speed in speed_variants(on_gpu):
-        (rate,) = images_per_second([ours(default, train_digits, speed)], window_seconds=window_seconds)
+        (rate,) = images_per_second([ours(default, train_pictures, speed)], window_seconds=window_seconds)
         log(f"  {label + ':':86}{rate:8.0f}")
     auto = speed_lib.resolve(default, on_gpu)
     log(
         "Grappler's remapper for the train step (off in training: it fails on this graph), images per second, in turns:"
     )
     off, on = images_per_second(
-        [ours(default, train_digits, auto), ours(default, train_digits, auto, remapping=True)],
+        [ours(default, train_pictures, auto), ours(default, train_pictures, auto, remapping=True)],
         window_seconds=window_seconds,
     )
     log(f"  {'remapper off (the default):':86}{off:8.0f}")
     log(f"  {'remapper on:':86}{on:8.0f}   ({on / off:.2f}x)")
-    log_processor_share(default, auto, train_digits.images.shape[1:], theirs, off, window_seconds, log)
+    log_processor_share(default, auto, train_pictures.images.shape[1:], theirs, off, window_seconds, log)
 
-    if not config_lib.digits(where):
+    if not mnist.treatment(where).time_to_quality:
         log("time to quality: measured on MNIST's digits only (make evaluate measures a run on any pictures)")
     else:
-        time_to_digits(pictures_config, train_digits, test_digits, judge_directory, on_gpu, target, trial_minutes, log)
+        log(
+            f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch, "
+            f"until {target} or {trial_minutes:g} min of training"
+        )
+        scores = time_to_quality(
+            default, train_pictures, test_pictures, judge_directory, target, trial_minutes, on_gpu, log
+        )
+        log_time_to_quality(scores, target, log)
     log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")
 
 
-def time_to_digits(pictures_config, train_digits, test_digits, judge_directory, on_gpu, target, trial_minutes, log):
-    """The time-to-quality trial and its lines of the report."""
-    judge, judge_accuracy = evaluate.load_or_train_judge(
-        judge_directory, pictures_config, train_digits, test_digits, log=log
-    )
-    log(
-        f"time to quality: default configuration, MNIST score on 2,000 samples after each epoch (judge test "
-        f"accuracy {judge_accuracy:.4f}), until {target} or {trial_minutes:g} min of training"
-    )
-    scores = time_to_quality(train_digits, test_digits, judge, target, trial_minutes, on_gpu, log=log)
+def log_time_to_quality(scores, target, log):
+    """The time-to-quality trial's lines of the report."""
     for epoch, seconds, score in scores:
         log(f"  epoch {epoch}: {seconds:.0f} s of training, MNIST score {score:.3f}")
     reached = [seconds for _, seconds, score in scores if score >= target]

@@ -25,6 +25,7 @@ import shutil
 import time
 
 from gan_tf import config as config_lib
+from gan_tf import data
 from gan_tf import evaluate
 from gan_tf import train
 from gan_tf.runtime import checkpoints
@@ -50,20 +51,13 @@ class Judgement:
         _, self.test_features = evaluate.judge_outputs(judge, test_pictures.images)
 
     def figures(self, config, state, num):
-        """FIGURES of `num` pictures drawn by the run's picture-drawing generator; None where the judge has
-        no classes to read."""
+        """FIGURES (evaluate.generated_figures) of `num` pictures drawn by the run's picture-drawing generator;
+        None where the judge has no classes to read."""
+        generator, label_shares = train.drawing_generator(state), train.label_shares(state)
         _, judged = evaluate.judge_generated(
-            config, state.drawing_generator(), self.judge, self.test_features, num, self.seed, state.label_shares()
+            config, generator, self.judge, self.test_features, num, self.seed, label_shares
         )
-        shares = judged["class_shares"]
-        return {
-            "score": judged["mnist_score"],
-            "frechet_distance": judged["frechet_distance"],
-            "min_class_share": min(shares) if shares else None,
-            "max_class_share": max(shares) if shares else None,
-            "confident_share": judged["confident_share"],
-            "asked_class_share": judged["asked_digit_share"],
-        }
+        return evaluate.generated_figures(judged)
 
 
 class Timeline:
@@ -89,7 +83,7 @@ class Timeline:
         return self.stopped if self.stopped is not None else self.clock.seconds()
 
     def images_seen(self, state):
-        return int(state.epoch.numpy()) * self.images_per_epoch + int(state.epoch_images.numpy())
+        return int(state.epoch.numpy()) * self.images_per_epoch + int(state.epoch_examples.numpy())
 
     def __call__(self, state):
         """Measures at a point along the way or at the end; True once the budget is spent."""
@@ -129,15 +123,14 @@ def run_variant(variant, pictures, judgement, root, epochs, on_gpu=False, log=pr
     variant_flags = flags(config)
     budget = budget_images(epochs, len(pictures.images))
     log(f"  {epochs:g} epochs, {budget:,} images ({variant_flags or 'the defaults'})")
-    config = config_lib.with_pictures(config, pictures, where)
+    config = variant_config(variant, data.facts(pictures, where))
     config = dataclasses.replace(config, epochs=math.ceil(epochs), eval_every=0, checkpoint_every_seconds=0.0)
     directory = root / "runs" / variant.replace("/", "-")
     if directory.exists():  # An interrupted attempt: start over.
         shutil.rmtree(directory)
     timeline = Timeline(config, judgement, len(pictures.images), epochs, log)
-    train.train(
-        config, pictures, directory / "checkpoints", directory, log=log, progress=False, on_gpu=on_gpu, stop=timeline
-    )
+    run = train.open_run(directory / "checkpoints", directory, log=log)
+    train.train(config, pictures, run, progress=False, on_gpu=on_gpu, stop=timeline)
     final, seconds = timeline.final, timeline.training_seconds()
     result = {
         "variant": variant,
@@ -161,7 +154,7 @@ def run(
     for variant in variants:
         variant_config(variant)  # Every name is checked before hours of training.
     root = checkpoints.check_directory(pathlib.Path(output_dir) / "compare")
-    pictures_config = config_lib.of_pictures(train_pictures, where)
+    pictures_config = config_lib.with_pictures(config_lib.resolve({}), data.facts(train_pictures, where))
     judge, accuracy = evaluate.load_or_train_judge(
         judge_directory, pictures_config, train_pictures, test_pictures, log=log
     )

@@ -1,10 +1,9 @@
 """The variants make compare trains: names for sets of flags, in either mode. No TensorFlow here, so
 the command line checks --variants at once."""
 
-import dataclasses
-
 from gan_tf import config as config_lib
 from gan_tf.runtime import errors
+from gan_tf.runtime import settings
 
 # One variant per flag of the GAN lab, over each mode's defaults; "default" is the mode's defaults alone.
 VARIANTS = {
@@ -26,8 +25,9 @@ VARIANTS = {
 MODES = {"on": "conditional", "off": "unconditional"}
 
 
-def variant_config(variant):
-    """The Config of a variant named "<conditional|unconditional>/<name>[+<name>...]", e.g. "unconditional/hinge+augment".
+def variant_config(variant, facts=None):
+    """The Config of a variant named "<conditional|unconditional>/<name>[+<name>...]", e.g. "unconditional/hinge+augment",
+    for pictures with these facts (data.facts(); None: MNIST's digits).
 
     Raises:
       UserError: an unknown mode or name.
@@ -43,7 +43,8 @@ def variant_config(variant):
         if name not in VARIANTS:
             raise errors.UserError(f"--variants {variant!r}: unknown variant {name!r}; known: {', '.join(VARIANTS)}.")
         changes.update(VARIANTS[name])
-    return config_lib.resolve(changes)
+    config = config_lib.resolve(changes)
+    return config if facts is None else config_lib.with_pictures(config, facts, changes)
 
 
 def default_variants(labelled=True):
@@ -63,7 +64,7 @@ def flags(config):
     """The flags that make `config` differ from the default config, as a command line would give them."""
     default = config_lib.resolve({"conditional": config.conditional})
     return " ".join(
-        f"{config_lib.flag(field.name)} {getattr(config, field.name)}"
-        for field in dataclasses.fields(config)
+        f"{settings.flag(field.name)} {getattr(config, field.name)}"
+        for field in config_lib.flag_fields()
         if getattr(config, field.name) != getattr(default, field.name)
     )

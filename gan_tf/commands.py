@@ -1,0 +1,139 @@
+"""The commands of `python -m gan_tf`, one library function each: what the command line calls with its flags.
+
+Each reads a run's config once, loads its pictures once and hands them to the story (train.py,
+generate.py, evaluate.py, export.py, play/, tools/). Every input is checked before a file is created or
+changed: the places first, then the config, then the data. TensorFlow is loaded before any of these is
+called (the command line does it, its start-up notices held back); `log` gets the lines a command prints
+as it goes, and a command returns what it says at the end.
+"""
+
+from gan_tf import config as config_lib
+from gan_tf import data
+from gan_tf import evaluate as evaluate_lib
+from gan_tf import export as export_lib
+from gan_tf import generate
+from gan_tf import mnist
+from gan_tf import train as train_lib
+from gan_tf.runtime import checkpoints
+from gan_tf.runtime import device
+from gan_tf.runtime import distribute
+
+
+def train(
+    overrides,
+    checkpoint_dir,
+    output_dir,
+    preset=None,
+    fresh=False,
+    resume_from=None,
+    dataset=None,
+    path=None,
+    progress=True,
+    strategy="auto",
+    log=print,
+):
+    """`train`: a new run, or the run in checkpoint_dir resumed or extended, on the pictures it names.
+
+    The command that started a run resumes it: given again (with more --epochs, say), its --preset and flags
+    build the networks the run has, so it continues. A preset, a flag or pictures that build other networks
+    are refused, with what to do instead.
+
+    Args:
+      overrides: field name -> value of the config flags given.
+      dataset, path: --dataset NAME or --data PATH (default: the run's own pictures; for a new run, MNIST).
+      strategy: --strategy, a name of distribute.make_strategy's.
+    """
+    strategy = distribute.make_strategy(strategy)  # Before any other TensorFlow work.
+    run = train_lib.open_run(checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
+    saved = None if fresh else config_lib.load(checkpoint_dir)
+    config = config_lib.resolve(overrides, saved, preset)  # The flags, before the pictures load.
+    where = data.where_of(config.data, dataset, path)
+    size, channels = (config.image_size, config.channels) if config.data else (overrides.get("image_size"), None)
+    pictures = data.load(where, "train", size, channels, log=log)
+    config = config_lib.with_pictures(config, data.facts(pictures, where), overrides, preset)
+    log(f"data: {pictures.source}")
+    log(f"config: {config}")
+    evaluation = None
+    if config.eval_every:
+        test = data.load(where, "test", config.image_size, config.channels, log=log)
+        evaluation = evaluate_lib.during_training(config, checkpoint_dir, pictures, test, log=log)
+    # The bar redraws itself many times a second: on a terminal only, not into a log file.
+    train_lib.train(config, pictures, run, progress, evaluation, on_gpu=device.on_gpu())
+
+
+def sample(checkpoint_dir, checkpoint, num, seed, out, digit=None, label=None):
+    """`sample`: `num` new pictures of a run, in a PNG grid or a .npy array."""
+    run = generate.restore_models(checkpoint_dir, checkpoint)
+    asked = generate.label_asked(run.config, digit, label)
+    generate.sample(run.config, run.generator, num, seed, out, label=asked, label_shares=run.label_shares)
+    return f"wrote {num} {mnist.treatment(run.config.data).picture}s to {out}"
+
+
+def reconstruct(checkpoint_dir, checkpoint, num, seed, out, dataset=None, path=None, log=print):
+    """`reconstruct`: real test pictures over their reconstructions G(E(x)), in a PNG."""
+    run = generate.restore_models(checkpoint_dir, checkpoint)
+    test = data.load_of_run(run.config, "test", dataset, path, log=log)
+    error = generate.reconstruct(run.config, run.generator, run.encoder, test.images, num, seed, out)
+    return f"wrote {out}: {num} test pictures and their reconstructions, mean squared error {error:.4f}"
+
+
+def interpolate(checkpoint_dir, checkpoint, steps, seed, out, dataset=None, path=None, log=print):
+    """`interpolate`: a GIF of one real test picture morphing into another through the latent space."""
+    run = generate.restore_models(checkpoint_dir, checkpoint)
+    test = data.load_of_run(run.config, "test", dataset, path, log=log)
+    frames = generate.interpolate(run.config, run.generator, run.encoder, test.images, seed, steps, out)
+    return f"wrote {out} ({frames} frames)"
+
+
+def evaluate(checkpoint_dir, checkpoint, num, seed, out, dataset=None, path=None, log=print):
+    """`evaluate`: the judge's figures of a run beside those of real pictures, printed and written as JSON."""
+    out = generate.output_path(out, (".json",))
+    run = generate.restore_models(checkpoint_dir, checkpoint)
+    train = data.load_of_run(run.config, "train", dataset, path, log=log)
+    test = data.load_of_run(run.config, "test", dataset, path, log=log)
+    judge, judge_accuracy = evaluate_lib.load_or_train_judge(checkpoint_dir, run.config, train, test, log=log)
+    results = evaluate_lib.evaluate(
+        run.config, run.generator, run.encoder, judge, train, test, num, seed, run.label_shares
+    )
+    results["judge_test_accuracy"] = judge_accuracy
+    evaluate_lib.write_json(results, out)
+    return f"{evaluate_lib.report(results, judge_accuracy, run.config)}\nwrote {out}"
+
+
+def bench(checkpoint_dir, dataset=None, path=None, target=9.0, trial_minutes=10.0, log=print):
+    """`bench`: the train step's speed against TensorFlow's tutorial, and on digits the time to a good score."""
+    from gan_tf.tools import bench as bench_lib
+
+    judge_directory = checkpoints.check_directory(checkpoint_dir)  # The judge is saved there when trained.
+    where, train, test = data.load_named(dataset, path, log=log)
+    bench_lib.run(where, train, test, judge_directory, device.on_gpu(), target, trial_minutes, log=log)
+
+
+def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, path=None, log=print):
+    """`compare`: the GAN lab's variants trained on the same pictures and measured along the way."""
+    from gan_tf.tools import compare as compare_lib
+    from gan_tf.tools import variants as variants_lib
+
+    judge_directory = checkpoints.check_directory(checkpoint_dir)  # The judge is saved there when trained.
+    checkpoints.check_directory(output_dir)
+    where, train, test = data.load_named(dataset, path, log=log)
+    variants = variants or variants_lib.default_variants(labelled=bool(train.class_names))
+    compare_lib.run(variants, train, test, judge_directory, output_dir, epochs, device.on_gpu(), log, where)
+
+
+def export(checkpoint_dir, checkpoint, out):
+    """`export`: a run's generator and encoder as a SavedModel, for LiteRT, and how to call them."""
+    description = export_lib.export_run(checkpoint_dir, checkpoint, out)
+    signatures = ", ".join(name for name in ("generate", "blend", "encode") if name in description)
+    return (
+        f"wrote {out}: the SavedModel of {description['checkpoint']} (signatures {signatures}), "
+        f"{export_lib.LITE_FILE}, {export_lib.SIGNATURE_FILE} and README.md"
+    )
+
+
+def play(checkpoint_dir, checkpoint, export_dir, host, port, log=print):
+    """`play`: the page, served until Ctrl-C, drawing with a run's checkpoint or an export."""
+    from gan_tf.play import server
+
+    functions, source = export_lib.open_functions(checkpoint_dir, checkpoint, export_dir)
+    server.serve(functions, host, port, source, log=log)
