@@ -84,7 +84,15 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     add_train_command(commands)
+    add_commands_of_a_run(commands)
+    add_measuring_commands(commands)
+    add_compare_command(commands)
+    add_commands_outside(commands)
+    return parser
 
+
+def add_commands_of_a_run(commands):
+    """sample, gif, reconstruct and interpolate: pictures from a trained run."""
     sample = command(commands, "sample", "Write new pictures from a trained run.", "a PNG grid, or when --out "
         "ends in .npy a uint8 array (NUM, H, W) of grey pictures ((NUM, 28, 28) for digits) or (NUM, H, W, 3) of "
         "colour ones. The same seed gives the same pictures.", checkpoint=True)  # fmt: skip
@@ -111,6 +119,9 @@ def build_parser():
     add(interpolate, "--seed", "Chooses the two test pictures", type=SEED, default=0)
     add(interpolate, "--out", "A .gif file", default="outputs/interpolation.gif")
 
+
+def add_measuring_commands(commands):
+    """evaluate and bench: how good a run is, and how fast the step runs."""
     evaluate = command(commands, "evaluate", "Measure sample quality with the judge classifier.", "NUM pictures "
         "generated, and the judge's score (the MNIST score on digits), the Frechet distance, the class shares, how "
         "near they come to the training pictures and the encoder's figures printed beside those of real pictures "
@@ -127,8 +138,9 @@ def build_parser():
     add(bench, "--trial-minutes", "Longest training time of the trial, evaluation excluded",
         type=number(float, 0.1, 24 * 60), default=10.0)  # fmt: skip
 
-    add_compare_command(commands)
 
+def add_commands_outside(commands):
+    """export and play: a run used outside gan_tf."""
     export = command(commands, "export", "Write the generator and encoder as a TensorFlow SavedModel.", "one "
         "SavedModel (signatures generate, blend and encode), the generator for LiteRT, and a signature.json and "
         "README.md that say how to call them.", checkpoint=True)  # fmt: skip
@@ -141,14 +153,12 @@ def build_parser():
         dest="export_dir")  # fmt: skip
     add(play, "--host", "The address to serve on; 0.0.0.0 for every network", default="127.0.0.1")
     add(play, "--port", "The port; 0 for any free one", type=number(int, 0, 65535), default=8000)
-    return parser
 
 
 def add_train_command(commands):
     """`train`: its own flags, and one flag per Config field (with its old name too, where it had one)."""
-    train = command(commands, "train", "Train, resuming from the latest checkpoint.", "the generator, "
-        "discriminator and encoder trained, resuming from the latest checkpoint in --checkpoint-dir. Ctrl-C saves "
-        "a checkpoint first.", data=True)  # fmt: skip
+    train = command(commands, "train", "Train the generator, discriminator and encoder.", "a new run, or the one "
+        "in --checkpoint-dir resumed from its latest checkpoint. Ctrl-C saves a checkpoint first.", data=True)  # fmt: skip
     add(train, "--output-dir", "Where frames/, training.gif and logs/ go", default="outputs")
     add(train, "--preset", "Start a new run from these settings: default, tutorial (the networks and settings of "
         "TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own "
