@@ -28,7 +28,8 @@ train: $(VENV)/installed
 
 sample: $(VENV)/installed
 	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),100) \
-	  --seed $(or $(SEED),0) $(if $(DIGIT),--digit $(DIGIT)) $(if $(LABEL),--label $(LABEL)) --out $(or $(OUT),$(OUTPUT_DIR)/samples.png) $(ARGS)
+	  --seed $(or $(SEED),0) $(if $(DIGIT),--digit $(DIGIT)) $(if $(LABEL),--label $(LABEL)) --output-dir $(OUTPUT_DIR) \
+	  $(if $(OUT),--out $(OUT)) $(ARGS)
 
 gif: $(VENV)/installed
 	$(PY) -m gan_tf gif --output-dir $(OUTPUT_DIR)

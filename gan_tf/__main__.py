@@ -14,6 +14,7 @@ from gan_tf import config as config_lib
 from gan_tf.runtime import console
 from gan_tf.runtime import errors
 from gan_tf.runtime import settings
+from gan_tf.text import config as text_config
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130  # The shell's convention for a program stopped by Ctrl-C (128 + SIGINT).
@@ -100,8 +101,23 @@ def add_commands_of_a_run(commands):
     add(sample, "--digit", "MNIST: draw only this digit (a conditional run only).", type=number(int, 0, 9))
     add(sample, "--label", "Draw only this class, by name or index (a conditional run only; default: each class "
         "in turn).", metavar="NAME")  # fmt: skip
-    add(sample, "--seed", "Seed of the latent vectors", type=SEED, default=0)
-    add(sample, "--out", "A .png or .npy file", default="outputs/samples.png")
+    add(sample, "--seed", "Seed of the latent vectors (of a text run: of its texts)", type=SEED, default=0)
+    add(sample, "--out", "A .png or .npy file; a .txt file for a text run (default: OUTPUT_DIR/samples.png or .txt).")
+    add(sample, "--output-dir", "Where --out goes when not given", default="outputs")
+    add(sample, "--model", "Text runs: write with the language model or the GAN (default: the GAN once trained).",
+        choices=("lm", "gan"))  # fmt: skip
+    add(sample, "--temperature", "Text runs: divides the logits: below 1 safer, above 1 bolder (default: 1).",
+        type=number(float, 1e-3, 100))  # fmt: skip
+    add(
+        sample,
+        "--top-k",
+        "Text runs: draw from the k likeliest tokens only (default: 0, all).",
+        type=number(int, 0, 10**6),
+    )
+    add(sample, "--top-p", "Text runs: draw from the likeliest tokens whose probability reaches p (default: 1, all).",
+        type=number(float, 1e-6, 1))  # fmt: skip
+    add(sample, "--prompt", "Text runs: every text carries on this beginning, e.g. '床前明月光，'.")
+    add(sample, "--acrostic", "Text runs: these characters begin the lines in turn, e.g. 春夏秋冬 (藏头诗).")
 
     gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
                               description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.")  # fmt: skip
@@ -172,17 +188,38 @@ def add_train_command(commands):
         "across machines configured by TF_CONFIG; auto: multiworker with TF_CONFIG, mirrored with several GPUs, "
         "else one", default="auto", choices=settings.STRATEGIES)  # fmt: skip
     old_names = {new: old for old, new in config_lib.ALIASES.items()}
-    for field in config_lib.flag_fields():
+    for name, (field, text_field) in config_fields().items():
+        field = field or text_field
         values = field.metadata["values"]
         choices = values.choices if isinstance(values, settings.OneOf) else None
-        unconditional = config_lib.UNCONDITIONAL_DEFAULTS.get(field.name)
+        flags = [settings.flag(name) for name in (field.name, old_names.get(field.name)) if name]
+        train.add_argument(*flags, dest=field.name, type=field.type, choices=choices,
+                           metavar=None if choices else field.type.__name__.upper(), help=flag_help(name))  # fmt: skip
+
+
+def config_fields():
+    """Each config flag of train once: field name -> (the picture Config's field, the TextConfig's), None where a
+    kind has none."""
+    pictures = {field.name: field for field in config_lib.flag_fields()}
+    texts = {field.name: field for field in text_config.flag_fields()}
+    return {name: (pictures.get(name), texts.get(name)) for name in {**pictures, **texts}}
+
+
+def flag_help(name):
+    """A config flag's --help: its reason and default, for pictures and for texts where they differ."""
+    field, text_field = config_fields()[name]
+    parts = []
+    if field is not None:
+        unconditional = config_lib.UNCONDITIONAL_DEFAULTS.get(name)
         default = field.metadata["default_help"] + (
             f"; with --conditional off: {unconditional}" if unconditional else ""
         )
-        flags = [settings.flag(name) for name in (field.name, old_names.get(field.name)) if name]
-        train.add_argument(*flags, dest=field.name, type=field.type, choices=choices,
-                           metavar=None if choices else field.type.__name__.upper(),
-                           help=f"{field.metadata['why']} (default: {default})")  # fmt: skip
+        parts.append(f"{field.metadata['why']} (default: {default})")
+    if text_field is not None and (field is None or text_field.metadata["why"] != field.metadata["why"]):
+        parts.append(f"Texts: {text_field.metadata['why']} (default: {text_field.metadata['default_help']})")
+    elif text_field is not None and text_field.metadata["default_help"] != field.metadata["default_help"]:
+        parts.append(f"(texts: {text_field.metadata['default_help']})")
+    return " ".join(parts)
 
 
 def add_compare_command(commands):
@@ -221,9 +258,13 @@ def check_before_tensorflow(args):
             variants.variant_config(variant)
     if args.command != "train":
         return {}
-    overrides = {field.name: getattr(args, field.name) for field in config_lib.flag_fields()}
+    overrides = {name: getattr(args, name) for name in config_fields()}
     overrides = {name: value for name, value in overrides.items() if value is not None}
-    settings.check_values(config_lib.Config, overrides)
+    fields = config_fields()  # Each value by the picture config's marks, or the text config's where it has none.
+    settings.check_values(config_lib.Config, {name: value for name, value in overrides.items() if fields[name][0]})
+    settings.check_values(
+        text_config.TextConfig, {name: value for name, value in overrides.items() if not fields[name][0]}
+    )
     return overrides
 
 

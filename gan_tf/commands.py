@@ -7,6 +7,8 @@ called (the command line does it, its start-up notices held back); `log` gets th
 as it goes, and a command returns what it says at the end.
 """
 
+import pathlib
+
 from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate as evaluate_lib
@@ -17,6 +19,13 @@ from gan_tf import train as train_lib
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import device
 from gan_tf.runtime import distribute
+from gan_tf.runtime import errors
+from gan_tf.runtime import files
+from gan_tf.runtime import settings
+from gan_tf.text import commands as text_commands
+from gan_tf.text import config as text_config
+from gan_tf.text import data as text_data
+from gan_tf.text import train as text_train
 
 
 def train(
@@ -40,12 +49,20 @@ def train(
 
     Args:
       overrides: field name -> value of the config flags given.
-      dataset, path: --dataset NAME or --data PATH (default: the run's own pictures; for a new run, MNIST).
+      dataset, path: --dataset NAME or --data PATH (default: the run's own data; for a new run, MNIST). Texts
+        ("fortunes", a file or a folder of texts) make a text run (gan_tf/text/commands.py).
       strategy: --strategy, a name of distribute.make_strategy's.
     """
     strategy = distribute.make_strategy(strategy)  # Before any other TensorFlow work.
+    saved = None if fresh else saved_config(checkpoint_dir)
+    if kind_of(saved, dataset, path) == text_config.KIND:
+        on_gpu = device.on_gpu()
+        return text_commands.train(
+            overrides, saved, checkpoint_dir, output_dir, preset, fresh, resume_from, dataset, path, progress,
+            strategy, on_gpu, log,
+        )  # fmt: skip
+    settings.refuse_flags_of_another_kind(overrides, config_lib.Config, "a picture run")
     run = train_lib.open_run(checkpoint_dir, output_dir, fresh, resume_from, strategy, log)
-    saved = None if fresh else config_lib.load(checkpoint_dir)
     config = config_lib.resolve(overrides, saved, preset)  # The flags, before the pictures load.
     where = data.where_of(config.data, dataset, path)
     size, channels = (config.image_size, config.channels) if config.data else (overrides.get("image_size"), None)
@@ -61,12 +78,63 @@ def train(
     train_lib.train(config, pictures, run, progress, evaluation, on_gpu=device.on_gpu())
 
 
-def sample(checkpoint_dir, checkpoint, num, seed, out, digit=None, label=None):
-    """`sample`: `num` new pictures of a run, in a PNG grid or a .npy array."""
+def sample(checkpoint_dir, checkpoint, num, seed, out=None, output_dir="outputs", digit=None, label=None, model=None,
+           temperature=None, top_k=None, top_p=None, prompt=None, acrostic=None):  # fmt: skip
+    """`sample`: `num` new pictures of a run, in a PNG grid or a .npy array; or of a text run, new texts."""
+    text_flags = {"model": model, "temperature": temperature, "top_k": top_k, "top_p": top_p, "prompt": prompt,
+                  "acrostic": acrostic}  # fmt: skip
+    config = trained_config(checkpoint_dir)
+    if config.kind == text_config.KIND:
+        refuse_options({"digit": digit}, "a text run")
+        out = out or pathlib.Path(output_dir) / "samples.txt"
+        temperature, top_k, top_p = temperature or 1.0, top_k or 0, 1.0 if top_p is None else top_p
+        text_commands.check_sampling(temperature, top_k, top_p)
+        return text_commands.sample(config, checkpoint_dir, checkpoint, num, seed, out, model, label, temperature, top_k,
+                                    top_p, prompt or "", acrostic or "")  # fmt: skip
+    refuse_options(text_flags, "a picture run")
     run = generate.restore_models(checkpoint_dir, checkpoint)
     asked = generate.label_asked(run.config, digit, label)
+    out = out or pathlib.Path(output_dir) / "samples.png"
     generate.sample(run.config, run.generator, num, seed, out, label=asked, label_shares=run.label_shares)
     return f"wrote {num} {mnist.treatment(run.config.data).picture}s to {out}"
+
+
+def saved_config(checkpoint_dir):
+    """The config saved in checkpoint_dir, of its kind (pictures or text: config.json's "kind"), or None."""
+    path = settings.settings_path(checkpoint_dir)
+    values = settings.read(path)
+    if values is None:
+        settings.refuse_foreign_checkpoints(checkpoint_dir)
+        return None
+    if values.get("kind") == text_config.KIND:
+        return text_config.from_values(values, path)
+    return config_lib.from_values(values, path)
+
+
+def trained_config(checkpoint_dir):
+    """The config of the trained run in checkpoint_dir, for commands that use one.
+
+    Raises:
+      UserError: there is no trained run there.
+    """
+    saved = saved_config(checkpoint_dir)
+    text = saved is not None and saved.kind == text_config.KIND
+    checkpoints.require_run(checkpoint_dir, phase=text_train.LANGUAGE_MODEL if text else None)
+    return saved
+
+
+def kind_of(saved, dataset=None, path=None):
+    """A run's kind: its saved config's, else what --dataset or --data names (pictures unless texts)."""
+    if saved is not None:
+        return saved.kind
+    return text_config.KIND if text_data.is_text(dataset or path or "") else config_lib.KIND
+
+
+def refuse_options(options, run_words):
+    """Raises UserError naming the first of `options` (flag name -> value, None when not given) that was given."""
+    for name, value in options.items():
+        if value is not None and value is not False:
+            raise errors.UserError(f"{settings.flag(name)} means nothing for {run_words}: drop it.")
 
 
 def reconstruct(checkpoint_dir, checkpoint, num, seed, out, dataset=None, path=None, log=print):
@@ -86,8 +154,13 @@ def interpolate(checkpoint_dir, checkpoint, steps, seed, out, dataset=None, path
 
 
 def evaluate(checkpoint_dir, checkpoint, num, seed, out, dataset=None, path=None, log=print):
-    """`evaluate`: the judge's figures of a run beside those of real pictures, printed and written as JSON."""
-    out = generate.output_path(out, (".json",))
+    """`evaluate`: the judge's figures of a run beside those of real pictures, printed and written as JSON; of a
+    text run, its two models beside real texts (text/evaluate.py)."""
+    config = trained_config(checkpoint_dir)
+    if config.kind == text_config.KIND:
+        refuse_options({"dataset": dataset, "data": path}, "evaluating a text run (it uses its own texts)")
+        return text_commands.evaluate(config, checkpoint_dir, num, seed, out, log)
+    out = files.output_path(out, (".json",))
     run = generate.restore_models(checkpoint_dir, checkpoint)
     train = data.load_of_run(run.config, "train", dataset, path, log=log)
     test = data.load_of_run(run.config, "test", dataset, path, log=log)
@@ -104,7 +177,7 @@ def bench(checkpoint_dir, dataset=None, path=None, target=9.0, trial_minutes=10.
     """`bench`: the train step's speed against TensorFlow's tutorial, and on digits the time to a good score."""
     from gan_tf.tools import bench as bench_lib
 
-    judge_directory = checkpoints.check_directory(checkpoint_dir)  # The judge is saved there when trained.
+    judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
     where, train, test = data.load_named(dataset, path, log=log)
     bench_lib.run(where, train, test, judge_directory, device.on_gpu(), target, trial_minutes, log=log)
 
@@ -114,8 +187,8 @@ def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, pat
     from gan_tf.tools import compare as compare_lib
     from gan_tf.tools import variants as variants_lib
 
-    judge_directory = checkpoints.check_directory(checkpoint_dir)  # The judge is saved there when trained.
-    checkpoints.check_directory(output_dir)
+    judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
+    files.check_directory(output_dir)
     where, train, test = data.load_named(dataset, path, log=log)
     variants = variants or variants_lib.default_variants(labelled=bool(train.class_names))
     compare_lib.run(variants, train, test, judge_directory, output_dir, epochs, device.on_gpu(), log, where)

@@ -26,12 +26,14 @@ from gan_tf.runtime.settings import whole
 # The names of losses.py's four GAN losses, spelled out here so that the command line can check --loss without TensorFlow.
 LOSSES = ("non-saturating", "least-squares", "hinge", "wasserstein-gp")
 LOSSES_WITH_TARGETS = ("non-saturating", "least-squares")
-NETWORK_SIZE = whole(1, 4096)  # Far beyond any sensible network: an extra zero or three is an error, not a crash.
+NETWORK_SIZE = whole(1, 4096)
+KIND = "pictures"  # config.json's "kind"; a text run's is "text" (gan_tf/text/config.py).  # Far beyond any sensible network: an extra zero or three is an error, not a crash.
 
 
 @dataclasses.dataclass(frozen=True)
 class Config(settings.RunSettings):
     # --- The pictures (MNIST's digits by default): fixed once a run has saved a checkpoint. ---
+    kind: str = of_data(KIND, "What the run learns from: pictures.", architecture=False, repr=False)
     image_size: int = setting(
         28,
         "Train on square pictures of this many pixels a side, resizing the shorter side and cropping the centre.",
@@ -232,6 +234,12 @@ class Config(settings.RunSettings):
         "fake pictures before D.",
         ON_OFF,
     )
+    eval_every: int = setting(
+        0, "Measure sample quality every this many epochs (0: never); the judge trains on first use.", whole(0, 100_000)
+    )
+    eval_samples: int = setting(
+        2000, "Pictures generated for each evaluation during training: enough for a stable score.", whole(2, 100_000)
+    )
     frame_grid: int = setting(
         10,
         "Each progress frame shows a grid of this many by this many pictures (in a conditional run, column c "
@@ -421,6 +429,21 @@ def load(directory):
     if values is None:
         settings.refuse_foreign_checkpoints(directory)
         return None
+    return from_values(values, path)
+
+
+def from_values(values, path):
+    """The Config of config.json's values (saved by this version or an older one) read from `path`.
+
+    Raises:
+      UserError: values this program did not write.
+    """
+    if values.get("kind", KIND) != KIND:
+        raise errors.UserError(
+            f"{path.parent} holds a {values['kind']} run: this command works on picture runs (a text run writes "
+            f"with make sample and is measured with make evaluate)."
+        )
+    values = dict(values)
     values.setdefault("conditional", "off")  # Runs saved before the field existed were unconditional.
     values["class_names"] = tuple(values.get("class_names", mnist.DIGIT_NAMES))  # JSON has lists, not tuples.
     for old, new in ALIASES.items():

@@ -32,6 +32,7 @@ import tensorflow as tf
 
 from gan_tf import config as config_lib
 from gan_tf import mnist
+from gan_tf.runtime import batches as batches_lib
 from gan_tf.runtime import errors
 
 MNIST = mnist.MNIST
@@ -504,60 +505,23 @@ def image_dataset(pictures, cache=True):
 
 
 def epoch_batches(examples, batch_size, seed, epoch, latent_dim, skip_images=0, prefetch=True):
-    """The batches of one epoch, shuffled in an order fixed by (seed, epoch), each with its noise.
+    """The batches of one epoch, shuffled in an order fixed by (seed, epoch) (runtime/batches.py), each with its
+    noise.
 
-    Because the order depends only on the seed and the epoch, a run resumed in the middle of an epoch
-    skips the images it already trained on and sees exactly the ones an uninterrupted run would. The
-    noise of a batch is drawn from (seed, epoch, its first image's place in the epoch), so a resumed
-    run draws the same noise too, with no random state to save, and tf.distribute splits the noise
-    with the images.
-
-    The full batches and the short last batch (the leftover images, when the epoch's size is not a
-    multiple of batch_size) come as two datasets. Then the full batches have a static shape, and
-    TensorFlow compiles the train step for exactly that shape, which measured 3% faster on a CPU than
-    one step for every batch size; the short batch gets a second compiled step of its own.
+    The noise of a batch is drawn from (seed, epoch, its first image's place in the epoch), so a resumed run
+    draws the same noise too, with no random state to save, and tf.distribute splits the noise with the images.
 
     Args:
       examples: a dataset of (image, label) pairs, as image_dataset() makes.
       prefetch: prepare the next batches while the current step runs.
     Returns:
-      A list of (dataset, number of batches in it), to be trained on in order: the full batches, then
-      the short one; parts without a batch are left out. Each batch is (images float32 (B, H, W, C)
-      in [-1, 1], labels int32 (B,), latent vectors float32 (B, latent_dim)).
+      A list of (dataset, number of batches in it), to be trained on in order: the full batches, then the
+      short one. Each batch is (images float32 (B, H, W, C) in [-1, 1], labels int32 (B,), latent vectors
+      float32 (B, latent_dim)).
     """
-    num_examples = int(examples.cardinality())
-    if num_examples < 0:
-        raise ValueError("epoch_batches needs a dataset of known, finite length")
-    # The whole set in the buffer: the pictures fit in memory, and a full buffer shuffles perfectly.
-    unseen = examples.shuffle(num_examples, seed=seed * 1_000_003 + epoch, reshuffle_each_iteration=False)
-    unseen = unseen.skip(skip_images)
-    full_batches, leftover = divmod(num_examples - skip_images, batch_size)
 
     def with_noise(first_image, images, labels):
         noise_seed = tf.stack([tf.constant(seed, tf.int64), epoch * NOISE_SEEDS_PER_EPOCH + first_image])
         return images, labels, tf.random.stateless_normal((tf.shape(images)[0], latent_dim), seed=noise_seed)
 
-    full = (
-        unseen.batch(batch_size, drop_remainder=True)
-        .enumerate()
-        .map(lambda index, batch: with_noise(skip_images + index * batch_size, *batch))
-    )
-    short = (
-        unseen.skip(full_batches * batch_size)
-        .batch(batch_size)
-        .map(lambda images, labels: with_noise(tf.constant(num_examples - leftover, tf.int64), images, labels))
-    )
-    # Each worker of a multi-worker run builds the same batches and keeps its share of every one.
-    options = tf.data.Options()
-    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    parts = []
-    for batches, count in [(full, full_batches), (short, int(leftover > 0))]:
-        if count:
-            batches = batches.with_options(options)
-            parts.append((batches.prefetch(tf.data.AUTOTUNE) if prefetch else batches, count))
-    return parts
-
-
-def steps_per_epoch(num_images, batch_size):
-    """Batches in one epoch, the short last one included."""
-    return -(-num_images // batch_size)
+    return batches_lib.epoch_batches(examples, batch_size, seed, epoch, skip_images, prefetch, complete=with_noise)

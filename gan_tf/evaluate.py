@@ -28,7 +28,6 @@ from gan_tf import metrics
 from gan_tf import mnist
 from gan_tf import models
 from gan_tf import train as train_lib
-from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import files
 
@@ -158,7 +157,7 @@ def load_or_train_judge(directory, config, train, test, log=print):
         test_images, test_labels = judge_examples(config, test)
         predicted = np.argmax(judge.predict(test_images, batch_size=1000, verbose=0), axis=1)
         return judge, float(np.mean(predicted == test_labels))
-    checkpoints.check_directory(path.parent)  # Before a minute of training, not after.
+    files.check_directory(path.parent)  # Before a minute of training, not after.
     judge, accuracy = train_judge(config, train, test, log=log)
     bar = mnist.treatment(config.data).judge_bar
     if bar is not None and accuracy < bar:

@@ -30,6 +30,7 @@ from gan_tf import mnist
 from gan_tf import models
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
+from gan_tf.runtime import files
 
 SIGNATURE_FILE = "signature.json"
 LITE_FILE = "generator.tflite"
@@ -191,7 +192,7 @@ def check_out(out):
         raise errors.UserError(f"--out {out} is a file: name a new directory for the export.")
     if out.is_dir() and any(out.iterdir()):
         raise errors.UserError(f"--out {out} already holds files: name a new directory, or delete that one first.")
-    checkpoints.check_directory(out)
+    files.check_directory(out)
     return out
 
 
@@ -223,7 +224,7 @@ def export(serving, checkpoint_name, out):
             out.rmdir()  # Empty (check_out): the complete export takes its place.
         staging.rename(out)
     except OSError as error:
-        raise checkpoints.unwritable(out, error) from None
+        raise files.unwritable(out, error) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return description

@@ -5,7 +5,6 @@ other functions run them in inference mode.
 """
 
 import collections
-import pathlib
 
 import numpy as np
 import tensorflow as tf
@@ -131,8 +130,8 @@ def restore_models(checkpoint_dir, checkpoint_name=None):
       --encoder off; label_shares, float32 (K,), is the share of the training pictures in each of the
       --clusters K (None for a run without clusters), for new_inputs().
     """
+    config = config_lib.load(checkpoint_dir)  # Refuses a text run's.
     checkpoints.require_run(checkpoint_dir)
-    config = config_lib.load(checkpoint_dir)
     path = checkpoints.checkpoint_path(checkpoint_dir, checkpoint_name)
     generator, encoder = models.build_generator(config), models.build_encoder(config)
     # A run that keeps the average of G's weights draws with it (train.drawing_generator).
@@ -152,20 +151,6 @@ def require_encoder(encoder):
         )
 
 
-def output_path(path, suffixes):
-    """Checks that `path` has one of `suffixes`, is not a directory, and can be written; returns a Path.
-
-    Nothing is created yet: the writer creates the directory when the file is ready.
-    """
-    path = pathlib.Path(path)
-    if path.suffix.lower() not in suffixes:
-        raise errors.UserError(f"{path}: the output must end in {' or '.join(suffixes)}.")
-    if path.is_dir():
-        raise errors.UserError(f"{path} is a directory: name a file ending in {' or '.join(suffixes)} instead.")
-    checkpoints.check_directory(path.parent)
-    return path
-
-
 def require_count(num, name="--num"):
     if not isinstance(num, int) or num <= 0:
         raise errors.UserError(f"{name} must be a positive whole number, got {num!r}.")
@@ -181,7 +166,7 @@ def sample(config, generator, num, seed, out, label=None, label_shares=None):
     Returns the pictures, uint8 (num, H, W, C).
     """
     require_count(num)
-    out = output_path(out, (".png", ".npy"))
+    out = files.output_path(out, (".png", ".npy"))
     if out.suffix.lower() == ".png" and num > MAX_GRID_PICTURES:
         raise errors.UserError(
             f"--num {num}: a PNG grid holds at most {MAX_GRID_PICTURES:,} pictures; write a .npy file for more."
@@ -229,7 +214,7 @@ def reconstruct(config, generator, encoder, test_images, num, seed, out):
     """
     require_encoder(encoder)
     require_count(num)
-    out = output_path(out, (".png",))
+    out = files.output_path(out, (".png",))
     real = pick(test_images, num, seed)
     real_images = data.to_unit_range(real)
     reconstructed_images = generator(
@@ -283,7 +268,7 @@ def interpolate(config, generator, encoder, test_images, seed, steps, out):
     require_count(steps, "--steps")
     if steps < 2:
         raise errors.UserError(f"--steps must be at least 2 (the two ends), got {steps}.")
-    out = output_path(out, (".gif",))
+    out = files.output_path(out, (".gif",))
     ends = pick(test_images, 2, seed)
     (start, end), labels = encode(config, encoder, data.to_unit_range(ends))
     fractions = np.linspace(0.0, 1.0, steps)

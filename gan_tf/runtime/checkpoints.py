@@ -7,7 +7,6 @@ half-written one. Every failure to read a run becomes a UserError that says what
 """
 
 import logging
-import os
 import pathlib
 
 import tensorflow as tf
@@ -45,57 +44,11 @@ def resume_point(directory, fresh=False, name=None):
     return checkpoint_path(path, name) if path.is_dir() else None
 
 
-def check_directory(directory):
-    """Checks, without creating anything, that `directory` is or can become a directory gan_tf can write to.
-
-    Raises:
-      UserError: when it (or the nearest part of its path that exists) is a file, or cannot be written.
-    """
-    path = pathlib.Path(directory)
-    existing = path
-    while not existing.exists() and existing != existing.parent:
-        existing = existing.parent
-    if not existing.is_dir():
-        raise errors.UserError(f"{existing} is a file, not a directory: name a directory instead.")
-    if existing == path:
-        probe = path / ".gan_tf_write_test"
-        try:
-            probe.write_bytes(b"")
-            probe.unlink()
-        except OSError as error:
-            raise unwritable(path, error) from None
-    elif not os.access(existing, os.W_OK | os.X_OK):
-        raise errors.UserError(
-            f"cannot write to {path} ({existing} is not writable): choose a directory you can "
-            f"write to, or fix its permissions."
-        )
-    return path
-
-
-def prepare_directory(directory):
-    """Creates `directory` (and its parents) if needed and checks that files can be written there.
-
-    Raises:
-      UserError: when it is a file, or cannot be created or written to.
-    """
-    path = check_directory(directory)
-    if not path.is_dir():
-        try:
-            path.mkdir(parents=True)
-        except OSError as error:
-            raise unwritable(path, error) from None
-        check_directory(path)  # Now that it exists, a file is written there to be sure.
-    return path
-
-
-def unwritable(path, error):
-    return errors.UserError(
-        f"cannot write to {path} ({error.strerror}): choose a directory you can write to, or fix its permissions."
-    )
-
-
-def require_run(directory):
+def require_run(directory, phase=None):
     """Checks that `directory` holds a trained run, for commands that read a run but never train it.
+
+    Args:
+      phase: for a run trained in phases, the first, whose checkpoints are in directory/phase.
 
     Raises:
       UserError: when the directory does not exist, holds no checkpoint, or is not a gan_tf run.
@@ -111,7 +64,7 @@ def require_run(directory):
             f"'make train', or pass --checkpoint-dir pointing at a trained run."
         )
     refuse_foreign_checkpoints(path)
-    if not settings_path(path).exists() or latest(path) is None:
+    if not settings_path(path).exists() or latest(path / phase if phase else path) is None:
         raise errors.UserError(
             f"{path} holds no gan_tf checkpoint: train first with 'make train', "
             f"or pass --checkpoint-dir pointing at a trained run."

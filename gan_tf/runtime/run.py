@@ -33,6 +33,7 @@ from gan_tf.runtime import checkpoints
 from gan_tf.runtime import compiled
 from gan_tf.runtime import distribute
 from gan_tf.runtime import errors
+from gan_tf.runtime import files
 from gan_tf.runtime import frames
 from gan_tf.runtime import settings as settings_lib
 from gan_tf.runtime import summaries
@@ -70,18 +71,24 @@ class TrainingRun:
       resume_from: the name of a checkpoint to resume from (e.g. "ckpt-4690"); None: the latest.
       strategy: a tf.distribute.Strategy; only its chief writes files.
       log: called with each line of the training log.
+      phase: None, or the name of one phase of a run trained in several (a text run's "language-model"
+        and "gan"): its checkpoints go to checkpoint_dir/phase, its frames and logs to frames/phase and
+        logs/phase, and the run's settings stay in checkpoint_dir.
     """
 
-    def __init__(self, checkpoint_dir, output_dir, fresh=False, resume_from=None, strategy=None, log=print):
+    def __init__(self, checkpoint_dir, output_dir, fresh=False, resume_from=None, strategy=None, log=print, phase=None):
         self.log, self.fresh = log, fresh
         self.strategy = strategy or tf.distribute.get_strategy()
         self.chief = distribute.is_chief(self.strategy)
-        self.checkpoint_dir = checkpoints.check_directory(checkpoint_dir)
-        self.output_dir = checkpoints.check_directory(output_dir)
+        self.settings_dir = files.check_directory(checkpoint_dir)
+        self.checkpoint_dir = files.check_directory(self.settings_dir / phase) if phase else self.settings_dir
+        self.output_dir = files.check_directory(output_dir)
         self.frames_dir, self.logs_dir = self.output_dir / "frames", self.output_dir / "logs"
+        if phase:
+            self.frames_dir, self.logs_dir = self.frames_dir / phase, self.logs_dir / phase
         self.resume_path = checkpoints.resume_point(self.checkpoint_dir, fresh, resume_from)
         self.settings = self.state = self.checkpoint = self.manager = self.run_log = self.scratch_dir = None
-        self.learning_rates, self.unit = {}, "examples"
+        self.learning_rates, self.unit, self.epochs, self.epochs_setting = {}, "examples", 0, "epochs"
         self.last_save = self.looked_at_step = None
         # The epoch being trained: its seconds, and its examples and steps before this process trained it.
         self.epoch_seconds, self.examples_before, self.epoch_steps = 0.0, 0, 0
@@ -111,11 +118,12 @@ class TrainingRun:
 
     def epochs_to_train(self):
         """The epochs (1, 2, ...) left to train."""
-        return range(self.epoch + 1, self.settings.epochs + 1)
+        return range(self.epoch + 1, self.epochs + 1)
 
     # --- Building and restoring. ---
 
-    def prepare(self, settings, build_state, step, speed, after_step=None, learning_rates=None, unit="examples"):
+    def prepare(self, settings, build_state, step, speed, after_step=None, learning_rates=None, unit="examples",
+                epochs_setting="epochs"):  # fmt: skip
         """The run's state, restored when it resumes, and its compiled train step: (state, train_steps).
 
         Args:
@@ -126,8 +134,10 @@ class TrainingRun:
           speed: runtime.speed.Speed.
           learning_rates: network name -> the setting that holds its optimizer's learning rate.
           unit: what the run learns from, for the log ("images", "texts").
+          epochs_setting: the setting that holds how many epochs to train (a phase's own, "gan_epochs").
         """
         self.settings, self.learning_rates, self.unit = settings, dict(learning_rates or {}), unit
+        self.epochs, self.epochs_setting = getattr(settings, epochs_setting), epochs_setting
         # Keras numbers layer names in the order layers are made (conv2d, conv2d_1, ...); the names reach
         # the graph's ops, and how TensorFlow's graph optimiser (Grappler) rewrites the graph, down to the
         # last bits of the weights, depends on them. From Keras's blank state every run has the same
@@ -156,10 +166,10 @@ class TrainingRun:
     def start(self):
         """The checkpoint is good: only now may files change. Epochs after it are redone, so their
         frames and logs go (a fresh run redoes everything, and first deletes the old run)."""
-        if self.chief and self.fresh:
-            checkpoints.remove_run(self.checkpoint_dir)
-        checkpoints.prepare_directory(self.checkpoint_dir)
-        checkpoints.prepare_directory(self.output_dir)
+        if self.fresh:
+            self.clear()
+        files.prepare_directory(self.checkpoint_dir)
+        files.prepare_directory(self.output_dir)
         # A worker that is not the chief must still take part in each save (it may involve collective
         # operations), but into a scratch directory of its own: only the chief's files are kept.
         save_dir = self.checkpoint_dir
@@ -167,13 +177,22 @@ class TrainingRun:
             save_dir = self.scratch_dir = tempfile.mkdtemp(prefix="gan_tf_worker_")
         self.manager = checkpoints.make_manager(self.checkpoint, save_dir, self.settings.keep_checkpoints)
         if self.chief:
-            self.frames_dir.mkdir(exist_ok=True)
+            self.frames_dir.mkdir(parents=True, exist_ok=True)
             frames.remove_frames_after(self.frames_dir, self.epoch)
             summaries.forget_after(self.logs_dir, self.epoch)
-            settings_lib.save(self.settings, checkpoints.settings_path(self.checkpoint_dir))
+            settings_lib.save(self.settings, checkpoints.settings_path(self.settings_dir))
             self.run_log = summaries.RunLog(self.logs_dir)
-        if self.epoch >= self.settings.epochs:
-            self.log(f"already trained for {self.epoch} epochs: raise --epochs to train more.")
+        if self.epoch >= self.epochs:
+            self.log(
+                f"already trained for {self.epoch} epochs: raise {settings_lib.flag(self.epochs_setting)} to train more."
+            )
+
+    def clear(self):
+        """Deletes the run's checkpoints, frames and logs (the chief's only): what --fresh starts without."""
+        if self.chief:
+            checkpoints.remove_run(self.checkpoint_dir)
+            frames.remove_frames_after(self.frames_dir, 0)
+            summaries.forget_after(self.logs_dir, 0)
 
     # --- Training. ---
 
@@ -239,11 +258,11 @@ class TrainingRun:
         start_next_epoch(self.state)
         every_epochs = self.settings.checkpoint_every_epochs
         due = self.save_due()  # Always look, so the step count of the look is this one.
-        if epoch == self.settings.epochs or (every_epochs and epoch % every_epochs == 0) or due:
+        if epoch == self.epochs or (every_epochs and epoch % every_epochs == 0) or due:
             self.save()
         losses = "  ".join(f"{name} {value:.3f}" for name, value in mean_losses.items())
         self.log(
-            f"epoch {epoch}/{self.settings.epochs}  {losses}  {self.epoch_seconds:.1f} s  "
+            f"epoch {epoch}/{self.epochs}  {losses}  {self.epoch_seconds:.1f} s  "
             f"{examples_per_second:.0f} {self.unit}/s"
         )
 

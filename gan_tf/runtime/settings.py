@@ -107,7 +107,7 @@ def of_data(default, what, architecture=True, repr=True):
 
 @dataclasses.dataclass(frozen=True)
 class RunSettings:
-    """What every kind of run shares: how long it trains, when it saves, how often it is measured, how fast it runs."""
+    """What every kind of run shares: how long it trains, when it saves, how fast it runs."""
 
     # --- Training: may change when a run resumes. ---
     epochs: int = setting(
@@ -139,14 +139,6 @@ class RunSettings:
         "Also save when this many seconds have passed since the last save (0: not by time): a kill costs at "
         "most this much training.",
         interval("[0, 604800]"),
-    )
-
-    # --- Measuring while training. ---
-    eval_every: int = setting(
-        0, "Measure sample quality every this many epochs (0: never); the judge trains on first use.", whole(0, 100_000)
-    )
-    eval_samples: int = setting(
-        2000, "Samples generated for each evaluation during training: enough for a stable score.", whole(2, 100_000)
     )
 
     # --- Speed: how the same computation runs; "auto" picks what measured fastest on the device. ---
@@ -193,6 +185,15 @@ def check_values(settings_class, values):
     fields = {field.name: field for field in dataclasses.fields(settings_class)}
     for name, value in values.items():
         check_value(fields[name], value)
+
+
+def refuse_flags_of_another_kind(overrides, settings_class, run_words):
+    """Raises UserError when a flag given (a name of `overrides`) is no setting of `settings_class`: a picture
+    run's flag given to a text run ("--image-size means nothing for a text run"), or the other way round."""
+    names = {field.name for field in dataclasses.fields(settings_class)}
+    for name in overrides:
+        if name not in names:
+            raise errors.UserError(f"{flag(name)} means nothing for {run_words}: drop it.")
 
 
 def flag(field_name):

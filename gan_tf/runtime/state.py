@@ -52,7 +52,7 @@ class TrainingState:
         seed_states = [
             layer.seed_generator.state
             for network in self.networks.values()
-            for layer in network.layers
+            for layer in network._flatten_layers(include_self=False)  # Layers inside layers too (a block's Dropout).
             if getattr(layer, "seed_generator", None) is not None
         ]
         if seed_states:

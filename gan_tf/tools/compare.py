@@ -28,7 +28,6 @@ from gan_tf import config as config_lib
 from gan_tf import data
 from gan_tf import evaluate
 from gan_tf import train
-from gan_tf.runtime import checkpoints
 from gan_tf.runtime import files
 from gan_tf.tools import clock
 from gan_tf.tools.variants import VARIANTS
@@ -153,7 +152,7 @@ def run(
     """Trains and measures each variant not done yet, then writes the tables and the plot. Returns the results."""
     for variant in variants:
         variant_config(variant)  # Every name is checked before hours of training.
-    root = checkpoints.check_directory(pathlib.Path(output_dir) / "compare")
+    root = files.check_directory(pathlib.Path(output_dir) / "compare")
     pictures_config = config_lib.with_pictures(config_lib.resolve({}), data.facts(train_pictures, where))
     judge, accuracy = evaluate.load_or_train_judge(
         judge_directory, pictures_config, train_pictures, test_pictures, log=log

@@ -1,0 +1,105 @@
+"""The text networks' shapes, the cached decoding against the full causal pass, and the writer's promises."""
+
+import dataclasses
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from gan_tf.text import config as config_lib
+from gan_tf.text import data
+from gan_tf.text import models
+from gan_tf.text import sample
+
+TEXTS = ("春风又绿江南岸，", "明月何时照我还。", "床前明月光", "Hello, world.")
+
+
+@pytest.fixture(scope="module")
+def config():
+    vocabulary = data.vocabulary_of(TEXTS, ("poems", "sayings"))
+    tiny = dataclasses.replace(config_lib.PRESETS["tiny"], dropout=0.0)
+    return dataclasses.replace(tiny, vocabulary=vocabulary, sequence_length=12, class_names=("poems", "sayings"))
+
+
+@pytest.fixture(scope="module")
+def model(config):
+    keras.utils.set_random_seed(3)
+    return models.build_language_model(config)
+
+
+def test_shapes(config, model):
+    ids = data.encode(TEXTS, [0, 0, 0, 1], config.vocabulary, config.sequence_length, config.class_names)
+    vocabulary_size = data.vocabulary_size(config.vocabulary)
+    assert model(ids).shape == (4, 12, vocabulary_size)
+    discriminator = models.build_discriminator(config)
+    logits, features = models.discriminate(discriminator, ids)
+    assert logits.shape == (4, 12) and features.shape == (4, 12, config.discriminator_dim)
+    # Distributions over the vocabulary are read as the mix of their tokens' embeddings: one-hot ones as the ids.
+    one_hot_logits, _ = models.discriminate(discriminator, tf.one_hot(ids, vocabulary_size))
+    np.testing.assert_allclose(one_hot_logits.numpy(), logits.numpy(), atol=1e-5)
+
+
+def test_position_t_reads_only_the_tokens_before_it(config, model):
+    ids = data.encode(TEXTS[:1], [0], config.vocabulary, config.sequence_length, config.class_names)
+    changed = ids.copy()
+    changed[0, 5:] = data.ids_of("光光光光光光光", config.vocabulary)
+    np.testing.assert_allclose(model(changed)[0, :5].numpy(), model(ids)[0, :5].numpy(), atol=1e-5)
+
+
+def test_decoding_one_position_at_a_time_gives_the_full_passs_logits(config, model):
+    ids = data.encode(TEXTS, [0, 0, 0, 1], config.vocabulary, config.sequence_length, config.class_names)
+    full = model(ids, training=False).numpy()
+    caches = models.empty_cache(model, len(ids))
+    for position in range(config.sequence_length):
+        logits, caches = models.decode_step(model, tf.constant(ids[:, position]), position, caches)
+        np.testing.assert_allclose(logits.numpy(), full[:, position], atol=1e-4)
+
+
+def test_the_same_seed_writes_the_same_texts_whatever_else_is_written(config, model):
+    writer = sample.Writer(model, config)
+    ten = sample.write(writer, 10, seed=4)
+    assert sample.write(writer, 10, seed=4) == ten and sample.write(writer, 3, seed=4) == ten[:3]
+    assert sample.write(writer, 10, seed=5) != ten
+    ids = writer.write_ids(tf.fill([50], data.END_ID + 1), tf.constant([1, 2], tf.int64)).numpy()
+    never = sample.never_written(config)
+    assert not never[ids[:, 1:]][ids[:, 1:] != data.PAD_ID].any()  # No UNK or start token after position 0.
+    for row in ids:  # After END, only padding.
+        ends = np.flatnonzero(row == data.END_ID)
+        assert not len(ends) or (row[ends[0] + 1 :] == data.PAD_ID).all()
+
+
+def test_a_tiny_temperature_or_top_k_of_one_writes_the_likeliest_tokens(config, model):
+    writer = sample.Writer(model, config)
+    greedy = sample.write(writer, 4, seed=0, top_k=1)
+    assert sample.write(writer, 4, seed=9, top_k=1) == greedy
+    assert sample.write(writer, 4, seed=9, temperature=1e-4) == greedy
+    assert sample.write(writer, 4, seed=9, top_p=1e-6) == greedy
+    # Greedy by hand: the argmax of the full pass, position after position.
+    ids = np.full((1, config.sequence_length), data.PAD_ID, np.int32)
+    ids[0, 0] = data.END_ID + 1
+    never = sample.never_written(config)
+    for position in range(config.sequence_length - 1):
+        logits = np.where(never, -np.inf, model(ids).numpy()[0, position])
+        ids[0, position + 1] = np.argmax(logits)
+        if ids[0, position + 1] == data.END_ID:
+            break
+    assert greedy[0] == data.decode(ids, config.vocabulary)[0]
+
+
+def test_a_prompt_is_carried_on_and_an_acrostic_begins_the_lines(config, model):
+    writer = sample.Writer(model, config)
+    assert all(text.startswith("明月") for text in sample.write(writer, 5, seed=1, prompt="明月"))
+    for text in sample.write(writer, 20, seed=1, acrostic="春明"):
+        assert text[:1] == "春"
+        ends = [index for index, character in enumerate(text[:-1]) if character in sample.LINE_ENDS]
+        if ends:  # The second line begins with the second character.
+            assert text[ends[0] + 1] == "明", text
+
+
+def test_the_filter_keeps_the_top_k_and_the_nucleus():
+    logits = tf.math.log(tf.constant([[0.5, 0.3, 0.15, 0.05]]))
+    assert np.isinf(sample.filtered(logits, top_k=2).numpy()[0]).tolist() == [False, False, True, True]
+    # The nucleus of 0.7: 0.5 alone is less, 0.5 + 0.3 reaches it.
+    assert np.isinf(sample.filtered(logits, top_p=0.7).numpy()[0]).tolist() == [False, False, True, True]
+    np.testing.assert_allclose(sample.filtered(logits, temperature=2.0).numpy(), logits.numpy() / 2)
