@@ -58,30 +58,27 @@ def command(commands, name, help, description, checkpoint=False, data=False):
     checkpoint to use by name and the pictures to use."""
     parser = commands.add_parser(name, help=help, description=f"{help[:-1]}: {description}")
     add(parser, "--checkpoint-dir", "Where the run's checkpoints and config.json are", default="checkpoints")
-    add(
-        parser,
-        "--device",
-        "auto: the GPU when TensorFlow sees one, else the CPU",
-        default="auto",
-        choices=settings.DEVICES,
-    )
+    add(parser, "--device", "auto: the GPU when TensorFlow sees one, else the CPU", default="auto",
+        choices=settings.DEVICES)  # fmt: skip
     if checkpoint:
         add(parser, "--checkpoint", "A checkpoint to use, e.g. ckpt-4690 (default: the latest).", metavar="NAME")
     if data:
         add(parser, "--dataset", "A tensorflow-datasets image set: mnist, fashion_mnist, cifar10, svhn_cropped, "
-            "celeb_a, ... (default: the run's own pictures; for a new run, mnist).", metavar="NAME")  # fmt: skip
+            "celeb_a, ...; or fortunes, FreeBSD's sayings (default: the run's own; for a new run, mnist).",
+            metavar="NAME")  # fmt: skip
         # The variable's name is data.MNIST_ENV_VAR, spelled out to keep --help free of TensorFlow.
         add(parser, "--data", "A folder of pictures (flat; a sub-folder per class; train/ and test/ for the "
             "splits) or a Keras-layout mnist.npz, instead of --dataset (MNIST comes from $GAN_TF_MNIST, then "
-            "tensorflow-datasets, then ~/.keras/datasets/mnist.npz).", metavar="PATH", dest="path")  # fmt: skip
+            "tensorflow-datasets, then ~/.keras/datasets/mnist.npz); or texts: a .txt file, one a line, a fortune "
+            "file, or a folder of them, laid out as pictures are.", metavar="PATH", dest="path")  # fmt: skip
     return parser
 
 
 def build_parser():
     parser = ArgumentParser(
         prog="python -m gan_tf",
-        description="Train a GAN with an encoder on MNIST's digits or your own pictures, and use it: sample, "
-        "reconstruct, interpolate, evaluate, export, play.",
+        description="Train a GAN with an encoder on MNIST's digits or your own pictures, or a language model and a "
+        "GAN on texts, and use them: sample, reconstruct, interpolate, evaluate, export, play.",
     )
     commands = parser.add_subparsers(dest="command", required=True, parser_class=ArgumentParser)
     add_train_command(commands)
@@ -92,32 +89,31 @@ def build_parser():
     return parser
 
 
+TEXT_SAMPLING = [
+    ("--model", "write with the language model or the GAN (default: the GAN once trained).", {"choices": ("lm", "gan")}),
+    ("--temperature", "divides the logits: below 1 safer, above 1 bolder (default: 1).", {"type": number(float, 1e-3, 100)}),
+    ("--top-k", "draw from the k likeliest tokens only (default: 0, all).", {"type": number(int, 0, 10**6)}),
+    ("--top-p", "draw from the likeliest tokens whose probability reaches p (default: 1).", {"type": number(float, 1e-6, 1)}),
+    ("--prompt", "every text carries on this beginning, e.g. '床前明月光，'.", {}),
+    ("--acrostic", "these characters begin the lines in turn, e.g. 春夏秋冬 (a 藏头诗).", {}),
+]  # fmt: skip
+
+
 def add_commands_of_a_run(commands):
     """sample, gif, reconstruct and interpolate: pictures from a trained run."""
-    sample = command(commands, "sample", "Write new pictures from a trained run.", "a PNG grid, or when --out "
-        "ends in .npy a uint8 array (NUM, H, W) of grey pictures ((NUM, 28, 28) for digits) or (NUM, H, W, 3) of "
-        "colour ones. The same seed gives the same pictures.", checkpoint=True)  # fmt: skip
-    add(sample, "--num", "How many pictures", type=number(int, 1, 100_000), default=100)
+    sample = command(commands, "sample", "Write new pictures (or texts) from a trained run.", "a PNG grid, or when "
+        "--out ends in .npy a uint8 array (NUM, H, W) of grey pictures ((NUM, 28, 28) for digits) or (NUM, H, W, 3) "
+        "of colour ones; of a text run, a .txt file of one text a line. The same seed gives the same.",
+        checkpoint=True)  # fmt: skip
+    add(sample, "--num", "How many pictures or texts", type=number(int, 1, 100_000), default=100)
     add(sample, "--digit", "MNIST: draw only this digit (a conditional run only).", type=number(int, 0, 9))
     add(sample, "--label", "Draw only this class, by name or index (a conditional run only; default: each class "
         "in turn).", metavar="NAME")  # fmt: skip
     add(sample, "--seed", "Seed of the latent vectors (of a text run: of its texts)", type=SEED, default=0)
     add(sample, "--out", "A .png or .npy file; a .txt file for a text run (default: OUTPUT_DIR/samples.png or .txt).")
     add(sample, "--output-dir", "Where --out goes when not given", default="outputs")
-    add(sample, "--model", "Text runs: write with the language model or the GAN (default: the GAN once trained).",
-        choices=("lm", "gan"))  # fmt: skip
-    add(sample, "--temperature", "Text runs: divides the logits: below 1 safer, above 1 bolder (default: 1).",
-        type=number(float, 1e-3, 100))  # fmt: skip
-    add(
-        sample,
-        "--top-k",
-        "Text runs: draw from the k likeliest tokens only (default: 0, all).",
-        type=number(int, 0, 10**6),
-    )
-    add(sample, "--top-p", "Text runs: draw from the likeliest tokens whose probability reaches p (default: 1, all).",
-        type=number(float, 1e-6, 1))  # fmt: skip
-    add(sample, "--prompt", "Text runs: every text carries on this beginning, e.g. '床前明月光，'.")
-    add(sample, "--acrostic", "Text runs: these characters begin the lines in turn, e.g. 春夏秋冬 (藏头诗).")
+    for flag, help, options in TEXT_SAMPLING:
+        add(sample, flag, f"Text runs: {help}", **options)
 
     gif = commands.add_parser("gif", help="Rebuild training.gif from the frames.",
                               description="Animate every OUTPUT_DIR/frames/epoch_NNNN.png into OUTPUT_DIR/training.gif.")  # fmt: skip
@@ -141,15 +137,18 @@ def add_measuring_commands(commands):
     evaluate = command(commands, "evaluate", "Measure sample quality with the judge classifier.", "NUM pictures "
         "generated, and the judge's score (the MNIST score on digits), the Frechet distance, the class shares, how "
         "near they come to the training pictures and the encoder's figures printed beside those of real pictures "
-        "and written as JSON. The judge is trained on first use and saved in --checkpoint-dir.", checkpoint=True,
-        data=True)  # fmt: skip
-    add(evaluate, "--num", "How many pictures to generate", type=number(int, 2, 100_000), default=10_000)
+        "and written as JSON; of a text run, its language model and GAN beside real texts, and the temperature "
+        "sweep (quality-diversity.png). The judge is trained on first use and saved in --checkpoint-dir.",
+        checkpoint=True, data=True)  # fmt: skip
+    add(evaluate, "--num", "How many pictures to generate (texts: at most half the held-out ones)",
+        type=number(int, 2, 100_000), default=10_000)  # fmt: skip
     add(evaluate, "--seed", "Seed of the latent vectors", type=SEED, default=0)
     add(evaluate, "--out", "The JSON file", default="outputs/evaluation.json")
 
     bench = command(commands, "bench", "Time the train step against TensorFlow's DCGAN tutorial.", "the compiled "
         "train step of the default configuration and of the tutorial timed in one process, then, on digits, the "
-        "default configuration trained until the MNIST score reaches --target.", data=True)  # fmt: skip
+        "default configuration trained until the MNIST score reaches --target; on texts, the tokens per second of "
+        "the language model's step and the GAN's.", data=True)  # fmt: skip
     add(bench, "--target", "MNIST score that ends the trial", type=number(float, 0.1, 10), default=9.0)
     add(bench, "--trial-minutes", "Longest training time of the trial, evaluation excluded",
         type=number(float, 0.1, 24 * 60), default=10.0)  # fmt: skip
@@ -173,8 +172,9 @@ def add_commands_outside(commands):
 
 def add_train_command(commands):
     """`train`: its own flags, and one flag per Config field (with its old name too, where it had one)."""
-    train = command(commands, "train", "Train the generator, discriminator and encoder.", "a new run, or the one "
-        "in --checkpoint-dir resumed from its latest checkpoint. Ctrl-C saves a checkpoint first.", data=True)  # fmt: skip
+    train = command(commands, "train", "Train a GAN on pictures, or a language model and a GAN on texts.", "a new "
+        "run, or the one in --checkpoint-dir resumed from its latest checkpoint. The data decides the kind of run. "
+        "Ctrl-C saves a checkpoint first.", data=True)  # fmt: skip
     add(train, "--output-dir", "Where frames/, training.gif and logs/ go", default="outputs")
     add(train, "--preset", "Start a new run from these settings: default, tutorial (the networks and settings of "
         "TensorFlow's DCGAN tutorial), or tiny (seconds per epoch, for debugging). Resuming, the run's own "

@@ -178,6 +178,8 @@ def bench(checkpoint_dir, dataset=None, path=None, target=9.0, trial_minutes=10.
     from gan_tf.tools import bench as bench_lib
 
     judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
+    if text_data.is_text(dataset or path or ""):
+        return text_commands.bench(dataset, path, device.on_gpu(), log)
     where, train, test = data.load_named(dataset, path, log=log)
     bench_lib.run(where, train, test, judge_directory, device.on_gpu(), target, trial_minutes, log=log)
 
@@ -187,6 +189,8 @@ def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, pat
     from gan_tf.tools import compare as compare_lib
     from gan_tf.tools import variants as variants_lib
 
+    if text_data.is_text(dataset or path or ""):
+        raise errors.UserError("make compare trains the picture GAN's variants: give it pictures, not texts.")
     judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
     files.check_directory(output_dir)
     where, train, test = data.load_named(dataset, path, log=log)

@@ -76,9 +76,7 @@ def test_images_per_second_counts_the_images_of_each_call_and_takes_windows_in_t
 
         return timed
 
-    fast, slow = bench.images_per_second(
-        [call("fast", 0.01), call("slow", 0.02)], warmup_calls=2, windows=3, window_seconds=0.05
-    )
+    fast, slow = bench.rates([call("fast", 0.01), call("slow", 0.02)], warmup_calls=2, windows=3, window_seconds=0.05)
     assert 0 < slow < fast <= 40 / 0.01  # At most 40 images per 10 ms call.
     # Warm-up calls first, then windows alternate: fast, slow, fast, slow, fast, slow.
     assert calls[:4] == ["fast", "fast", "slow", "slow"]

@@ -162,3 +162,20 @@ def test_evaluate_puts_both_models_beside_real_texts(text_run, tmp_path, monkeyp
     real = results["sets"]["real"]
     assert real["copied_share"] == 0 and real["form_share"] == 1 and math.isfinite(real["reverse_loss"])
     assert "self-BLEU-4" in result.stdout and "copied from training texts" in result.stdout
+
+
+def test_bench_times_both_steps_and_counts_their_operations(tmp_path):
+    folder = write_poems(tmp_path / "poems", classes=())
+    lines = []
+    texts = data.load(str(folder), "train")
+    config = config_lib.with_texts(config_lib.PRESETS["tiny"], texts, str(folder))
+    from gan_tf.tools import bench_text
+
+    bench_text.run(config, texts, window_seconds=0.2, log=lines.append)
+    steps = [line for line in lines if " step:" in line]
+    assert [line.split(" step:")[0].strip() for line in steps] == ["language model", "GAN"]
+    assert all("tokens/s" in line and "of tf.matmul's" in line for line in steps) and lines[-1].startswith(
+        "peak memory"
+    )
+    gan_flops, lm_flops = (float(line.split("tokens/s")[1].split("MFLOP")[0]) for line in reversed(steps))
+    assert gan_flops > 2 * lm_flops  # G writes, reads with the language model too, and D reads both.

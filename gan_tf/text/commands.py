@@ -81,6 +81,15 @@ def evaluate(config, checkpoint_dir, num, seed, out, log=print):
     return f"{evaluate_lib.report(results, judge_loss)}\nwrote {out} and {picture}"
 
 
+def bench(dataset, path, on_gpu=False, log=print):
+    """`bench` on texts: the default text run's two steps timed on these texts (tools/bench_text.py)."""
+    from gan_tf.tools import bench_text
+
+    where = pictures_data.where_of("", dataset, path)
+    texts = data.load(where, "train", config_lib.TextConfig.max_length, log=log)
+    bench_text.run(config_lib.with_texts(config_lib.resolve({}), texts, where), texts, on_gpu, log=log)
+
+
 def check_sampling(temperature, top_k, top_p):
     if not (temperature > 0 and math.isfinite(temperature)):
         raise errors.UserError(f"--temperature must be above 0, got {temperature}.")

@@ -109,9 +109,9 @@ def tutorial_train_step(image_shape=(28, 28, 1)):
 # --- Measuring. ---
 
 
-def images_per_second(calls, warmup_calls=3, windows=5, window_seconds=4.0):
-    """For each call in `calls`: the median, over `windows` timed windows, of images per second when
-    call() is repeated. Each call trains on what comes next and returns (its result, images trained on).
+def rates(calls, warmup_calls=3, windows=5, window_seconds=4.0):
+    """For each call in `calls`: the median, over `windows` timed windows, of examples (images, tokens) per second
+    when call() is repeated. Each call trains on what comes next and returns (its result, examples trained on).
 
     Each call trains on the next batches of an input pipeline, so the pipeline is part of what is
     timed: a step that waits for its batch is slower. The windows are taken in turns (the first window
@@ -237,7 +237,7 @@ def matmul_flops_per_second(size=MATMUL_SIZE, window_seconds=4.0):
     def call():
         return product(first, second), 2 * size**3
 
-    (rate,) = images_per_second([call], window_seconds=window_seconds)
+    (rate,) = rates([call], window_seconds=window_seconds)
     return rate
 
 
@@ -320,7 +320,7 @@ def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, tar
         "  (its train_step runs as published, with Grappler's remapper on: TensorFlow logs 'remapper failed' "
         "for it once; docs/design.md, The console)"
     )
-    theirs, mine = images_per_second(
+    theirs, mine = rates(
         [tutorial(train_pictures.images), ours(preset, train_pictures, speed_lib.resolve(preset, on_gpu))],
         window_seconds=window_seconds,
     )
@@ -330,13 +330,13 @@ def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, tar
     default = config_lib.with_pictures(config_lib.resolve({}), facts)
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
     for label, speed in speed_variants(on_gpu):
-        (rate,) = images_per_second([ours(default, train_pictures, speed)], window_seconds=window_seconds)
+        (rate,) = rates([ours(default, train_pictures, speed)], window_seconds=window_seconds)
         log(f"  {label + ':':86}{rate:8.0f}")
     auto = speed_lib.resolve(default, on_gpu)
     log(
         "Grappler's remapper for the train step (off in training: it fails on this graph), images per second, in turns:"
     )
-    off, on = images_per_second(
+    off, on = rates(
         [ours(default, train_pictures, auto), ours(default, train_pictures, auto, remapping=True)],
         window_seconds=window_seconds,
     )
