@@ -1,6 +1,6 @@
 # gan_tf: `make train` and `make test` set everything up on a fresh machine.
 # Variables pass through: make train EPOCHS=5 FRESH=1 DATASET=cifar10 (or DATA=path/to/folder) ARGS="--batch-size 64"
-# and make sample NUM=100 DIGIT=7 (or LABEL=cat) SEED=3
+# and make sample NUM=100 DIGIT=7 (or LABEL=cat) SEED=3; on a text run also MODEL=lm|gan TEMPERATURE=0.8 PROMPT=... ACROSTIC=...
 
 PYTHON ?= python3
 VENV := .venv
@@ -29,7 +29,8 @@ train: $(VENV)/installed
 sample: $(VENV)/installed
 	$(PY) -m gan_tf sample --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) --num $(or $(NUM),100) \
 	  --seed $(or $(SEED),0) $(if $(DIGIT),--digit $(DIGIT)) $(if $(LABEL),--label $(LABEL)) --output-dir $(OUTPUT_DIR) \
-	  $(if $(OUT),--out $(OUT)) $(ARGS)
+	  $(if $(OUT),--out $(OUT)) $(if $(MODEL),--model $(MODEL)) $(if $(TEMPERATURE),--temperature $(TEMPERATURE)) \
+	  $(if $(PROMPT),--prompt "$(PROMPT)") $(if $(ACROSTIC),--acrostic "$(ACROSTIC)") $(ARGS)
 
 gif: $(VENV)/installed
 	$(PY) -m gan_tf gif --output-dir $(OUTPUT_DIR)

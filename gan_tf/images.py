@@ -109,6 +109,10 @@ def remake_training_gif(output_dir):
     """
     output_dir = pathlib.Path(output_dir)
     frames_dir = output_dir / "frames"
+    if (frames_dir / "language-model").is_dir():
+        raise errors.UserError(
+            f"{output_dir} holds a text run's frames: make train lines them up in {output_dir / 'training.md'}."
+        )
     if not frames_dir.is_dir() or not frame_paths(frames_dir):
         raise errors.UserError(
             f"no frames in {frames_dir}: train first with 'make train', or pass the --output-dir that training wrote to."

@@ -12,6 +12,7 @@ a checkpoint every 4 steps and after each epoch: ckpt-4, 8, 10, 12, 16, 20, 24, 
 
 import os
 import pathlib
+import shutil
 import signal
 import subprocess
 import sys
@@ -142,3 +143,50 @@ def test_kill_while_saving_the_end_of_an_epoch_redoes_the_epoch_and_its_logs(tmp
     root, log = kill_and_resume(tmp_path_factory, "index:20")
     assert "ckpt-16: epoch 1, step 16" in log
     assert_same_end(root, uninterrupted)
+
+
+# --- A text run: kill -9 in either phase. ---
+
+TEXT_FLAGS = ["--preset", "tiny", "--epochs", "1", "--gan-epochs", "2", "--checkpoint-every-steps", "3",
+              "--checkpoint-every-seconds", "0", "--keep-checkpoints", "20", "--no-progress"]  # fmt: skip
+
+
+def train_texts(root, when="none"):
+    """killable_train.py WHEN on the tiny poems in root/poems: 54 texts, 7 steps an epoch; the language model's
+    7 steps, then the GAN's 14."""
+    environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "killable_train.py"), when, *TEXT_FLAGS, "--data", str(root / "poems"),
+         "--checkpoint-dir", str(root / "checkpoints"), "--output-dir", str(root / "outputs")],
+        capture_output=True, text=True, cwd=root, env=environment, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uninterrupted_texts(tmp_path_factory):
+    from tests.test_text_train import write_poems
+
+    root = tmp_path_factory.mktemp("uninterrupted_texts")
+    write_poems(root / "poems", classes=())
+    result = train_texts(root)
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    return root
+
+
+@pytest.mark.parametrize("when, resumed_from", [("step:5", "language-model/ckpt-3"), ("step:11", "gan/ckpt-9")])
+def test_kill_in_either_phase_of_a_text_run_ends_bitwise_as_an_uninterrupted_run(
+    tmp_path_factory, uninterrupted_texts, when, resumed_from
+):
+    root = tmp_path_factory.mktemp(when.replace(":", "_"))
+    shutil.copytree(uninterrupted_texts / "poems", root / "poems")
+    assert train_texts(root, when).returncode == -signal.SIGKILL
+    resumed = train_texts(root)
+    assert resumed.returncode == 0, resumed.stderr
+    assert f"resumed {root / 'checkpoints' / resumed_from}" in resumed.stdout
+    for phase in ("language-model", "gan"):
+        expected = saved_variables(uninterrupted_texts / "checkpoints" / phase)
+        found = saved_variables(root / "checkpoints" / phase)
+        counter = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"  # The killed run's saves count too.
+        assert [name for name in expected if name != counter and not np.array_equal(found[name], expected[name])] == []
+    page = (root / "outputs" / "training.md").read_text(encoding="utf-8")
+    assert page == (uninterrupted_texts / "outputs" / "training.md").read_text(encoding="utf-8")

@@ -11,14 +11,14 @@ def test_one_text_a_line_with_a_byte_order_mark_crlf_colours_and_control_charact
     path = tmp_path / "sayings.txt"
     raw = "\ufeffHello,  world!\r\n\r\n\x1b[31mRed\x1b[0m text\x07\r\n\tTabbed\tline \r\n" + "x" * 30 + "\r\n"
     path.write_bytes(raw.encode("utf-8"))
-    texts = data.read_file(path, max_length=20)
+    texts = data.shorter(data.read_file(path), max_length=20)
     assert texts.texts == ("Hello, world!", "Red text", "Tabbed line") and texts.too_long == 1
 
 
 def test_fortunes_lie_between_percent_lines_and_their_lines_are_joined(tmp_path):
     path = tmp_path / "fortunes"
     path.write_text("A stitch in time\nsaves nine.\n%\n\n%\nLook before\n  you leap.\n%\nLast one\n")
-    assert data.read_file(path, 100).texts == ("A stitch in time saves nine.", "Look before you leap.", "Last one")
+    assert data.read_file(path).texts == ("A stitch in time saves nine.", "Look before you leap.", "Last one")
 
 
 def test_a_file_without_splits_holds_out_every_tenth_text(tmp_path):

@@ -97,8 +97,8 @@ def load(where, split="train", max_length=100, log=print):
     if path.is_dir():
         texts = load_folder(path, split, max_length)
     else:
-        texts = held_out(read_file(path, max_length), split)
-        texts = Texts(texts.texts, texts.labels, (), f"{path} ({split}, {len(texts.texts)} texts)", texts.too_long)
+        texts = shorter(held_out(read_file(path), split), max_length)
+        texts = texts._replace(source=f"{path} ({split}, {len(texts.texts)} texts)")
     if texts.too_long:
         log(f"data: skipped {texts.too_long} texts longer than {max_length} characters (--max-length)")
     if not texts.texts:
@@ -113,7 +113,7 @@ def load_folder(root, split, max_length):
     """One split of a folder of text files: flat, a sub-folder per class, train.txt and test.txt, or train/ and
     test/ (each flat or with the same class sub-folders)."""
     if (root / "train.txt").is_file() and (root / "test.txt").is_file():
-        texts = read_file(root / f"{split}.txt", max_length)
+        texts = shorter(read_file(root / f"{split}.txt"), max_length)
         return texts._replace(source=f"{root / f'{split}.txt'} ({split}, {len(texts.texts)} texts)")
     has_splits = (root / "train").is_dir() and (root / "test").is_dir()
     class_names, files = text_files(root / "train" if has_splits else root)
@@ -126,11 +126,11 @@ def load_folder(root, split, max_length):
         files = test_files
     texts, labels, too_long = [], [], 0
     for path, label in files:
-        read = read_file(path, max_length)
-        kept = read if has_splits else held_out(read, split)
+        read = read_file(path)
+        kept = shorter(read if has_splits else held_out(read, split), max_length)
         texts += kept.texts
         labels += [label] * len(kept.texts)
-        too_long += read.too_long
+        too_long += kept.too_long
     where = f"{root}{'/' + split if has_splits else ''} ({split}, {len(texts)} texts"
     source = where + (f", {len(class_names)} classes)" if class_names else ")")
     return Texts(tuple(texts), np.array(labels, np.int32), class_names, source, too_long)
@@ -158,7 +158,17 @@ def held_out(texts, split):
     )
 
 
-def read_file(path, max_length):
+def shorter(texts, max_length):
+    """The texts of at most max_length characters, with how many were longer (too_long)."""
+    kept = [(text, label) for text, label in zip(texts.texts, texts.labels) if len(text) <= max_length]
+    return texts._replace(
+        texts=tuple(text for text, _ in kept),
+        labels=np.array([label for _, label in kept], np.int32),
+        too_long=len(texts.texts) - len(kept),
+    )
+
+
+def read_file(path):
     """The texts of one file: one a line, or, when a line holds only `%`, the fortunes between such lines.
 
     Raises:
@@ -185,9 +195,8 @@ def read_file(path, max_length):
                 entry.append(line)
     else:
         entries = lines
-    cleaned = [text for text in map(clean, entries) if text]
-    kept = tuple(text for text in cleaned if len(text) <= max_length)
-    return Texts(kept, np.zeros(len(kept), np.int32), (), str(path), len(cleaned) - len(kept))
+    cleaned = tuple(text for text in map(clean, entries) if text)
+    return Texts(cleaned, np.zeros(len(cleaned), np.int32), (), str(path), 0)
 
 
 def clean(text):
@@ -235,15 +244,16 @@ def vocabulary_size(vocabulary):
 def encode(texts, labels, vocabulary, sequence_length, class_names=()):
     """Token ids int32 (N, sequence_length): each text's start token (its class's), its characters, END, PAD.
 
-    Characters the vocabulary lacks become UNK. Texts must be shorter than sequence_length - 1 characters.
+    Characters the vocabulary lacks become UNK; a text longer than sequence_length - 2 characters is cut short.
     """
-    starts = np.array(start_tokens(class_names))[
-        np.asarray(labels, np.int64) if class_names else np.zeros(len(texts), np.int64)
+    starts = start_tokens(class_names)
+    rows = [
+        ([starts[label] if class_names else starts[0], *text, END] + [PAD] * sequence_length)[:sequence_length]
+        for text, label in zip(texts, labels)
     ]
-    characters = tf.strings.unicode_split(tf.constant(list(texts), tf.string), "UTF-8")
-    tokens = tf.concat([tf.constant(starts)[:, None], characters, tf.fill([len(texts), 1], END)], axis=1)
-    ids = lookup(vocabulary)(tokens)
-    return tf.cast(ids.to_tensor(default_value=PAD_ID, shape=[len(texts), sequence_length]), tf.int32).numpy()
+    if not rows:
+        return np.zeros((0, sequence_length), np.int32)
+    return tf.cast(lookup(vocabulary)(tf.constant(rows)), tf.int32).numpy()
 
 
 def decode(ids, vocabulary):

@@ -101,7 +101,8 @@ class Writer:
         """
         batch_size, length = tf.shape(starts)[0], self.config.sequence_length
         caches = models.empty_cache(self.model, batch_size)
-        token, written = starts, tf.TensorArray(tf.int32, size=length).write(0, starts)
+        token = starts
+        written = tf.concat([starts[:, tf.newaxis], tf.zeros((batch_size, length - 1), tf.int32)], axis=1)
         finished = tf.zeros((batch_size,), bool)
         line_start, lines_begun = tf.ones((batch_size,), bool), tf.zeros((batch_size,), tf.int32)
         for position in tf.range(length - 1):
@@ -118,8 +119,8 @@ class Writer:
             token = tf.where(finished, data.PAD_ID, token)
             finished |= token == data.END_ID
             line_start = tf.gather(self.line_ends, token)
-            written = written.write(position + 1, token)
-        return tf.transpose(written.stack())
+            written += tf.one_hot(position + 1, length, dtype=tf.int32)[tf.newaxis, :] * token[:, tf.newaxis]
+        return written
 
 
 def labels_in_turn(num, class_names, label=None):
@@ -153,7 +154,7 @@ def write(writer, num, seed, stream=SAMPLE_STREAM, temperature=1.0, top_k=0, top
         )  # Always full: the same shape, the same noise.
         seed_of_chunk = tf.constant([seed, stream * 2**32 + first // WRITE_BATCH], tf.int64)
         ids = writer.write_ids(
-            tf.constant(chunk, tf.int32), seed_of_chunk, temperature, top_k, top_p,
+            tf.constant(chunk, tf.int32), seed_of_chunk, tf.constant(temperature, tf.float32), top_k, top_p,
             None if forced is None else tf.constant(forced), None if acrostic_ids is None else tf.constant(acrostic_ids),
         )  # fmt: skip
         texts += data.decode(ids.numpy()[: num - first], config.vocabulary)

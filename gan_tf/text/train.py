@@ -168,15 +168,8 @@ def mean_token_loss(model, ids):
     the log of the perplexity."""
     total, count = 0.0, 0.0
     for start in range(0, len(ids), LOSS_BATCH):
-        batch_total, batch_count = summed_token_loss(model, tf.constant(ids[start : start + LOSS_BATCH]))
-        total, count = total + float(batch_total), count + float(batch_count)
+        inputs, targets = ids[start : start + LOSS_BATCH, :-1], ids[start : start + LOSS_BATCH, 1:]
+        mask = losses.target_mask(targets)
+        token_losses = -losses.token_log_probabilities(model(inputs, training=False), targets)
+        total, count = total + float(tf.reduce_sum(token_losses * mask)), count + float(tf.reduce_sum(mask))
     return total / max(count, 1.0)
-
-
-@tf.function(reduce_retracing=True)
-def summed_token_loss(model, ids):
-    inputs, targets = ids[:, :-1], ids[:, 1:]
-    mask = losses.target_mask(targets)
-    return tf.reduce_sum(-losses.token_log_probabilities(model(inputs, training=False), targets) * mask), tf.reduce_sum(
-        mask
-    )
