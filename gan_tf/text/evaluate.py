@@ -44,7 +44,7 @@ JUDGE_MAX_EPOCHS = 60  # ... in at most this many epochs.
 REVERSE_STEPS = 200  # Steps of each reverse language model, whatever the set's size.
 JUDGE_FOLDER = "judge"  # In the run's checkpoint directory.
 TEMPERATURES = (0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3)
-SWEEP_TEXTS = 200  # Texts a model writes at each temperature of the sweep.
+SWEEP_TEXTS = 500  # Texts a model writes at each temperature of the sweep (at most half the held-out texts).
 
 
 def judge_config(config):
