@@ -7,6 +7,7 @@ answered before TensorFlow loads.
 """
 
 import argparse
+import functools
 import inspect
 import sys
 
@@ -258,13 +259,10 @@ def check_before_tensorflow(args):
             variants.variant_config(variant)
     if args.command != "train":
         return {}
-    overrides = {name: getattr(args, name) for name in config_fields()}
-    overrides = {name: value for name, value in overrides.items() if value is not None}
-    fields = config_fields()  # Each value by the picture config's marks, or the text config's where it has none.
-    settings.check_values(config_lib.Config, {name: value for name, value in overrides.items() if fields[name][0]})
-    settings.check_values(
-        text_config.TextConfig, {name: value for name, value in overrides.items() if not fields[name][0]}
-    )
+    fields = config_fields()
+    overrides = {name: getattr(args, name) for name in fields if getattr(args, name) is not None}
+    for kind, settings_class in enumerate((config_lib.Config, text_config.TextConfig)):  # Each kind that has it.
+        settings.check_values(settings_class, {name: value for name, value in overrides.items() if fields[name][kind]})
     return overrides
 
 
@@ -285,17 +283,9 @@ def run(args):
         **vars(args),
         "overrides": overrides,
         "progress": args.command == "train" and sys.stdout.isatty() and not args.no_progress,
-        "log": log_to_stderr if to_stderr else log_to_stdout,
+        "log": functools.partial(print, file=sys.stderr if to_stderr else sys.stdout, flush=True),
     }
     return function(**{name: given[name] for name in inspect.signature(function).parameters if name in given})
-
-
-def log_to_stderr(line):
-    print(line, file=sys.stderr, flush=True)
-
-
-def log_to_stdout(line):
-    print(line, flush=True)
 
 
 def one_line(message):
