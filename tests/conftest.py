@@ -3,8 +3,10 @@ anything and the suite trains as little as it can."""
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import io
+import json
 import os
 import pathlib
 import shutil
@@ -143,6 +145,23 @@ def mnist_npz(tmp_path):
     return write_mnist_npz(tmp_path / "mnist.npz")
 
 
+def built_once(tmp_path_factory, name, build):
+    """The directory `name`, built by build(directory) once for the whole session: under pytest-xdist the workers
+    share their base temporary directory's parent, and the first worker to ask builds it while the others wait
+    (pytest-xdist's advice for session fixtures), so no run is trained twice."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    directory, done = shared / name, shared / f"{name}.done"
+    with open(shared / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            shutil.rmtree(directory, ignore_errors=True)
+            directory.mkdir()
+            build(directory)
+            done.touch()
+    return directory
+
+
 @pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory):
     """One tiny run of 2 epochs on synthetic_digits(48), shared by the test modules: (config, root).
@@ -151,10 +170,24 @@ def tiny_run(tmp_path_factory):
     root/outputs its two frames, the GIF and the logs. Read it, never change it: copy_of_tiny_run()
     gives a copy to damage.
     """
-    root = tmp_path_factory.mktemp("tiny_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
-    train_quietly(config, synthetic_digits(48), root / "checkpoints", root / "outputs")
-    return config, root
+
+    def build(root):
+        train_quietly(config, synthetic_digits(48), root / "checkpoints", root / "outputs")
+
+    return config, built_once(tmp_path_factory, "tiny_run", build)
+
+
+def trained_and_exported(tmp_path_factory, name, config, pictures):
+    """A run of `config` on `pictures` and its export, built once: (root, the export's description)."""
+    from gan_tf import export
+
+    def build(root):
+        train_quietly(config, pictures, root / "checkpoints", root / "outputs")
+        export.export_run(root / "checkpoints", None, root / "export")
+
+    root = built_once(tmp_path_factory, name, build)
+    return root, json.loads((root / "export" / export.SIGNATURE_FILE).read_text())
 
 
 @pytest.fixture(scope="session")
@@ -163,25 +196,57 @@ def tiny_cluster_run(tmp_path_factory):
 
     root/checkpoints holds the run, root/export what export.export_run wrote, described by `description`.
     """
-    from gan_tf import export
-
-    root = tmp_path_factory.mktemp("tiny_cluster_run")
     config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=1, conditional="off", clusters=3)
-    train_quietly(config, synthetic_digits(48), root / "checkpoints", root / "outputs")
-    return root, export.export_run(root / "checkpoints", None, root / "export")
+    return trained_and_exported(tmp_path_factory, "tiny_cluster_run", config, synthetic_digits(48))
 
 
 @pytest.fixture(scope="session")
 def tiny_colour_run(tmp_path_factory):
     """A tiny conditional run on colour pictures of 32 pixels of three classes (1 epoch on
     synthetic_pictures(48)) and its export: (root, description), as tiny_cluster_run."""
-    from gan_tf import export
-
-    root = tmp_path_factory.mktemp("tiny_colour_run")
     pictures = synthetic_pictures(48)
     config = config_lib.with_pictures(config_lib.resolve({"epochs": 1}, preset="tiny"), data.facts(pictures, "/pets"))
-    train_quietly(config, pictures, root / "checkpoints", root / "outputs")
-    return root, export.export_run(root / "checkpoints", None, root / "export")
+    return trained_and_exported(tmp_path_factory, "tiny_colour_run", config, pictures)
+
+
+POEM_WORDS = ["春风", "明月", "山水", "江南", "故人", "归来", "白云", "落花", "秋夜", "长安"]
+
+
+def write_poems(folder, total=80, seed=0, classes=("north", "south")):
+    """`total` tiny two-line poems, shared by a sub-folder per class (none when `classes` is empty): returns the
+    folder. 80 poems leave 72 to train on, nine full batches of 8, so each step is traced once."""
+    rng = np.random.default_rng(seed)
+    count = total // len(classes or ("",))
+    for name in classes or ("",):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+        poems = [
+            "".join(POEM_WORDS[rng.integers(10)] + "天地人心"[rng.integers(4)] + end for end in "，。")
+            for _ in range(count)
+        ]
+        (folder / name / "poems.txt").write_text("\n".join(poems) + "\n", encoding="utf-8")
+    return folder
+
+
+def train_texts_command(folder, root, *flags):
+    """`train` of the tiny preset on the texts in `folder`, into root/checkpoints and root/outputs."""
+    return gan_tf("train", "--data", folder, "--preset", "tiny", "--checkpoint-dir", root / "checkpoints",
+                  "--output-dir", root / "outputs", "--no-progress", *flags)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def text_run(tmp_path_factory):
+    """A tiny text run of two classes trained through the command line, once: (root, folder, stdout).
+
+    Two epochs of the language model and one of the GAN, 9 steps an epoch: language-model/ckpt-9 and ckpt-18,
+    gan/ckpt-9. Read it, never change it."""
+
+    def build(root):
+        result = train_texts_command(write_poems(root / "poems"), root)
+        assert result.returncode == 0, result.stderr
+        (root / "stdout.txt").write_text(result.stdout, encoding="utf-8")
+
+    root = built_once(tmp_path_factory, "text_run", build)
+    return root, root / "poems", (root / "stdout.txt").read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="session")

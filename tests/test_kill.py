@@ -147,13 +147,14 @@ def test_kill_while_saving_the_end_of_an_epoch_redoes_the_epoch_and_its_logs(tmp
 
 # --- A text run: kill -9 in either phase. ---
 
-TEXT_FLAGS = ["--preset", "tiny", "--epochs", "1", "--gan-epochs", "2", "--checkpoint-every-steps", "3",
-              "--checkpoint-every-seconds", "0", "--keep-checkpoints", "20", "--no-progress"]  # fmt: skip
+# The text run of tests/test_text_train.py (the tiny preset on its poems), saved every 3 steps.
+TEXT_FLAGS = ["--preset", "tiny", "--checkpoint-every-steps", "3", "--checkpoint-every-seconds", "0",
+              "--keep-checkpoints", "20", "--no-progress"]  # fmt: skip
 
 
 def train_texts(root, when="none"):
-    """killable_train.py WHEN on the tiny poems in root/poems: 54 texts, 7 steps an epoch; the language model's
-    7 steps, then the GAN's 14."""
+    """killable_train.py WHEN on the tiny poems in root/poems: 72 training texts, 9 steps an epoch; the language
+    model's 18 steps, then the GAN's 9."""
     environment = {key: value for key, value in os.environ.items() if key != "TF_CPP_MIN_LOG_LEVEL"}
     return subprocess.run(
         [sys.executable, str(ROOT / "tests" / "killable_train.py"), when, *TEXT_FLAGS, "--data", str(root / "poems"),
@@ -162,34 +163,23 @@ def train_texts(root, when="none"):
     )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def uninterrupted_texts(tmp_path_factory):
-    from tests.test_text_train import write_poems
-
-    root = tmp_path_factory.mktemp("uninterrupted_texts")
-    write_poems(root / "poems", classes=())
-    result = train_texts(root)
-    assert result.returncode == 0 and result.stderr == "", result.stderr
-    return root
-
-
-def test_kill_in_each_phase_of_a_text_run_and_it_ends_bitwise_as_an_uninterrupted_run(
-    tmp_path_factory, uninterrupted_texts
-):
-    root = tmp_path_factory.mktemp("killed_texts")
-    shutil.copytree(uninterrupted_texts / "poems", root / "poems")
-    # A kill in the language model's step 5 (last saved: ckpt-3), then, resumed, in the GAN's step 11 (gan/ckpt-9).
-    assert train_texts(root, "step:5").returncode == -signal.SIGKILL
-    killed_again = train_texts(root, "step:11")
+def test_kill_in_each_phase_of_a_text_run_and_it_ends_bitwise_as_an_uninterrupted_run(tmp_path, text_run):
+    uninterrupted, folder, _ = text_run  # Trained straight through, saving only after each epoch.
+    root = tmp_path
+    shutil.copytree(folder, root / "poems")
+    # A kill in the language model's step 14 (last saved: ckpt-12), then, resumed there, in the GAN's step 7
+    # (gan/ckpt-6): the language model's steps 13 to 18 never reach 7.
+    assert train_texts(root, "step:14").returncode == -signal.SIGKILL
+    killed_again = train_texts(root, "step:7")
     assert killed_again.returncode == -signal.SIGKILL
-    assert f"resumed {root / 'checkpoints' / 'language-model' / 'ckpt-3'}" in killed_again.stdout
+    assert f"resumed {root / 'checkpoints' / 'language-model' / 'ckpt-12'}" in killed_again.stdout
     resumed = train_texts(root)
-    assert resumed.returncode == 0, resumed.stderr
-    assert f"resumed {root / 'checkpoints' / 'gan' / 'ckpt-9'}" in resumed.stdout
+    assert resumed.returncode == 0 and resumed.stderr == "", resumed.stderr  # No start-up notice, no warning.
+    assert f"resumed {root / 'checkpoints' / 'gan' / 'ckpt-6'}" in resumed.stdout
     for phase in ("language-model", "gan"):
-        expected = saved_variables(uninterrupted_texts / "checkpoints" / phase)
+        expected = saved_variables(uninterrupted / "checkpoints" / phase)
         found = saved_variables(root / "checkpoints" / phase)
         counter = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"  # The killed runs' saves count too.
         assert [name for name in expected if name != counter and not np.array_equal(found[name], expected[name])] == []
     page = (root / "outputs" / "training.md").read_text(encoding="utf-8")
-    assert page == (uninterrupted_texts / "outputs" / "training.md").read_text(encoding="utf-8")
+    assert page == (uninterrupted / "outputs" / "training.md").read_text(encoding="utf-8")

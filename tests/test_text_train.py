@@ -1,8 +1,10 @@
 """A text run through the command line and the library: both phases, bitwise resumes, sampling, evaluation, and
 every bad input's one line."""
 
+import dataclasses
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -16,35 +18,9 @@ from tests.conftest import error_line
 from tests.conftest import fingerprint
 from tests.conftest import gan_tf
 from tests.conftest import saved_variables
-
-WORDS = ["春风", "明月", "山水", "江南", "故人", "归来", "白云", "落花", "秋夜", "长安"]
-
-
-def write_poems(folder, count=60, seed=0, classes=("north", "south")):
-    """Tiny two-line poems, a sub-folder per class (none when `classes` is empty): returns the folder."""
-    rng = np.random.default_rng(seed)
-    for name in classes or ("",):
-        (folder / name).mkdir(parents=True, exist_ok=True)
-        poems = [
-            "".join(WORDS[rng.integers(10)] + "天地人心"[rng.integers(4)] + end for end in "，。") for _ in range(count)
-        ]
-        (folder / name / "poems.txt").write_text("\n".join(poems) + "\n", encoding="utf-8")
-    return folder
-
-
-def train_command(folder, root, *flags):
-    return gan_tf("train", "--data", folder, "--preset", "tiny", "--checkpoint-dir", root / "checkpoints",
-                  "--output-dir", root / "outputs", "--no-progress", *flags)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def text_run(tmp_path_factory):
-    """A tiny text run of two classes trained through the command line: (root, folder, stdout)."""
-    root = tmp_path_factory.mktemp("text_run")
-    folder = write_poems(root / "poems")
-    result = train_command(folder, root)
-    assert result.returncode == 0, result.stderr
-    return root, folder, result.stdout
+from tests.conftest import train_texts_command
+from tests.conftest import write_mnist_npz
+from tests.conftest import write_poems
 
 
 def test_train_writes_both_phases_frames_the_page_and_its_settings(text_run):
@@ -54,9 +30,9 @@ def test_train_writes_both_phases_frames_the_page_and_its_settings(text_run):
     config = json.loads((root / "checkpoints" / "config.json").read_text())
     assert config["kind"] == "text" and config["class_names"] == ["north", "south"]
     assert config["vocabulary"][:3] == ["[END]", "<north>", "<south>"] and config["sequence_length"] == 10
-    # 108 training texts (54 of each class), batches of 8: 14 steps an epoch.
-    assert checkpoints.saved_names(root / "checkpoints" / "language-model")[-1] == "ckpt-28"
-    assert checkpoints.saved_names(root / "checkpoints" / "gan") == ["ckpt-14"]
+    # 72 training texts (every tenth of the 80 held out), batches of 8: 9 steps an epoch.
+    assert checkpoints.saved_names(root / "checkpoints" / "language-model")[-1] == "ckpt-18"
+    assert checkpoints.saved_names(root / "checkpoints" / "gan") == ["ckpt-9"]
     frames = root / "outputs" / "frames"
     assert sorted(path.name for path in (frames / "language-model").iterdir()) == ["epoch_0001.txt", "epoch_0002.txt"]
     assert len((frames / "gan" / "epoch_0001.txt").read_text(encoding="utf-8").splitlines()) == 2
@@ -71,12 +47,12 @@ def test_sampling_writes_the_same_texts_from_the_same_seed(text_run, tmp_path):
         result = gan_tf(
             "sample", "--checkpoint-dir", checkpoint_dir, "--num", 5, "--seed", 3, "--out", tmp_path / f"{name}.txt"
         )
-        assert result.returncode == 0 and "wrote 5 texts of the GAN (gan/ckpt-14)" in result.stdout
+        assert result.returncode == 0 and "wrote 5 texts of the GAN (gan/ckpt-9)" in result.stdout
     assert (tmp_path / "a.txt").read_text(encoding="utf-8") == (tmp_path / "b.txt").read_text(encoding="utf-8")
     assert len((tmp_path / "a.txt").read_text(encoding="utf-8").splitlines()) == 5
     result = gan_tf("sample", "--checkpoint-dir", checkpoint_dir, "--model", "lm", "--label", "south", "--num", 3,
                     "--prompt", "明月", "--output-dir", tmp_path)  # fmt: skip
-    assert "the language model (language-model/ckpt-28)" in result.stdout
+    assert "the language model (language-model/ckpt-18)" in result.stdout
     assert all(line.startswith("明月") for line in (tmp_path / "samples.txt").read_text(encoding="utf-8").splitlines())
 
 
@@ -101,7 +77,7 @@ def test_what_means_nothing_for_a_text_run_is_refused(text_run, tmp_path, comman
 def test_bad_text_inputs_get_one_line_and_nothing_is_written(tmp_path):
     binary = tmp_path / "binary.txt"
     binary.write_bytes(b"\x00\x01" * 50)
-    few = write_poems(tmp_path / "few", count=12, classes=())
+    few = write_poems(tmp_path / "few", total=12, classes=())
     folder = write_poems(tmp_path / "poems", classes=())
     for data_path, flags, message in [
         (binary, [], "is not UTF-8 text"),
@@ -111,10 +87,12 @@ def test_bad_text_inputs_get_one_line_and_nothing_is_written(tmp_path):
         (folder, ["--embedding-dim", 15], "does not split into --heads 2"),
         (folder, ["--feature-matching", 1], "--feature-matching needs --gumbel-temperature"),
     ]:
-        assert message in error_line(train_command(data_path, tmp_path / "run", *flags)), message
+        assert message in error_line(train_texts_command(data_path, tmp_path / "run", *flags)), message
         assert not (tmp_path / "run").exists()
-    picture_flag = gan_tf("train", "--data", tmp_path / "a.npz", "--max-length", 10, "--checkpoint-dir", tmp_path / "c")
-    assert "does not exist" in error_line(picture_flag) or "--max-length means nothing" in error_line(picture_flag)
+    pictures = write_mnist_npz(tmp_path / "mnist.npz")
+    picture_flag = gan_tf("train", "--data", pictures, "--max-length", 10, "--checkpoint-dir", tmp_path / "run")
+    assert "--max-length means nothing for a picture run: drop it." in error_line(picture_flag)
+    assert not (tmp_path / "run").exists()
 
 
 def train_phases(config, texts, held_out, root, fresh=False, stop=None):
@@ -122,30 +100,30 @@ def train_phases(config, texts, held_out, root, fresh=False, stop=None):
     return train.train(config, texts, held_out, runs, progress=False, stop=stop)
 
 
-@pytest.mark.slow  # Four runs of both phases.
-def test_each_phase_resumes_bitwise_and_more_epochs_of_either_extend_the_run(tmp_path):
-    folder = write_poems(tmp_path / "poems", classes=())
+def at_the_gans_step_4(state):
+    return "discriminator" in state.networks and int(state.step) == 4
+
+
+@pytest.mark.slow  # Three runs of both phases.
+def test_a_stopped_gan_resumes_bitwise_and_more_epochs_extend_each_phase(text_run, tmp_path):
+    root, folder, _ = text_run  # Trained straight through by the command line.
     texts, held_out = data.load(str(folder), "train"), data.load(str(folder), "test")
-    config = config_lib.with_texts(config_lib.PRESETS["tiny"], texts, str(folder))
-    train_phases(config, texts, held_out, tmp_path / "straight")
-    # A stop in the middle of the language model's second epoch, then one in the GAN's epoch.
-    train_phases(config, texts, held_out, tmp_path / "resumed", stop=lambda state: int(state.step) == 9)
-    train_phases(config, texts, held_out, tmp_path / "resumed", stop=lambda state: int(state.step) == 3)
+    config = config_lib.with_texts(config_lib.PRESETS["tiny"], texts, str(folder))  # The command line's config.
+    # A stop in the middle of the GAN's epoch (a kill -9 in either phase: tests/test_kill.py).
+    train_phases(config, texts, held_out, tmp_path / "resumed", stop=at_the_gans_step_4)
+    assert checkpoints.saved_names(tmp_path / "resumed" / "checkpoints" / "gan") == ["ckpt-4"]
     states = train_phases(config, texts, held_out, tmp_path / "resumed")
-    assert int(states[train.GAN].step) == 7
+    assert int(states[train.GAN].step) == 9
     for phase in ("language-model", "gan"):
-        straight, resumed = (
-            saved_variables(tmp_path / name / "checkpoints" / phase) for name in ("straight", "resumed")
-        )
+        straight, resumed = (saved_variables(path / "checkpoints" / phase) for path in (root, tmp_path / "resumed"))
         left_out = "save_counter/.ATTRIBUTES/VARIABLE_VALUE"  # The resumed run saved more often.
         assert [
             name for name in straight if name != left_out and not np.array_equal(straight[name], resumed[name])
         ] == []
-    # More epochs of the GAN alone, then of the language model: each phase extends its own.
-    more = train_phases(
-        config.__class__(**{**config.__dict__, "gan_epochs": 2}), texts, held_out, tmp_path / "straight"
-    )
-    assert int(more[train.GAN].epoch) == 2 and int(more[train.LANGUAGE_MODEL].epoch) == 2
+    # More epochs of both: the language model trains its third, the GAN its second from where it was.
+    more = train_phases(dataclasses.replace(config, epochs=3, gan_epochs=2), texts, held_out, tmp_path / "resumed")
+    assert (int(more[train.LANGUAGE_MODEL].epoch), int(more[train.LANGUAGE_MODEL].step)) == (3, 27)
+    assert (int(more[train.GAN].epoch), int(more[train.GAN].step)) == (2, 18)
 
 
 def test_evaluate_puts_both_models_beside_real_texts(text_run, tmp_path, monkeypatch):
@@ -153,7 +131,8 @@ def test_evaluate_puts_both_models_beside_real_texts(text_run, tmp_path, monkeyp
     monkeypatch.setattr(evaluate, "REVERSE_STEPS", 5)
     monkeypatch.setattr(evaluate, "TEMPERATURES", (0.8, 1.2))
     root, _, _ = text_run
-    result = gan_tf("evaluate", "--checkpoint-dir", root / "checkpoints", "--num", 4, "--out", tmp_path / "e.json")
+    shutil.copytree(root / "checkpoints", tmp_path / "checkpoints")  # The judge is saved beside the run.
+    result = gan_tf("evaluate", "--checkpoint-dir", tmp_path / "checkpoints", "--num", 4, "--out", tmp_path / "e.json")
     assert result.returncode == 0, result.stderr
     results = json.loads((tmp_path / "e.json").read_text(encoding="utf-8"))
     assert list(results["sets"]) == ["language model", "GAN", "real"] and results["num"] == 4
