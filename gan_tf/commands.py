@@ -96,7 +96,7 @@ def sample(checkpoint_dir, checkpoint, num, seed, out=None, output_dir="outputs"
     asked = generate.label_asked(run.config, digit, label)
     out = out or pathlib.Path(output_dir) / "samples.png"
     generate.sample(run.config, run.generator, num, seed, out, label=asked, label_shares=run.label_shares)
-    return f"wrote {num} {mnist.treatment(run.config.data).picture}s to {out}"
+    return f"wrote {num} {mnist.treatment(run.config.data).picture}{'s' * (num != 1)} to {out}"
 
 
 def saved_config(checkpoint_dir):

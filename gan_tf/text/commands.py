@@ -52,7 +52,7 @@ def sample(config, checkpoint_dir, checkpoint, num, seed, out, model=None, label
         writer, num, seed, sample_lib.SAMPLE_STREAM, temperature, top_k, top_p, asked, prompt, acrostic
     )
     files.write_text(out, "".join(text + "\n" for text in texts))
-    return f"wrote {num} texts of {restored.description} to {out}"
+    return f"wrote {num} text{'s' * (num != 1)} of {restored.description} to {out}"
 
 
 def evaluate(config, checkpoint_dir, num, seed, out, log=print):

@@ -72,12 +72,13 @@ class TransformerBlock(keras.layers.Layer):
         """One position of call(), in inference mode: x float (B, 1, C) at `position`, with the keys and values
         of the positions before it in `cache` ((B, T, heads, head_dim) each); returns (output (B, 1, C), cache)."""
         normed = self.attention_norm(x)
-        keys, values = cache
-        at = tf.one_hot(position, tf.shape(keys)[1], dtype=keys.dtype)[tf.newaxis, :, tf.newaxis, tf.newaxis]
-        keys = keys + at * self.attention.key_dense(normed)  # Written into the position's empty row.
-        values = values + at * self.attention.value_dense(normed)
+        batch_size = tf.shape(x)[0]
+        # Each text's keys and values at this position set; the other rows stay as they are.
+        rows = tf.stack([tf.range(batch_size), tf.fill([batch_size], tf.cast(position, tf.int32))], axis=1)
+        keys = tf.tensor_scatter_nd_update(cache[0], rows, self.attention.key_dense(normed)[:, 0])
+        values = tf.tensor_scatter_nd_update(cache[1], rows, self.attention.value_dense(normed)[:, 0])
         seen = tf.range(tf.shape(keys)[1]) <= position  # (T,): this position and those before it.
-        mask = tf.broadcast_to(seen[tf.newaxis, tf.newaxis, :], (tf.shape(x)[0], 1, tf.shape(keys)[1]))
+        mask = tf.broadcast_to(seen[tf.newaxis, tf.newaxis, :], (batch_size, 1, tf.shape(keys)[1]))
         query = self.attention.query_dense(normed)
         attended, _ = self.attention._compute_attention(query, keys, values, mask, training=False)
         x = x + self.attention.output_dense(attended)
