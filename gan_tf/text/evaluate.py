@@ -94,12 +94,15 @@ def load_or_train_judge(checkpoint_dir, config, train_ids, test_ids, log=print):
     return judge, train_lib.mean_token_loss(judge, test_ids)
 
 
-def set_figures(texts, references, training_texts, config, judge, tokenize):
-    """The figures of one set of texts (list of str): see the module's docstring."""
-    ids = data.encode(texts, np.zeros(len(texts), np.int32), config.vocabulary, config.sequence_length)
-    reference_ids = data.encode(
-        references, np.zeros(len(references), np.int32), config.vocabulary, config.sequence_length
-    )
+def ids_of(texts, config):
+    """Token ids (N, T) of texts written or read without a class, as every set here is."""
+    return data.encode(texts, np.zeros(len(texts), np.int32), config.vocabulary, config.sequence_length)
+
+
+def set_figures(texts, references, reference_ids, training_texts, config, judge, tokenize):
+    """The figures of one set of texts (list of str), `references` and their ids given: see the module's
+    docstring."""
+    ids = ids_of(texts, config)
     reverse = train_language_model(judge_config(config), ids, steps=REVERSE_STEPS)
     figures = {
         "judge_loss": train_lib.mean_token_loss(judge, ids),
@@ -134,9 +137,7 @@ def evaluate(config, models, judge, training, held_out, num, seed, temperature=1
     """
     real, references = split_held_out(held_out, num)
     tokenize = metrics.tokenizer(training)
-    reference_ids = data.encode(
-        references, np.zeros(len(references), np.int32), config.vocabulary, config.sequence_length
-    )
+    reference_ids = ids_of(references, config)
     sets, texts = {}, {}
     for name, model in models.items():
         texts[name] = sample.write(sample.Writer(model, config), len(real), seed, sample.EVALUATE_STREAM, temperature)
@@ -144,10 +145,8 @@ def evaluate(config, models, judge, training, held_out, num, seed, temperature=1
     results = {"num": len(real), "seed": seed, "temperature": temperature, "sets": sets, "models": {}}
     for name, set_texts in texts.items():
         log(f"evaluate: {name} ({len(set_texts)} texts)")
-        sets[name] = set_figures(set_texts, references, training, config, judge, tokenize)
-    held_out_ids = np.concatenate(
-        [reference_ids, data.encode(real, np.zeros(len(real), np.int32), config.vocabulary, config.sequence_length)]
-    )
+        sets[name] = set_figures(set_texts, references, reference_ids, training, config, judge, tokenize)
+    held_out_ids = np.concatenate([reference_ids, ids_of(real, config)])
     for name, model in models.items():
         loss = train_lib.mean_token_loss(model, held_out_ids)
         results["models"][name] = {"held_out_loss": loss, "held_out_perplexity": math.exp(loss)}
@@ -166,7 +165,7 @@ def sweep(config, models, judge, training, held_out, seed, temperatures=None, nu
     tokenize = metrics.tokenizer(training)
 
     def point(texts, temperature=None):
-        ids = data.encode(texts, np.zeros(len(texts), np.int32), config.vocabulary, config.sequence_length)
+        ids = ids_of(texts, config)
         return {
             "temperature": temperature,
             "bleu4": metrics.bleu(texts, references, tokenize)["4"],

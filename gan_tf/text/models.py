@@ -72,13 +72,10 @@ class TransformerBlock(keras.layers.Layer):
         """One position of call(), in inference mode: x float (B, 1, C) at `position`, with the keys and values
         of the positions before it in `cache` ((B, T, heads, head_dim) each); returns (output (B, 1, C), cache)."""
         normed = self.attention_norm(x)
-        batch_size = tf.shape(x)[0]
-        # Each text's keys and values at this position set; the other rows stay as they are.
-        rows = tf.stack([tf.range(batch_size), tf.fill([batch_size], tf.cast(position, tf.int32))], axis=1)
-        keys = tf.tensor_scatter_nd_update(cache[0], rows, self.attention.key_dense(normed)[:, 0])
-        values = tf.tensor_scatter_nd_update(cache[1], rows, self.attention.value_dense(normed)[:, 0])
+        keys = set_position(cache[0], position, self.attention.key_dense(normed)[:, 0])
+        values = set_position(cache[1], position, self.attention.value_dense(normed)[:, 0])
         seen = tf.range(tf.shape(keys)[1]) <= position  # (T,): this position and those before it.
-        mask = tf.broadcast_to(seen[tf.newaxis, tf.newaxis, :], (batch_size, 1, tf.shape(keys)[1]))
+        mask = tf.broadcast_to(seen[tf.newaxis, tf.newaxis, :], (tf.shape(x)[0], 1, tf.shape(keys)[1]))
         query = self.attention.query_dense(normed)
         attended, _ = self.attention._compute_attention(query, keys, values, mask, training=False)
         x = x + self.attention.output_dense(attended)
@@ -134,6 +131,14 @@ def empty_cache(model, batch_size):
         shape = (batch_size, model.layers[0].position_embedding.input_dim, attention.num_heads, attention.key_dim)
         caches.append((tf.zeros(shape), tf.zeros(shape)))
     return caches
+
+
+def set_position(tensor, position, values):
+    """`tensor` (B, T, ...) with every text's entry at `position` set to `values` (B, ...), the rest as it was:
+    how the writing loop fills its caches and its tokens, one position at a time."""
+    batch_size = tf.shape(values)[0]
+    rows = tf.stack([tf.range(batch_size), tf.fill([batch_size], tf.cast(position, tf.int32))], axis=1)
+    return tf.tensor_scatter_nd_update(tensor, rows, values)
 
 
 def blocks(model):

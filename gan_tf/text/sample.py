@@ -102,7 +102,7 @@ class Writer:
         batch_size, length = tf.shape(starts)[0], self.config.sequence_length
         caches = models.empty_cache(self.model, batch_size)
         token = starts
-        written = tf.concat([starts[:, tf.newaxis], tf.zeros((batch_size, length - 1), tf.int32)], axis=1)
+        written = models.set_position(tf.zeros((batch_size, length), tf.int32), 0, starts)
         finished = tf.zeros((batch_size,), bool)
         line_start, lines_begun = tf.ones((batch_size,), bool), tf.zeros((batch_size,), tf.int32)
         for position in tf.range(length - 1):
@@ -119,7 +119,7 @@ class Writer:
             token = tf.where(finished, data.PAD_ID, token)
             finished |= token == data.END_ID
             line_start = tf.gather(self.line_ends, token)
-            written += tf.one_hot(position + 1, length, dtype=tf.int32)[tf.newaxis, :] * token[:, tf.newaxis]
+            written = models.set_position(written, position + 1, token)
         return written
 
 
