@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from gan_tf.runtime import speed as speed_lib
 from gan_tf.text import config as config_lib
 from gan_tf.text import data
 from gan_tf.text import models
@@ -38,6 +39,11 @@ def test_shapes(config, model):
     # Distributions over the vocabulary are read as the mix of their tokens' embeddings: one-hot ones as the ids.
     one_hot_logits, _ = models.discriminate(discriminator, tf.one_hot(ids, vocabulary_size))
     np.testing.assert_allclose(one_hot_logits.numpy(), logits.numpy(), atol=1e-5)
+    # Real and written texts judged in one pass get the verdicts each gets alone.
+    (real, _), (fake, fake_features) = models.discriminate_both(discriminator, ids[:2], ids[2:], training=False)
+    np.testing.assert_allclose(real.numpy(), logits.numpy()[:2], atol=1e-5)
+    np.testing.assert_allclose(fake.numpy(), logits.numpy()[2:], atol=1e-5)
+    np.testing.assert_allclose(fake_features.numpy(), features.numpy()[2:], atol=1e-5)
 
 
 def test_position_t_reads_only_the_tokens_before_it(config, model):
@@ -50,10 +56,25 @@ def test_position_t_reads_only_the_tokens_before_it(config, model):
 def test_decoding_one_position_at_a_time_gives_the_full_passs_logits(config, model):
     ids = data.encode(TEXTS, [0, 0, 0, 1], config.vocabulary, config.sequence_length, config.class_names)
     full = model(ids, training=False).numpy()
-    caches = models.empty_cache(model, len(ids))
+    decoder = models.Decoder(model)
+    caches = decoder.empty_cache(len(ids))
     for position in range(config.sequence_length):
-        logits, caches = models.decode_step(model, tf.constant(ids[:, position]), position, caches)
+        logits, caches = decoder.decode_step(tf.constant(ids[:, position]), position, caches)
         np.testing.assert_allclose(logits.numpy(), full[:, position], atol=1e-4)
+
+
+def test_decoding_in_bfloat16_follows_the_full_pass(config):
+    keras.utils.set_random_seed(3)
+    with speed_lib.dtype_policy("bfloat16"):
+        model = models.build_language_model(config)
+    ids = data.encode(TEXTS, [0, 0, 0, 1], config.vocabulary, config.sequence_length, config.class_names)
+    full = model(ids, training=False).numpy()
+    decoder = models.Decoder(model)
+    caches = decoder.empty_cache(len(ids))
+    for position in range(4):
+        logits, caches = decoder.decode_step(tf.constant(ids[:, position]), position, caches)
+        assert logits.dtype == tf.float32
+        np.testing.assert_allclose(logits.numpy(), full[:, position], atol=0.1)
 
 
 def test_the_same_seed_writes_the_same_texts_whatever_else_is_written(config, model):

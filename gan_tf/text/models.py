@@ -11,7 +11,7 @@ model's guess of token t + 1 from the tokens before it, and the discriminator's 
 the text's first t + 1 tokens (the reward of token t, in the GAN). The language model ends in the vocabulary's
 logits, the discriminator in one logit a position (real = 1, fake = 0).
 
-Writing a text runs the same layers one position at a time (decode_step), keeping each block's keys and
+Writing a text runs the same layers one position at a time (Decoder), keeping each block's keys and
 values of the positions before (a cache): a text of T tokens costs one pass, not T.
 """
 
@@ -68,19 +68,6 @@ class TransformerBlock(keras.layers.Layer):
         x = x + self.attention_dropout(attended, training=training)
         return x + self.feed_forward(self.feed_forward_norm(x), training=training)
 
-    def decode(self, x, cache, position):
-        """One position of call(), in inference mode: x float (B, 1, C) at `position`, with the keys and values
-        of the positions before it in `cache` ((B, T, heads, head_dim) each); returns (output (B, 1, C), cache)."""
-        normed = self.attention_norm(x)
-        keys = set_position(cache[0], position, self.attention.key_dense(normed)[:, 0])
-        values = set_position(cache[1], position, self.attention.value_dense(normed)[:, 0])
-        seen = tf.range(tf.shape(keys)[1]) <= position  # (T,): this position and those before it.
-        mask = tf.broadcast_to(seen[tf.newaxis, tf.newaxis, :], (tf.shape(x)[0], 1, tf.shape(keys)[1]))
-        query = self.attention.query_dense(normed)
-        attended, _ = self.attention._compute_attention(query, keys, values, mask, training=False)
-        x = x + self.attention.output_dense(attended)
-        return x + self.feed_forward(self.feed_forward_norm(x)), (keys, values)
-
 
 def build_language_model(config, name="language_model"):
     """Token ids int32 (None, T) -> logits (None, T, V): the guess of the next token at every position."""
@@ -123,39 +110,133 @@ def discriminate(discriminator, tokens, training=True):
     return discriminator.layers[-1](features)[..., 0], features
 
 
-def empty_cache(model, batch_size):
-    """Each block's keys and values, zero, for decode_step: a list of ((B, T, heads, head_dim), ...)."""
-    caches = []
-    for block in blocks(model):
-        attention = block.attention
-        shape = (batch_size, model.layers[0].position_embedding.input_dim, attention.num_heads, attention.key_dim)
-        caches.append((tf.zeros(shape), tf.zeros(shape)))
-    return caches
+def discriminate_both(discriminator, real_tokens, fake_tokens, training=True):
+    """discriminate() of the real texts and of the written ones: ((logits, features) of real, of fake).
 
-
-def set_position(tensor, position, values):
-    """`tensor` (B, T, ...) with every text's entry at `position` set to `values` (B, ...), the rest as it was:
-    how the writing loop fills its caches and its tokens, one position at a time."""
-    batch_size = tf.shape(values)[0]
-    rows = tf.stack([tf.range(batch_size), tf.fill([batch_size], tf.cast(position, tf.int32))], axis=1)
-    return tf.tensor_scatter_nd_update(tensor, rows, values)
+    Texts of the same kind (both token ids) go through D as one batch, which is quicker than two of half the
+    size; each text's verdict is the same either way, since no layer mixes the texts of a batch.
+    """
+    if real_tokens.dtype != fake_tokens.dtype:  # Ids and distributions (Gumbel-softmax): one pass each.
+        return discriminate(discriminator, real_tokens, training), discriminate(discriminator, fake_tokens, training)
+    logits, features = discriminate(discriminator, tf.concat([real_tokens, fake_tokens], axis=0), training)
+    batch_size = tf.shape(real_tokens)[0]
+    return (logits[:batch_size], features[:batch_size]), (logits[batch_size:], features[batch_size:])
 
 
 def blocks(model):
     return [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
 
 
-def decode_step(model, tokens, position, caches):
-    """The model's logits for the position after `position`, from the token at `position`: (logits (B, V), caches).
+class Decoder:
+    """A language model run one position at a time, to write texts: decode_step() takes the token at a position
+    and gives the logits of the next, keeping each block's keys and values of the positions before (a cache),
+    so that a text of T tokens costs one pass, not T.
 
-    Args:
-      tokens: int32 (B,), the tokens at `position`; caches: empty_cache() after the positions before.
+    It computes what the model's layers compute in inference mode (no dropout), from their weights, read once
+    when it is made (inside the writing function, before its loop) rather than at every position, and with
+    each block's query, key and value projections as one matrix product: a position is a few small products
+    on (B, C), where the time goes to the number of operations more than to their arithmetic.
     """
-    x = model.layers[0].embed_one(tokens, position)
-    new_caches = []
-    for block, cache in zip(blocks(model), caches, strict=True):
-        x, cache = block.decode(x, cache, position)
-        new_caches.append(cache)
-    for layer in model.layers[1 + len(new_caches) :]:  # The last norm, and the logits.
-        x = layer(x)
-    return x[:, 0, :], new_caches
+
+    def __init__(self, model):
+        embedding, final_norm, to_logits = model.layers[0], model.layers[-2], model.layers[-1]
+        self.token_embeddings = embedding.token_embedding.embeddings
+        self.position_embeddings = embedding.position_embedding.embeddings
+        self.blocks = [BlockWeights(block) for block in blocks(model)]
+        self.final_norm = final_norm
+        self.to_logits = (to_logits.kernel, to_logits.bias)
+        self.dtype = self.blocks[0].dtype if self.blocks else tf.float32
+        self.sequence_length = embedding.position_embedding.input_dim
+
+    def empty_cache(self, batch_size):
+        """Each block's keys and values, zero: a list of ((B, heads, T, head_dim), ...)."""
+        return [
+            (tf.zeros(shape, self.dtype), tf.zeros(shape, self.dtype))
+            for shape in ((batch_size, block.heads, self.sequence_length, block.head_dim) for block in self.blocks)
+        ]
+
+    def decode_step(self, tokens, position, caches):
+        """The logits (B, V) of the token after `position`, from the tokens int32 (B,) at `position` and the
+        caches of the positions before it (empty_cache() at position 0); returns (logits, caches)."""
+        x = tf.gather(self.token_embeddings, tokens) + tf.gather(self.position_embeddings, position)
+        x = tf.cast(x, self.dtype)
+        seen = tf.range(self.sequence_length) <= position  # (T,): this position and those before it.
+        at_position = cache_entries(tf.shape(tokens)[0], self.blocks[0].heads, position)
+        new_caches = []
+        for block, cache in zip(self.blocks, caches, strict=True):
+            x, cache = block.decode(x, cache, at_position, seen)
+            new_caches.append(cache)
+        x = keras.ops.layer_normalization(
+            x, self.final_norm.gamma, self.final_norm.beta, epsilon=self.final_norm.epsilon
+        )
+        kernel, bias = self.to_logits
+        return tf.nn.bias_add(tf.matmul(tf.cast(x, kernel.dtype), kernel), bias), new_caches
+
+
+class BlockWeights:
+    """One TransformerBlock's weights, as tensors, and decode(): its call() at one position."""
+
+    def __init__(self, block):
+        attention, dtype = block.attention, block.compute_dtype
+        self.dtype, self.heads, self.head_dim = dtype, attention.num_heads, attention.key_dim
+        dim = attention.query_dense.kernel.shape[0]
+        scale = 1.0 / self.head_dim**0.5  # MultiHeadAttention scales the query so.
+        projections = (attention.query_dense, attention.key_dense, attention.value_dense)
+        self.qkv_kernel = tf.cast(
+            tf.concat([tf.reshape(dense.kernel, (dim, -1)) for dense in projections], axis=1)
+            * tf.repeat([scale, 1.0, 1.0], self.heads * self.head_dim),
+            dtype,
+        )  # (C, 3 heads head_dim)
+        self.qkv_bias = tf.cast(
+            tf.concat([tf.reshape(dense.bias, (-1,)) for dense in projections], axis=0)
+            * tf.repeat([scale, 1.0, 1.0], self.heads * self.head_dim),
+            dtype,
+        )
+        self.out_kernel = tf.cast(tf.reshape(attention.output_dense.kernel, (-1, dim)), dtype)
+        self.out_bias = tf.cast(attention.output_dense.bias, dtype)
+        self.norms = [(norm.gamma, norm.beta, norm.epsilon) for norm in (block.attention_norm, block.feed_forward_norm)]
+        self.feed_forward = [
+            (tf.cast(dense.kernel, dtype), tf.cast(dense.bias, dtype), dense.activation)
+            for dense in block.feed_forward.layers
+            if isinstance(dense, keras.layers.Dense)
+        ]
+
+    def decode(self, x, cache, at_position, seen):
+        """x (B, C) at a position; cache: the keys and values (B, heads, T, head_dim) of the positions before it;
+        at_position: cache_entries() of this position; seen: bool (T,), the positions up to this one.
+        Returns (output (B, C), the cache with this position's keys and values)."""
+        batch_size = tf.shape(x)[0]
+        normed = self.norm(x, 0)
+        query, key, value = tf.split(tf.nn.bias_add(tf.matmul(normed, self.qkv_kernel), self.qkv_bias), 3, axis=-1)
+        keys = tf.tensor_scatter_nd_update(cache[0], at_position, self.per_head(key))
+        values = tf.tensor_scatter_nd_update(cache[1], at_position, self.per_head(value))
+        scores = tf.matmul(self.per_head(query)[:, :, tf.newaxis, :], keys, transpose_b=True)  # (B, heads, 1, T)
+        weights = tf.nn.softmax(tf.where(seen, scores, tf.cast(-1e9, scores.dtype)))
+        attended = tf.reshape(tf.matmul(weights, values), (batch_size, -1))  # (B, heads head_dim)
+        x = x + tf.nn.bias_add(tf.matmul(attended, self.out_kernel), self.out_bias)
+        hidden = self.norm(x, 1)
+        for kernel, bias, activation in self.feed_forward:
+            hidden = activation(tf.nn.bias_add(tf.matmul(hidden, kernel), bias))
+        return x + hidden, (keys, values)
+
+    def norm(self, x, which):
+        gamma, beta, epsilon = self.norms[which]
+        return tf.cast(keras.ops.layer_normalization(x, gamma, beta, epsilon=epsilon), self.dtype)
+
+    def per_head(self, x):
+        """(B, heads head_dim) -> (B, heads, head_dim)."""
+        return tf.reshape(x, (tf.shape(x)[0], self.heads, self.head_dim))
+
+
+def cache_entries(batch_size, heads, position):
+    """The indices int32 (B, heads, 3) of every text's and head's entry at `position` of a cache (B, heads, T, D)."""
+    texts, heads = tf.meshgrid(tf.range(batch_size), tf.range(heads), indexing="ij")
+    return tf.stack([texts, heads, tf.fill(tf.shape(texts), tf.cast(position, tf.int32))], axis=-1)
+
+
+def set_position(tensor, position, values):
+    """`tensor` (B, T, ...) with every text's entry at `position` set to `values` (B, ...), the rest as it was:
+    how the writing loop fills its tokens, one position at a time."""
+    batch_size = tf.shape(values)[0]
+    rows = tf.stack([tf.range(batch_size), tf.fill([batch_size], tf.cast(position, tf.int32))], axis=1)
+    return tf.tensor_scatter_nd_update(tensor, rows, values)

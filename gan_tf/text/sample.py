@@ -7,7 +7,7 @@ RNN". The draw is the Gumbel-max trick: argmax(logits + g), g = -log(-log U) wit
 softmax(logits) and lets the GAN's Gumbel-softmax reuse the very noise that drew a text (gumbel_noise()).
 
 The loop is compiled, over a fixed length, with each Transformer block's keys and values cached
-(models.decode_step): one pass a text. Every random number comes from a seed, so the same seed writes the
+(models.Decoder): one pass a text. Every random number comes from a seed, so the same seed writes the
 same texts: text i of `write()` depends on (seed, stream, i) alone, whatever else is written beside it.
 
 A prompt is written first and carried on ("床前明月光，", "The best way to"); an acrostic's characters begin
@@ -100,13 +100,14 @@ class Writer:
           int32 (B, T); after END only PAD.
         """
         batch_size, length = tf.shape(starts)[0], self.config.sequence_length
-        caches = models.empty_cache(self.model, batch_size)
+        decoder = models.Decoder(self.model)  # The model's weights, read once for the whole loop.
+        caches = decoder.empty_cache(batch_size)
         token = starts
         written = models.set_position(tf.zeros((batch_size, length), tf.int32), 0, starts)
         finished = tf.zeros((batch_size,), bool)
         line_start, lines_begun = tf.ones((batch_size,), bool), tf.zeros((batch_size,), tf.int32)
         for position in tf.range(length - 1):
-            logits, caches = models.decode_step(self.model, token, position, caches)
+            logits, caches = decoder.decode_step(token, position, caches)
             logits = tf.where(self.never, -np.inf, tf.cast(logits, tf.float32))
             noise = gumbel(position_seed(seed, position + 1), tf.shape(logits))
             token = tf.argmax(filtered(logits, temperature, top_k, top_p) + noise, axis=-1, output_type=tf.int32)

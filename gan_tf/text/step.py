@@ -60,8 +60,9 @@ def gan_step(state, config, real_tokens, average=tf.reduce_mean):
         fakes_as_read = fake_tokens
         if config.gumbel_temperature:  # D reads G's softened tokens, through which G learns.
             fakes_as_read = softened_tokens(config, generator_logits, fake_tokens, write_seed)
-        real_logits, real_features = models.discriminate(discriminator, real_tokens)
-        fake_logits, fake_features = models.discriminate(discriminator, fakes_as_read)
+        (real_logits, real_features), (fake_logits, fake_features) = models.discriminate_both(
+            discriminator, real_tokens, fakes_as_read
+        )
         # D's score at position t judges the text through token t: positions 1.. hold the written tokens.
         discriminator_loss = average(
             losses.discriminator_loss(real_logits[:, 1:], fake_logits[:, 1:], real_mask, fake_mask)

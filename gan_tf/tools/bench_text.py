@@ -54,9 +54,9 @@ def step_flops(config, state, step, speed):
     batch = tf.TensorSpec((config.batch_size, config.sequence_length), tf.int32)
     flops = bench.graph_flops(tf.function(compiled.make_train_step(step, state, speed)).get_concrete_function(batch))
     if "generator" in state.networks:  # The loop's body, once for each of T - 1 positions.
-        generator = state.networks["generator"]
-        caches = models.empty_cache(generator, config.batch_size)
-        decode = tf.function(lambda tokens, caches: models.decode_step(generator, tokens, tf.constant(0), caches))
+        decoder = models.Decoder(state.networks["generator"])
+        caches = decoder.empty_cache(config.batch_size)
+        decode = tf.function(lambda tokens, caches: decoder.decode_step(tokens, tf.constant(0), caches))
         body = decode.get_concrete_function(tf.TensorSpec((config.batch_size,), tf.int32), caches)
         flops += (config.sequence_length - 1) * bench.graph_flops(body)
     return flops
