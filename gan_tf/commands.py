@@ -199,7 +199,17 @@ def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, pat
 
 
 def export(checkpoint_dir, checkpoint, out):
-    """`export`: a run's generator and encoder as a SavedModel, for LiteRT, and how to call them."""
+    """`export`: a run's generator and encoder as a SavedModel, for LiteRT, and how to call them; of a text
+    run, its models' writing (text/export.py)."""
+    config = trained_config(checkpoint_dir)
+    if config.kind == text_config.KIND:
+        from gan_tf.text import export as text_export
+
+        description = text_export.export_run(config, checkpoint_dir, checkpoint, out)
+        return (
+            f"wrote {out}: the SavedModel of {' and '.join(description['models'].values())} (signatures "
+            f"{', '.join(description['models'])}), {export_lib.SIGNATURE_FILE} and README.md"
+        )
     description = export_lib.export_run(checkpoint_dir, checkpoint, out)
     signatures = ", ".join(name for name in ("generate", "blend", "encode") if name in description)
     return (

@@ -64,7 +64,7 @@ def test_sampling_writes_the_same_texts_from_the_same_seed(text_run, tmp_path):
         (["sample", "--acrostic", "冬"], "never seen 冬"),
         (["sample", "--out", "x.png"], "the output must end in .txt"),
         (["reconstruct"], "holds a text run: this command works on picture runs"),
-        (["export"], "holds a text run: this command works on picture runs"),
+        (["export", "--out", "."], "already holds files"),
     ],
 )
 def test_what_means_nothing_for_a_text_run_is_refused(text_run, tmp_path, command, message):

@@ -51,16 +51,29 @@ def filtered(logits, temperature=1.0, top_k=0, top_p=1.0):
     """Logits (B, V) divided by the temperature, those outside the top k (0: all) and outside the smallest set
     of tokens whose probability reaches top_p (1: all) set to -inf."""
     logits = tf.cast(logits, tf.float32) / temperature
-    if top_k:
-        kth = tf.math.top_k(logits, k=top_k).values[:, -1:]
-        logits = tf.where(logits < kth, -np.inf, logits)
-    if top_p < 1.0:
-        ordered = tf.sort(logits, direction="DESCENDING")
-        probabilities = tf.nn.softmax(ordered)
-        before = tf.cumsum(probabilities, axis=-1, exclusive=True)  # The probability of the tokens before each.
-        smallest_kept = tf.reduce_min(tf.where(before < top_p, ordered, np.inf), axis=-1, keepdims=True)
-        logits = tf.where(logits < smallest_kept, -np.inf, logits)
-    return logits
+    logits = only_if(top_k > 0, lambda: top_k_only(logits, top_k), logits)
+    return only_if(top_p < 1.0, lambda: nucleus_only(logits, top_p), logits)
+
+
+def top_k_only(logits, top_k):
+    kth = tf.math.top_k(logits, k=tf.minimum(top_k, tf.shape(logits)[-1])).values[:, -1:]
+    return tf.where(logits < kth, -np.inf, logits)
+
+
+def nucleus_only(logits, top_p):
+    ordered = tf.sort(logits, direction="DESCENDING")
+    probabilities = tf.nn.softmax(ordered)
+    before = tf.cumsum(probabilities, axis=-1, exclusive=True)  # The probability of the tokens before each.
+    smallest_kept = tf.reduce_min(tf.where(before < top_p, ordered, np.inf), axis=-1, keepdims=True)
+    return tf.where(logits < smallest_kept, -np.inf, logits)
+
+
+def only_if(condition, function, otherwise):
+    """function() where `condition` holds, else `otherwise`: decided in Python for Python values (make sample's),
+    in the graph for tensors (an export's arguments)."""
+    if tf.is_tensor(condition):
+        return tf.cond(condition, function, lambda: otherwise)
+    return function() if condition else otherwise
 
 
 def gumbel(seed, shape):
@@ -113,7 +126,8 @@ class Writer:
             token = tf.argmax(filtered(logits, temperature, top_k, top_p) + noise, axis=-1, output_type=tf.int32)
             if acrostic is not None:  # Its next character begins each line, while it has characters left.
                 due = line_start & (lines_begun < tf.shape(acrostic)[0])
-                token = tf.where(due, tf.gather(acrostic, tf.minimum(lines_begun, tf.shape(acrostic)[0] - 1)), token)
+                with_end = tf.concat([acrostic, [data.PAD_ID]], axis=0)  # Its last entry is never due.
+                token = tf.where(due, tf.gather(with_end, tf.minimum(lines_begun, tf.shape(acrostic)[0])), token)
                 lines_begun += tf.cast(line_start, tf.int32)
             if forced is not None:  # A prompt's tokens win over what was drawn.
                 token = tf.where(forced[:, position + 1] >= 0, forced[:, position + 1], token)
