@@ -68,12 +68,13 @@ play: $(VENV)/installed
 	$(PY) -m gan_tf play --checkpoint-dir $(CHECKPOINT_DIR) $(checkpoint_flag) $(if $(EXPORT),--export $(EXPORT)) \
 	  $(if $(PORT),--port $(PORT)) $(if $(HOST),--host $(HOST)) $(ARGS)
 
-# The browser tests' Chromium, from Debian's packages (Playwright's own download cannot reach its servers).
+# The browser tests' Chromium, from Debian's packages (Playwright's own download cannot reach its servers), and a
+# font with Chinese characters for the text page's screenshot.
 CHROMIUM := /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver fonts-wqy-zenhei
 
 # How long a page update takes, timed in headless Chromium; SCREENSHOT=docs/play.png also saves the page,
 # UPLOAD=picture.jpg reads that picture instead of a drawn 7.

@@ -219,8 +219,22 @@ def export(checkpoint_dir, checkpoint, out):
 
 
 def play(checkpoint_dir, checkpoint, export_dir, host, port, log=print):
-    """`play`: the page, served until Ctrl-C, drawing with a run's checkpoint or an export."""
+    """`play`: the page, served until Ctrl-C, drawing with a run's checkpoint or an export (writing, of a text run)."""
     from gan_tf.play import server
 
-    functions, source = export_lib.open_functions(checkpoint_dir, checkpoint, export_dir)
+    functions, source = play_functions(checkpoint_dir, checkpoint, export_dir)
     server.serve(functions, host, port, source, log=log)
+
+
+def play_functions(checkpoint_dir, checkpoint, export_dir):
+    """What make play works with, and what it is: a text run's or a text export's writers (play/texts.py), else
+    the pictures' functions (export.open_functions)."""
+    from gan_tf.play import texts
+
+    if export_dir is not None and texts.is_text_export(export_dir):
+        return texts.of_export(export_dir), f"the export in {export_dir}"
+    saved = saved_config(checkpoint_dir) if export_dir is None else None
+    if saved is not None and saved.kind == text_config.KIND:
+        refuse_options({"checkpoint": checkpoint}, "make play on a text run (it writes with its latest checkpoints)")
+        return texts.of_run(trained_config(checkpoint_dir), checkpoint_dir), f"the text run in {checkpoint_dir}"
+    return export_lib.open_functions(checkpoint_dir, checkpoint, export_dir)

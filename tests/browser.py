@@ -62,13 +62,13 @@ def serving(functions, source="a run"):
 class Page:
     """The play page in a browser tab, with the console's errors and the page's own timing of each update."""
 
-    def __init__(self, browser, url):
+    def __init__(self, browser, url, updates_at_load=2):
         self.page = browser.new_page(viewport=VIEWPORT)
         self.console_errors = []
         self.page.on("console", lambda message: message.type == "error" and self.console_errors.append(message.text))
         self.page.on("pageerror", lambda error: self.console_errors.append(str(error)))
         self.page.goto(url)
-        self.wait_for_updates(2)  # The first grid, then the first morph.
+        self.wait_for_updates(updates_at_load)  # Pictures: the first grid, then the first morph; texts: one.
 
     def updates(self):
         return int(self.page.get_attribute("#status", "data-updates") or 0)

@@ -5,15 +5,17 @@
 (`make play-timing`.) Serves the run as make play does, opens the page, clicks its classes in turn
 (New styles, in a run without classes), then reads a drawn 7 (or the --upload picture) a few times, and
 prints each update's time as the page measures it, from the click to the new picture on screen, with
-the medians.
+the medians. On a text run it presses New texts instead, both models writing side by side, and its
+screenshot shows an acrostic (--acrostic).
 """
 
 import argparse
 import statistics
 import sys
 
-from gan_tf import export
+from gan_tf import commands
 from gan_tf.play import pictures
+from gan_tf.play import texts
 from tests import browser
 
 
@@ -24,8 +26,11 @@ def main(argv=None):
     parser.add_argument("--clicks", type=int, default=10, help="Class clicks to time (default: %(default)s).")
     parser.add_argument("--upload", default=None, metavar="PICTURE", help="Read this picture instead of a drawn 7.")
     parser.add_argument("--screenshot", default=None, metavar="PNG", help="Also save a screenshot of the page.")
+    parser.add_argument("--acrostic", default="春夏秋冬", help="A text run's screenshot: (default: %(default)s).")
     args = parser.parse_args(argv)
-    functions, source = export.open_functions(args.checkpoint_dir, export_dir=args.export)
+    functions, source = commands.play_functions(args.checkpoint_dir, None, args.export)
+    if isinstance(functions, texts.TextWriters):
+        return text_timing(functions, source, args)
     with browser.serving(functions, source) as url, browser.chromium() as chromium:
         page = browser.Page(chromium, url)
         # A run without classes has no class buttons: its clicks ask for new styles.
@@ -60,6 +65,34 @@ def main(argv=None):
         + ", ".join(f"{value:.0f}" for value in readings)
     )
     print(f"median: {statistics.median(clicks):.0f} ms a click, {statistics.median(readings):.0f} ms a reading")
+    if args.screenshot:
+        print(f"wrote {args.screenshot}")
+    if errors:
+        print(f"console errors: {errors}")
+        return 1
+    return 0
+
+
+def text_timing(functions, source, args):
+    """The text page: New texts pressed --clicks times, each update's time, and the screenshot."""
+    with browser.serving(functions, source) as url, browser.chromium() as chromium:
+        page = browser.Page(chromium, url, updates_at_load=1)
+        clicks = []
+        for _ in range(args.clicks):
+            page.act(lambda tab: tab.click("#new-texts"))
+            clicks.append(page.last_update_milliseconds())
+        if args.screenshot:
+            page.page.fill("#seed", "0")
+            page.page.fill("#acrostic", args.acrostic)
+            page.act(lambda tab: tab.click("#write"))
+            page.page.screenshot(path=args.screenshot, full_page=True)
+        errors = page.console_errors
+    print(f"{source}, headless Chromium on 127.0.0.1")
+    print(
+        f"New texts ({texts.TEXTS} a model, {len(functions.models)} models), ms: "
+        + ", ".join(f"{v:.0f}" for v in clicks)
+    )
+    print(f"median: {statistics.median(clicks):.0f} ms a press")
     if args.screenshot:
         print(f"wrote {args.screenshot}")
     if errors:

@@ -1,4 +1,5 @@
-"""make play's web server: page.html, and the pictures of gan_tf/play/pictures.py as PNG answers.
+"""make play's web server: page.html, and the pictures of gan_tf/play/pictures.py as PNG answers; on a text run,
+text_page.html, and the texts of gan_tf/play/texts.py as JSON.
 
 Python's own http.server, on 127.0.0.1 unless told otherwise. Every answer is computed from the
 numbers in its request; no request names a file, and nothing is written. A bad request gets a JSON
@@ -11,6 +12,9 @@ numbers in its request; no request names a file, and nothing is written. A bad r
   GET  /api/every-label     seed, style, offset0..offset3: one style drawing every class, a PNG
   GET  /api/morph           seed, from, to, label_from and label_to (optional): one style (and class) into another
   POST /api/read            a picture's bytes: the encoder's reading and G(E(x)), JSON with two PNG data URLs
+On a text run:
+  GET  /api/info            its models, classes, longest text and temperature range
+  GET  /api/write           model (lm or gan), seed, temperature, prompt, acrostic, label (optional): {"texts": [...]}
 """
 
 import base64
@@ -24,9 +28,11 @@ import urllib.parse
 
 from gan_tf import export
 from gan_tf.play import pictures
+from gan_tf.play import texts
 from gan_tf.runtime import errors
 
 PAGE = pathlib.Path(__file__).with_name("page.html")
+TEXT_PAGE = pathlib.Path(__file__).with_name("text_page.html")
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_SEED = 2**31 - 1
 
@@ -65,8 +71,22 @@ class PlayServer(http.server.ThreadingHTTPServer):
         host, port = self.server_address[:2]
         return f"http://{host}:{port}/"
 
+    @property
+    def writes_texts(self):
+        return isinstance(self.functions, texts.TextWriters)
+
     def info(self):
         functions = self.functions
+        if self.writes_texts:
+            return {
+                "models": functions.models,
+                "model_names": texts.NAMES,
+                "class_names": list(functions.class_names),
+                "longest_text": functions.longest_text,
+                "texts": texts.TEXTS,
+                "temperatures": texts.TEMPERATURES,
+                "source": self.source,
+            }
         return {
             "label": functions.label_name,
             "num_labels": functions.num_labels,
@@ -102,6 +122,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "/api/every-label": self.every_label,
             "/api/morph": self.morph,
         }
+        if self.server.writes_texts:
+            routes = {"/": self.page, "/api/info": self.info, "/api/write": self.write}
         self.answer(routes.get(url.path), query)
 
     def do_POST(self):
@@ -130,7 +152,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
     # The routes: each returns (content type, body).
 
     def page(self, query):
-        return "text/html; charset=utf-8", PAGE.read_bytes()
+        return "text/html; charset=utf-8", (TEXT_PAGE if self.server.writes_texts else PAGE).read_bytes()
+
+    def write(self, query):
+        writers = self.server.functions
+        model = query.get("model", [""])[0]
+        if model not in writers.models:
+            raise BadRequest(f"model={model!r}: give one of {', '.join(writers.models)}.")
+        low, high = texts.TEMPERATURES
+        label = None
+        if query.get("label"):
+            if not writers.class_names:
+                raise BadRequest("this run has no classes: drop label.")
+            label = self.number(query, "label", 0, len(writers.class_names) - 1)
+        arguments = (
+            self.number(query, "seed", 0, MAX_SEED),
+            self.number(query, "temperature", low, high, 1.0, float),
+            query.get("prompt", [""])[0],
+            query.get("acrostic", [""])[0],
+            label,
+        )
+        with self.server.lock:
+            written = writers.write(model, *arguments)
+        return "application/json", json.dumps({"texts": written}, ensure_ascii=False).encode()
 
     def info(self, query):
         return "application/json", json.dumps(self.server.info()).encode()
