@@ -227,7 +227,7 @@ def add_compare_command(commands):
     """`compare`: the GAN lab's variants side by side (gan_tf/tools/compare.py)."""
     from gan_tf.tools import variants
 
-    compare = command(commands, "compare", "Train GAN variants on the same images and compare their quality.",
+    compare = command(commands, "compare", "Train GAN variants on the same images (or texts) and compare them.",
         "each variant trained on the same pictures and seed for --epochs epochs of training images, measured with "
         "the judge at 8 points per epoch (2,000 samples) and at the end (10,000); OUTPUT_DIR/compare/ gets "
         "results.md, results.csv, curves.csv, curves.png and each run's logs. Variants done before are kept.",
@@ -237,7 +237,9 @@ def add_compare_command(commands):
         type=number(float, 0.01, 1000), default=1.0)  # fmt: skip
     add(compare, "--variants", "Variants as MODE/NAME[+NAME...], MODE conditional or unconditional, NAME one of "
         f"{', '.join(variants.VARIANTS)} (default: each that changes its mode's defaults, in both modes; "
-        "unconditional only for pictures without classes).", nargs="+", metavar="MODE/NAME")  # fmt: skip
+        "unconditional only for pictures without classes); on texts, NAME alone, one of "
+        f"{', '.join([variants.TEXT_LANGUAGE_MODEL, *variants.TEXT_VARIANTS])} (default: all).", nargs="+",
+        metavar="MODE/NAME")  # fmt: skip
 
 
 def start_tensorflow(args, to_stderr=False):
@@ -256,7 +258,7 @@ def check_before_tensorflow(args):
         from gan_tf.tools import variants
 
         for variant in args.variants or []:
-            variants.variant_config(variant)
+            variants.check_variant(variant)
     if args.command != "train":
         return {}
     fields = config_fields()

@@ -190,12 +190,27 @@ def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, pat
     from gan_tf.tools import variants as variants_lib
 
     if text_data.is_text(dataset or path or ""):
-        raise errors.UserError("make compare trains the picture GAN's variants: give it pictures, not texts.")
+        return compare_texts(output_dir, epochs, variants, dataset, path, log)
+    if any("/" not in variant for variant in variants or []):
+        raise errors.UserError("--variants: these are text variants, and the data are pictures: name MODE/NAME.")
     judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
     files.check_directory(output_dir)
     where, train, test = data.load_named(dataset, path, log=log)
     variants = variants or variants_lib.default_variants(labelled=bool(train.class_names))
     compare_lib.run(variants, train, test, judge_directory, output_dir, epochs, device.on_gpu(), log, where)
+
+
+def compare_texts(output_dir, epochs, variants, dataset, path, log):
+    """`compare` on texts: the text GAN's tricks against the language model (tools/compare_text.py)."""
+    from gan_tf.tools import compare_text
+    from gan_tf.tools import variants as variants_lib
+
+    if any("/" in variant for variant in variants or []):
+        raise errors.UserError("--variants: the data are texts: name text variants, without MODE/.")
+    files.check_directory(output_dir)
+    where = data.where_of("", dataset, path)
+    variants = variants or [variants_lib.TEXT_LANGUAGE_MODEL, *variants_lib.TEXT_VARIANTS]
+    compare_text.run(variants, where, output_dir, epochs, device.on_gpu(), log)
 
 
 def export(checkpoint_dir, checkpoint, out):

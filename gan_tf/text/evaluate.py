@@ -99,14 +99,14 @@ def ids_of(texts, config):
     return data.encode(texts, np.zeros(len(texts), np.int32), config.vocabulary, config.sequence_length)
 
 
-def set_figures(texts, references, reference_ids, training_texts, config, judge, tokenize):
+def set_figures(texts, references, reference_ids, training_texts, config, judge, tokenize, reverse=True):
     """The figures of one set of texts (list of str), `references` and their ids given: see the module's
-    docstring."""
+    docstring. reverse=False leaves out the reverse loss (None), which trains a model a set."""
     ids = ids_of(texts, config)
-    reverse = train_language_model(judge_config(config), ids, steps=REVERSE_STEPS)
+    reverse_model = train_language_model(judge_config(config), ids, steps=REVERSE_STEPS) if reverse else None
     figures = {
         "judge_loss": train_lib.mean_token_loss(judge, ids),
-        "reverse_loss": train_lib.mean_token_loss(reverse, reference_ids),
+        "reverse_loss": train_lib.mean_token_loss(reverse_model, reference_ids) if reverse else None,
         "bleu": metrics.bleu(texts, references, tokenize),
         "self_bleu": metrics.self_bleu(texts, tokenize),
         "distinct": {f"{order}": metrics.distinct(texts, order, tokenize) for order in metrics.ORDERS},
@@ -124,7 +124,7 @@ def split_held_out(held_out, num):
     return list(held_out[: 2 * count : 2]), list(held_out[1 : 2 * count : 2]) + list(held_out[2 * count :])
 
 
-def evaluate(config, models, judge, training, held_out, num, seed, temperature=1.0, log=print):
+def evaluate(config, models, judge, training, held_out, num, seed, temperature=1.0, log=print, reverse=True):
     """Both models' texts and real held-out ones, side by side.
 
     Args:
@@ -145,7 +145,7 @@ def evaluate(config, models, judge, training, held_out, num, seed, temperature=1
     results = {"num": len(real), "seed": seed, "temperature": temperature, "sets": sets, "models": {}}
     for name, set_texts in texts.items():
         log(f"evaluate: {name} ({len(set_texts)} texts)")
-        sets[name] = set_figures(set_texts, references, reference_ids, training, config, judge, tokenize)
+        sets[name] = set_figures(set_texts, references, reference_ids, training, config, judge, tokenize, reverse)
     held_out_ids = np.concatenate([reference_ids, ids_of(real, config)])
     for name, model in models.items():
         loss = train_lib.mean_token_loss(model, held_out_ids)
@@ -184,9 +184,9 @@ def sweep(config, models, judge, training, held_out, seed, temperatures=None, nu
     return points
 
 
-def plot(points, path, title=""):
+def plot(points, path, title="", bold=()):
     """quality-diversity.png: BLEU-4 and the judge's loss against self-BLEU-4, a curve a model (its temperatures
-    marked), real texts a point."""
+    marked; the models named in `bold` drawn bold), real texts a point."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -199,7 +199,8 @@ def plot(points, path, title=""):
             if model == "real":
                 continue
             xs, ys = [p["self_bleu4"] for p in curve], [p[name] for p in curve]
-            panel.plot(xs, ys, marker="o", label=model)
+            style = {"color": "black", "linewidth": 3, "zorder": 3} if model in bold else {}
+            panel.plot(xs, ys, marker="o", label=model, **style)
             for p in curve:
                 panel.annotate(f"{p['temperature']:g}", (p["self_bleu4"], p[name]), fontsize=7, xytext=(3, 3),
                                textcoords="offset points")  # fmt: skip

@@ -24,6 +24,30 @@ VARIANTS = {
 }
 MODES = {"on": "conditional", "off": "unconditional"}
 
+# The text lab (tools/compare_text.py): each trick of the text GAN alone, over the text defaults (the policy
+# gradient with per-position rewards and a baseline, the KL term), beside "language-model", the baseline.
+TEXT_VARIANTS = {
+    "default": {},
+    "no-kl": {"kl_weight": 0.0},  # The policy gradient alone: nothing keeps G near the language model.
+    "gumbel-softmax": {"gumbel_temperature": 1.0},  # RelGAN: D's verdict reaches G through softened tokens.
+    "feature-matching": {"gumbel_temperature": 1.0, "feature_matching": 1.0},  # Needs a gradient through D.
+    "rollouts": {"rollouts": 1},  # SeqGAN's Monte Carlo rewards, one completion a token (the paper: 16).
+    "no-pretraining": {"pretrain": "off"},  # ScratchGAN: G from scratch, for as many tokens as the model saw.
+}
+TEXT_LANGUAGE_MODEL = "language-model"
+
+
+def check_variant(variant):
+    """Raises UserError unless `variant` names a picture variant (MODE/NAME) or a text one."""
+    if variant == TEXT_LANGUAGE_MODEL or variant in TEXT_VARIANTS:
+        return
+    if "/" not in variant:
+        raise errors.UserError(
+            f"--variants {variant!r}: name a text variant ({', '.join([TEXT_LANGUAGE_MODEL, *TEXT_VARIANTS])}) or a "
+            f"picture one as MODE/NAME, e.g. unconditional/hinge."
+        )
+    variant_config(variant)
+
 
 def variant_config(variant, facts=None):
     """The Config of a variant named "<conditional|unconditional>/<name>[+<name>...]", e.g. "unconditional/hinge+augment",
