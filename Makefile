@@ -54,7 +54,8 @@ tensorboard: $(VENV)/installed
 bench: $(VENV)/installed
 	$(PY) -m gan_tf bench --checkpoint-dir $(CHECKPOINT_DIR) $(data_flag) $(if $(TRIAL_MINUTES),--trial-minutes $(TRIAL_MINUTES)) $(ARGS)
 
-# make compare [EPOCHS=1] [DATASET=name | DATA=path] [VARIANTS="conditional/default unconditional/hinge"]
+# make compare [EPOCHS=1] [DATASET=name | DATA=path] [VARIANTS="conditional/default unconditional/hinge"]; on texts
+# (DATASET=fortunes, DATA=poems.txt) VARIANTS="language-model default no-kl ...", EPOCHS of each after a shared language model.
 compare: $(VENV)/installed
 	$(PY) -m gan_tf compare --checkpoint-dir $(CHECKPOINT_DIR) --output-dir $(OUTPUT_DIR) $(data_flag) \
 	  $(if $(EPOCHS),--epochs $(EPOCHS)) $(if $(VARIANTS),--variants $(VARIANTS)) $(ARGS)

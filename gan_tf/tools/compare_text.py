@@ -25,11 +25,14 @@ import math
 import pathlib
 import shutil
 import time
+from collections import namedtuple
 
 from gan_tf.runtime import files
 from gan_tf.text import config as config_lib
 from gan_tf.text import data
 from gan_tf.text import evaluate as evaluate_lib
+from gan_tf.text import metrics
+from gan_tf.text import sample
 from gan_tf.text import train as train_lib
 from gan_tf.tools.variants import TEXT_LANGUAGE_MODEL as LANGUAGE_MODEL
 from gan_tf.tools.variants import TEXT_VARIANTS
@@ -37,6 +40,10 @@ from gan_tf.tools.variants import TEXT_VARIANTS
 COLUMNS = ["variant", "flags", "held_out_loss", "bleu4", "self_bleu4", "form_share", "copied_share",
            "judge_loss", "tokens_per_second", "training_seconds", "tokens"]  # fmt: skip
 NUM = 200  # Texts a set, at temperature 1 and at each temperature of the sweep.
+
+# What every variant is measured against: the held-out texts (and their ids), the references BLEU reads, the judge,
+# and how many texts a set has.
+MeasuringSets = namedtuple("MeasuringSets", ["held_out", "held_out_ids", "references", "judge", "num"])
 
 
 def variant_config(base, name, epochs):
@@ -62,7 +69,7 @@ def train_shared_language_model(base, texts, held_out, root, log):
     return directory / "checkpoints"
 
 
-def run_variant(name, base, epochs, texts, held_out, shared, judge, root, on_gpu, log, num=NUM):
+def run_variant(name, base, epochs, texts, shared, sets, root, on_gpu, log):
     """Trains one variant from the shared language model and measures it; returns its result (and writes it)."""
     config = variant_config(base, name, epochs)
     directory = root / "runs" / name
@@ -71,12 +78,12 @@ def run_variant(name, base, epochs, texts, held_out, shared, judge, root, on_gpu
     shutil.copytree(shared, directory / "checkpoints")
     runs = train_lib.open_runs(directory / "checkpoints", directory / "outputs", log=log)
     started = time.perf_counter()
-    states = train_lib.train(config, texts, held_out, runs, progress=False, on_gpu=on_gpu)
+    states = train_lib.train(config, texts, sets.held_out, runs, progress=False, on_gpu=on_gpu)
     seconds = time.perf_counter() - started
     phase = train_lib.GAN if name != LANGUAGE_MODEL else train_lib.LANGUAGE_MODEL
     trained_epochs = config.gan_epochs if phase == train_lib.GAN else epochs
     model = states[phase].networks["generator" if phase == train_lib.GAN else "language_model"]
-    figures = measure(config, model, judge, texts, held_out, name, num, log)
+    figures = measure(config, model, sets.judge, sets.references, list(texts.texts), sets.held_out_ids, sets.num, log)
     tokens = trained_epochs * len(texts.texts) * (config.sequence_length - 1)
     result = {"variant": name, "flags": flags(config, base) if name != LANGUAGE_MODEL else f"--epochs {config.epochs}",
               **figures, "tokens": tokens, "training_seconds": seconds, "tokens_per_second": tokens / seconds}  # fmt: skip
@@ -85,26 +92,38 @@ def run_variant(name, base, epochs, texts, held_out, shared, judge, root, on_gpu
     return result
 
 
-def measure(config, model, judge, texts, held_out, name, num, log):
-    """make evaluate's figures of one model at temperature 1, and its sweep over the temperatures."""
-    training, held_out_texts = list(texts.texts), fitting_texts(config, held_out)
-    results = evaluate_lib.evaluate(
-        config, {name: model}, judge, training, held_out_texts, num, config.seed, log=log, reverse=False
-    )
-    figures = results["sets"][name]
-    curve = evaluate_lib.sweep(config, {name: model}, judge, training, held_out_texts, config.seed, num=num, log=log)
+def measure(config, model, judge, references, training, held_out_ids, num, log):
+    """make evaluate's figures of one model: its held-out loss, and at each of the sweep's temperatures the
+    figures of `num` texts (make evaluate's own: the same seed and stream); the form and copies at 1."""
+    tokenize, writer = metrics.tokenizer(training), sample.Writer(model, config)
+    curve = []
+    for temperature in evaluate_lib.TEMPERATURES:
+        log(f"  sweep: temperature {temperature:g}")
+        texts = sample.write(writer, num, config.seed, sample.EVALUATE_STREAM, temperature)
+        curve.append(set_point(config, texts, references, tokenize, judge, temperature))
+        if temperature == 1.0:
+            at_one = {**curve[-1], "form_share": metrics.form_share(texts, training),
+                      "copied_share": metrics.copied_share(texts, training), "texts": texts[:5]}  # fmt: skip
+    return {**at_one, "held_out_loss": train_lib.mean_token_loss(model, held_out_ids), "curve": curve}
+
+
+def set_point(config, texts, references, tokenize, judge, temperature=None):
+    """A point of the quality-diversity plot: BLEU-4, self-BLEU-4 and the judge's loss of `texts`."""
     return {
-        "held_out_loss": results["models"][name]["held_out_loss"],
-        "bleu4": figures["bleu"]["4"],
-        "self_bleu4": figures["self_bleu"]["4"],
-        "form_share": figures["form_share"],
-        "copied_share": figures["copied_share"],
-        "judge_loss": figures["judge_loss"],
-        "real": {key: results["sets"]["real"][key] for key in ("judge_loss", "form_share", "copied_share")}
-        | {"bleu4": results["sets"]["real"]["bleu"]["4"], "self_bleu4": results["sets"]["real"]["self_bleu"]["4"]},
-        "curve": curve[name],
-        "real_point": curve["real"],
-        "texts": results["texts"][name][:5],
+        "temperature": temperature,
+        "bleu4": metrics.bleu(texts, references, tokenize)["4"],
+        "self_bleu4": metrics.self_bleu(texts, tokenize)["4"],
+        "judge_loss": train_lib.mean_token_loss(judge, evaluate_lib.ids_of(texts, config)),
+    }
+
+
+def real_figures(config, real, references, training, judge):
+    """The real held-out texts as a set: the table's last row and the plot's star."""
+    point = set_point(config, real, references, metrics.tokenizer(training), judge)
+    return {
+        **point,
+        "form_share": metrics.form_share(real, training),
+        "copied_share": metrics.copied_share(real, training),
     }
 
 
@@ -135,6 +154,9 @@ def run(variants, where, output_dir, epochs, on_gpu=False, log=print, preset=Non
     judge, judge_loss = evaluate_lib.load_or_train_judge(
         root / LANGUAGE_MODEL / "checkpoints", base, train_ids, train_lib.fitting_ids(base, held_out), log
     )
+    log(f"judge: held-out loss {judge_loss:.3f} a token")
+    real, references = evaluate_lib.split_held_out(fitting_texts(base, held_out), num)
+    sets = MeasuringSets(held_out, train_lib.fitting_ids(base, held_out), references, judge, len(real))
     results = []
     for number, name in enumerate(variants, start=1):
         done = root / "runs" / name / "result.json"
@@ -143,10 +165,11 @@ def run(variants, where, output_dir, epochs, on_gpu=False, log=print, preset=Non
             results.append(json.loads(done.read_text()))
             continue
         log(f"[{number}/{len(variants)}] {name}")
-        results.append(run_variant(name, base, epochs, texts, held_out, shared, judge, root, on_gpu, log, num))
-    write_tables(results, root)
+        results.append(run_variant(name, base, epochs, texts, shared, sets, root, on_gpu, log))
+    real_set = real_figures(base, real, references, list(texts.texts), judge)
+    write_tables(results, real_set, root)
     title = f"{pathlib.Path(where).name}: {base.epochs} epochs of the language model, then {epochs} of each variant"
-    points = {"real": results[0]["real_point"]} | {result["variant"]: result["curve"] for result in results}
+    points = {"real": real_set} | {result["variant"]: result["curve"] for result in results}
     evaluate_lib.plot(points, root / "quality-diversity.png", title=title, bold=(LANGUAGE_MODEL,))
     log(f"wrote {root / 'results.md'}, results.csv and quality-diversity.png ({time.perf_counter() - started:.0f} s)")
     return results
@@ -156,7 +179,7 @@ def cell(value, digits=3):
     return "" if value is None else f"{value:.{digits}f}"
 
 
-def write_tables(results, root):
+def write_tables(results, real, root):
     """results.csv (every column) and results.md (a table to read, real texts last)."""
     with files.atomic_path(root / "results.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
@@ -168,7 +191,6 @@ def write_tables(results, root):
         lines.append(f"| {r['variant']} | {cell(r['held_out_loss'])} | {cell(r['bleu4'], 4)} | "
                      f"{cell(r['self_bleu4'], 4)} | {cell(r['form_share'])} | {cell(r['copied_share'])} | "
                      f"{cell(r['judge_loss'])} | {cell(r['tokens_per_second'], 0)} |")  # fmt: skip
-    real = results[0]["real"] if results else None
     if real:
         lines.append(f"| real texts | | {cell(real['bleu4'], 4)} | {cell(real['self_bleu4'], 4)} | "
                      f"{cell(real['form_share'])} | {cell(real['copied_share'])} | {cell(real['judge_loss'])} | |")  # fmt: skip
