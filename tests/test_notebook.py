@@ -1,5 +1,5 @@
-"""The walkthrough notebook runs from top to bottom, as a student would run it, on small synthetic digits
-and on a tiny folder of pictures it makes itself."""
+"""The walkthrough notebook runs from top to bottom, as a student would run it, on small synthetic digits,
+on a tiny folder of pictures and on poems it makes itself."""
 
 import base64
 import io
@@ -60,3 +60,6 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     # The tiny folder it makes: 144 colour pictures to train on, two classes named by their sub-folders.
     assert "(144, 32, 32, 3) ('circles', 'squares')" in text
     assert "circles (4, 32, 32, 3)" in text and "squares (4, 32, 32, 3)" in text
+    # The poems it writes itself: 216 to train on, both models' texts from one seed, and make evaluate's figures.
+    assert "(train, 216 texts) | vocabulary:" in text and text.count("seed 0, text") == 6
+    assert "self-BLEU-4" in text and "with a real text's form" in text and "GAN" in text
