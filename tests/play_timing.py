@@ -65,12 +65,7 @@ def main(argv=None):
         + ", ".join(f"{value:.0f}" for value in readings)
     )
     print(f"median: {statistics.median(clicks):.0f} ms a click, {statistics.median(readings):.0f} ms a reading")
-    if args.screenshot:
-        print(f"wrote {args.screenshot}")
-    if errors:
-        print(f"console errors: {errors}")
-        return 1
-    return 0
+    return finished(args, errors)
 
 
 def text_timing(functions, source, args):
@@ -93,6 +88,11 @@ def text_timing(functions, source, args):
         + ", ".join(f"{v:.0f}" for v in clicks)
     )
     print(f"median: {statistics.median(clicks):.0f} ms a press")
+    return finished(args, errors)
+
+
+def finished(args, errors):
+    """The last lines of either timing, and its exit status: 1 when the page logged console errors."""
     if args.screenshot:
         print(f"wrote {args.screenshot}")
     if errors:

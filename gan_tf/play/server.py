@@ -115,15 +115,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def do_GET(self):
         url = urllib.parse.urlsplit(self.path)
         query = urllib.parse.parse_qs(url.query)
-        routes = {
-            "/": self.page,
-            "/api/info": self.info,
-            "/api/grid": self.grid,
-            "/api/every-label": self.every_label,
-            "/api/morph": self.morph,
-        }
+        routes = {"/": self.page, "/api/info": self.info}
         if self.server.writes_texts:
-            routes = {"/": self.page, "/api/info": self.info, "/api/write": self.write}
+            routes["/api/write"] = self.write
+        else:
+            routes.update({"/api/grid": self.grid, "/api/every-label": self.every_label, "/api/morph": self.morph})
         self.answer(routes.get(url.path), query)
 
     def do_POST(self):

@@ -64,7 +64,7 @@ def evaluate(config, checkpoint_dir, num, seed, out, log=print):
         models["GAN"] = sample_lib.restore(checkpoint_dir, config, "gan").model
     training = data.load(config.data, "train", config.max_length, log=log)
     held_out = data.load(config.data, "test", config.max_length, log=log)
-    held_out_texts = [text for text in held_out.texts if len(text) <= config.sequence_length - 2]
+    held_out_texts = evaluate_lib.fitting_texts(config, held_out)
     evaluate_lib.refuse_too_few(held_out_texts, num)
     train_ids = data.encode(
         training.texts, training.labels, config.vocabulary, config.sequence_length, config.class_names

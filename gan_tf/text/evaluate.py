@@ -163,25 +163,31 @@ def sweep(config, models, judge, training, held_out, seed, temperatures=None, nu
     """
     real, references = split_held_out(held_out, num or SWEEP_TEXTS)
     tokenize = metrics.tokenizer(training)
-
-    def point(texts, temperature=None):
-        ids = ids_of(texts, config)
-        return {
-            "temperature": temperature,
-            "bleu4": metrics.bleu(texts, references, tokenize)["4"],
-            "self_bleu4": metrics.self_bleu(texts, tokenize)["4"],
-            "judge_loss": train_lib.mean_token_loss(judge, ids),
-        }
-
-    points = {"real": point(real)}
+    points = {"real": sweep_point(config, real, references, tokenize, judge)}
     for name, model in models.items():
         writer = sample.Writer(model, config)
         points[name] = []
         for temperature in temperatures or TEMPERATURES:
             log(f"sweep: {name} at temperature {temperature:g}")
             texts = sample.write(writer, len(real), seed, sample.EVALUATE_STREAM, temperature)
-            points[name].append(point(texts, temperature))
+            points[name].append(sweep_point(config, texts, references, tokenize, judge, temperature))
     return points
+
+
+def sweep_point(config, texts, references, tokenize, judge, temperature=None):
+    """A point of the quality-diversity plot: BLEU-4 and the judge's loss (quality), self-BLEU-4 (diversity)."""
+    return {
+        "temperature": temperature,
+        "bleu4": metrics.bleu(texts, references, tokenize)["4"],
+        "self_bleu4": metrics.self_bleu(texts, tokenize)["4"],
+        "judge_loss": train_lib.mean_token_loss(judge, ids_of(texts, config)),
+    }
+
+
+def fitting_texts(config, texts):
+    """The texts (data.Texts) that fit the run's sequence length, as a list of str: held-out texts may be longer
+    than every training text."""
+    return [text for text in texts.texts if len(text) <= config.sequence_length - 2]
 
 
 def plot(points, path, title="", bold=()):

@@ -18,6 +18,7 @@ output directory:
 A variant whose result.json exists is not trained again.
 """
 
+import collections
 import csv
 import dataclasses
 import json
@@ -25,7 +26,6 @@ import math
 import pathlib
 import shutil
 import time
-from collections import namedtuple
 
 from gan_tf.runtime import files
 from gan_tf.text import config as config_lib
@@ -43,7 +43,7 @@ NUM = 200  # Texts a set, at temperature 1 and at each temperature of the sweep.
 
 # What every variant is measured against: the held-out texts (and their ids), the references BLEU reads, the judge,
 # and how many texts a set has.
-MeasuringSets = namedtuple("MeasuringSets", ["held_out", "held_out_ids", "references", "judge", "num"])
+MeasuringSets = collections.namedtuple("MeasuringSets", ["held_out", "held_out_ids", "references", "judge", "num"])
 
 
 def variant_config(base, name, epochs):
@@ -100,35 +100,21 @@ def measure(config, model, judge, references, training, held_out_ids, num, log):
     for temperature in evaluate_lib.TEMPERATURES:
         log(f"  sweep: temperature {temperature:g}")
         texts = sample.write(writer, num, config.seed, sample.EVALUATE_STREAM, temperature)
-        curve.append(set_point(config, texts, references, tokenize, judge, temperature))
+        curve.append(evaluate_lib.sweep_point(config, texts, references, tokenize, judge, temperature))
         if temperature == 1.0:
             at_one = {**curve[-1], "form_share": metrics.form_share(texts, training),
                       "copied_share": metrics.copied_share(texts, training), "texts": texts[:5]}  # fmt: skip
     return {**at_one, "held_out_loss": train_lib.mean_token_loss(model, held_out_ids), "curve": curve}
 
 
-def set_point(config, texts, references, tokenize, judge, temperature=None):
-    """A point of the quality-diversity plot: BLEU-4, self-BLEU-4 and the judge's loss of `texts`."""
-    return {
-        "temperature": temperature,
-        "bleu4": metrics.bleu(texts, references, tokenize)["4"],
-        "self_bleu4": metrics.self_bleu(texts, tokenize)["4"],
-        "judge_loss": train_lib.mean_token_loss(judge, evaluate_lib.ids_of(texts, config)),
-    }
-
-
 def real_figures(config, real, references, training, judge):
     """The real held-out texts as a set: the table's last row and the plot's star."""
-    point = set_point(config, real, references, metrics.tokenizer(training), judge)
+    point = evaluate_lib.sweep_point(config, real, references, metrics.tokenizer(training), judge)
     return {
         **point,
         "form_share": metrics.form_share(real, training),
         "copied_share": metrics.copied_share(real, training),
     }
-
-
-def fitting_texts(config, held_out):
-    return [text for text in held_out.texts if len(text) <= config.sequence_length - 2]
 
 
 def run(variants, where, output_dir, epochs, on_gpu=False, log=print, preset=None, num=NUM):
@@ -151,12 +137,13 @@ def run(variants, where, output_dir, epochs, on_gpu=False, log=print, preset=Non
     started = time.perf_counter()
     shared = train_shared_language_model(base, texts, held_out, root, log)
     train_ids = data.encode(texts.texts, texts.labels, base.vocabulary, base.sequence_length, base.class_names)
+    held_out_ids = train_lib.fitting_ids(base, held_out)
     judge, judge_loss = evaluate_lib.load_or_train_judge(
-        root / LANGUAGE_MODEL / "checkpoints", base, train_ids, train_lib.fitting_ids(base, held_out), log
+        root / LANGUAGE_MODEL / "checkpoints", base, train_ids, held_out_ids, log
     )
     log(f"judge: held-out loss {judge_loss:.3f} a token")
-    real, references = evaluate_lib.split_held_out(fitting_texts(base, held_out), num)
-    sets = MeasuringSets(held_out, train_lib.fitting_ids(base, held_out), references, judge, len(real))
+    real, references = evaluate_lib.split_held_out(evaluate_lib.fitting_texts(base, held_out), num)
+    sets = MeasuringSets(held_out, held_out_ids, references, judge, len(real))
     results = []
     for number, name in enumerate(variants, start=1):
         done = root / "runs" / name / "result.json"
