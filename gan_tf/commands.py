@@ -67,9 +67,13 @@ def train(
     where = data.where_of(config.data, dataset, path)
     size, channels = (config.image_size, config.channels) if config.data else (overrides.get("image_size"), None)
     pictures = data.load(where, "train", size, channels, log=log)
-    config = config_lib.with_pictures(config, data.facts(pictures, where), overrides, preset)
+    facts = data.facts(pictures, where)
+    config = config_lib.with_pictures(config, facts, overrides, preset)
     log(f"data: {pictures.source}")
     log(f"config: {config}")
+    colour = config_lib.colour_defaults(config, facts) if saved is None and preset in (None, "default") else {}
+    if taken := [f"{settings.flag(name)} {value}" for name, value in colour.items() if name not in overrides]:
+        log(f"config: the defaults for colour pictures (docs/pictures.md): {', '.join(taken)}")
     evaluation = None
     if config.eval_every:
         test = data.load(where, "test", config.image_size, config.channels, log=log)
@@ -196,7 +200,7 @@ def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, pat
     judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
     files.check_directory(output_dir)
     where, train, test = data.load_named(dataset, path, log=log)
-    variants = variants or variants_lib.default_variants(labelled=bool(train.class_names))
+    variants = variants or variants_lib.default_variants(bool(train.class_names), data.facts(train, where))
     compare_lib.run(variants, train, test, judge_directory, output_dir, epochs, device.on_gpu(), log, where)
 
 

@@ -58,6 +58,15 @@ class Config(settings.RunSettings):
         ON_OFF,
         architecture=True,
     )
+    class_conditioning: str = setting(
+        "concatenate",
+        "How the label reaches the networks of a run with labels. concatenate: a one-hot beside z, and as "
+        "channels beside the image in D (keras-io's conditional GAN). projection: every batch normalisation "
+        "of G takes its gain and offset from the class, and D's verdict is projected on the class "
+        "(Miyato & Koyama 2018), so the class shapes the picture, not only its tint.",
+        one_of("concatenate", "projection"),
+        architecture=True,
+    )
     latent_dim: int = setting(
         64,
         "Length of the noise vector z: enough for ten classes and their styles, small enough for the encoder to invert.",
@@ -270,7 +279,7 @@ class Config(settings.RunSettings):
         if self.label_smoothing and self.loss not in LOSSES_WITH_TARGETS:
             raise errors.UserError(
                 f"--label-smoothing applies to --loss {' and '.join(LOSSES_WITH_TARGETS)}, which "
-                f"have targets to smooth; --loss {self.loss} has none: set --label-smoothing 0."
+                f"have targets to smooth; --loss {self.loss} has none: set --label-smoothing 0, or add --loss non-saturating."
             )
         return self
 
@@ -324,6 +333,24 @@ PRESETS = {
 UNCONDITIONAL_DEFAULTS = {"clusters": 100, "spectral_norm": "on", "generator_average": 0.999}
 
 
+# The defaults of a new run on colour pictures, or pictures larger than MNIST's 28 pixels, in each mode, where they
+# differ from the digits' (and in an unconditional run, from UNCONDITIONAL_DEFAULTS), chosen by the GAN lab on
+# CIFAR-10 (docs/pictures.md, "Defaults for colour pictures"). A flag given explicitly still wins.
+COLOUR_DEFAULTS = {
+    # The class at every layer, the hinge loss and G's average: a CIFAR-10 class is a shape, not a tint.
+    "on": {"class_conditioning": "projection", "loss": "hinge", "generator_average": 0.999},
+    # No clusters: k-means of colour pictures' pixels groups tints and backgrounds, not objects.
+    "off": {"class_conditioning": "projection", "clusters": 0},
+}
+
+
+def colour_defaults(config, facts):
+    """The COLOUR_DEFAULTS of config's mode that a new run of `config` on pictures with these facts takes; {} for
+    digits (grey, 28 pixels)."""
+    channels, size = facts.get("channels", config.channels), facts.get("image_size", config.image_size)
+    return {} if channels == 1 and size <= 28 else COLOUR_DEFAULTS[config.conditional]
+
+
 def flag_fields():
     """The fields that are flags of `train`."""
     return settings.flag_fields(Config)
@@ -371,7 +398,8 @@ def with_pictures(config, facts, overrides=(), preset=None):
 
     A config that knows its pictures already (a resumed run's) must get the same kind. A new run on
     pictures without classes is unconditional, and with the default preset it takes the unconditional
-    defaults of the settings not asked for.
+    defaults of the settings not asked for; on colour pictures (or larger than 28 pixels), the colour ones
+    (colour_defaults()).
 
     Args:
       overrides: the field names asked for explicitly (resolve()'s overrides).
@@ -392,7 +420,13 @@ def with_pictures(config, facts, overrides=(), preset=None):
         filled["conditional"] = "off"
         if preset in (None, "default"):
             filled.update({name: value for name, value in UNCONDITIONAL_DEFAULTS.items() if name not in overrides})
-    return dataclasses.replace(config, **filled).validate()
+    config = dataclasses.replace(config, **filled)
+    if preset in (None, "default"):
+        defaults = colour_defaults(config, facts)
+        config = dataclasses.replace(
+            config, **{name: value for name, value in defaults.items() if name not in overrides}
+        )
+    return config.validate()
 
 
 def refuse_other_pictures(saved, facts):

@@ -29,7 +29,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from gan_tf import class_conditioning
+
 SMALLEST_START = 7  # The generator's first map is at most this big (7x7 for digits, 4x4 for 32 and 64 pixels).
+
+
+def class_projection(config):
+    """Whether the label reaches every layer of G and D's verdict (--class-conditioning projection, in
+    class_conditioning.py), rather than their inputs alone."""
+    return config.class_conditioning == "projection" and num_labels(config) > 0
 
 
 def conditional(config):
@@ -146,7 +154,10 @@ def discriminate(discriminator, inputs, training=True):
     features = inputs
     for layer in discriminator.layers[:-1]:
         features = layer(features, training=training)
-    return discriminator.layers[-1](features), features
+    logits = discriminator.layers[-1](features)
+    if isinstance(discriminator.layers[-1], class_conditioning.ClassProjection):  # The label carried beside them.
+        features, _ = class_conditioning.split(features, discriminator.layers[-1].label_size)
+    return logits, features
 
 
 def build_generator(config):
@@ -162,29 +173,31 @@ def build_generator(config):
         return build_mlp_generator(config)
     filters, kernel, blocks = config.generator_filters, config.kernel_size, doublings(config)
     size = start_size(config)
+    carried = num_labels(config) if class_projection(config) else 0  # The label passed along beside each map.
     model = keras.Sequential(name="generator")
     model.add(keras.Input(shape=(config.latent_dim + num_labels(config),)))
 
     # Project the noise to the first map. No bias: BatchNormalization's offset does its job.
-    model.add(keras.layers.Dense(size * size * config.projection_filters, use_bias=False))
-    add_normalized_activation(model, config)
-    model.add(keras.layers.Reshape((size, size, config.projection_filters)))
+    add(model, keras.layers.Dense(size * size * config.projection_filters, use_bias=False), carried)
+    add_normalized_activation(model, config, carried)
+    add(model, keras.layers.Reshape((size, size, config.projection_filters)), carried)
 
     if config.refine_first_map == "on":  # TensorFlow's tutorial refines its first map before upsampling it.
         channels = filters * 2 ** (blocks - 1)
-        model.add(keras.layers.Conv2DTranspose(channels, kernel, strides=1, padding="same", use_bias=False))
-        add_normalized_activation(model, config)
-        assert model.output_shape == (None, size, size, channels)
+        add(model, keras.layers.Conv2DTranspose(channels, kernel, strides=1, padding="same", use_bias=False), carried)
+        add_normalized_activation(model, config, carried)
+        assert model.output_shape == (None, size, size, channels + carried)
 
     # Each block doubles the map and halves the channels: for digits, 7x7 -> 14x14 with `filters` channels.
     for block in range(blocks - 1):
         size, channels = 2 * size, filters * 2 ** (blocks - 2 - block)
-        model.add(keras.layers.Conv2DTranspose(channels, kernel, strides=2, padding="same", use_bias=False))
-        add_normalized_activation(model, config)
-        assert model.output_shape == (None, size, size, channels)
+        add(model, keras.layers.Conv2DTranspose(channels, kernel, strides=2, padding="same", use_bias=False), carried)
+        add_normalized_activation(model, config, carried)
+        assert model.output_shape == (None, size, size, channels + carried)
 
     # The last doubling makes the image (14x14 -> 28x28, one channel for digits), squashed into [-1, 1].
-    model.add(keras.layers.Conv2DTranspose(config.channels, kernel, strides=2, padding="same", use_bias=False))
+    last = keras.layers.Conv2DTranspose(config.channels, kernel, strides=2, padding="same", use_bias=False)
+    add(model, last, carried, keep_label=False)
     model.add(keras.layers.Activation("tanh", dtype="float32"))
     assert model.output_shape == (None,) + image_shape(config)
     return model
@@ -212,21 +225,35 @@ MLP_GENERATOR_UNITS = (256, 512, 1024)
 MLP_DISCRIMINATOR_UNITS = (512, 256)
 
 
-def add_normalized_activation(model, config):
-    """Appends BatchNormalization and LeakyReLU, the generator's pair after each layer but the last."""
-    add_batchnorm(model, config)
-    model.add(keras.layers.LeakyReLU(negative_slope=config.leaky_slope))
+def add(model, layer, carried=0, keep_label=True):
+    """Appends `layer` to `model`; with a label carried beside the features (`carried` numbers, under
+    --class-conditioning projection), the layer sees the features alone (class_conditioning.WithLabel)."""
+    model.add(class_conditioning.WithLabel(layer, carried, keep_label) if carried else layer)
 
 
-def add_batchnorm(model, config):
-    """Appends BatchNormalization; built under a strategy of several replicas, it is synchronized.
+def add_normalized_activation(model, config, carried=0):
+    """Appends BatchNormalization and LeakyReLU, the generator's pair after each layer but the last; with a
+    carried label, the normalisation's gain and offset are the class's (class_conditioning.py)."""
+    if carried:
+        model.add(class_conditioning.ClassBatchNormalization(carried, config.batchnorm_momentum, synchronized()))
+    else:
+        model.add(batch_normalization(config))
+    add(model, keras.layers.LeakyReLU(negative_slope=config.leaky_slope), carried)
+
+
+def batch_normalization(config):
+    """A BatchNormalization layer; built under a strategy of several replicas, it is synchronized.
 
     synchronized=True makes it use the statistics of the global batch when a tf.distribute strategy
     splits the batch over several devices. It is left off on one device, where it would only cost
     time: it replaces TensorFlow's fused batch-normalization kernel with separate operations.
     """
-    synchronized = tf.distribute.get_strategy().num_replicas_in_sync > 1
-    model.add(keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, synchronized=synchronized))
+    return keras.layers.BatchNormalization(momentum=config.batchnorm_momentum, synchronized=synchronized())
+
+
+def synchronized():
+    """Whether batch normalisation must gather the statistics of several replicas (batch_normalization())."""
+    return tf.distribute.get_strategy().num_replicas_in_sync > 1
 
 
 def build_discriminator(config):
@@ -239,6 +266,7 @@ def build_discriminator(config):
     """
     if config.architecture == "mlp":
         return build_mlp_discriminator(config)
+    carried = label_code_size(config) if class_projection(config) else 0  # The label passed along, for the verdict.
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(shape=image_shape(config)[:2] + (config.channels + label_code_size(config),)))
     add_downsampling_blocks(
@@ -248,9 +276,11 @@ def build_discriminator(config):
         dropout=config.discriminator_dropout,
         batchnorm=config.discriminator_batchnorm == "on",
         spectral_norm=config.spectral_norm == "on",
+        carried=carried,
     )
     # A logit, in float32: the losses apply the sigmoid themselves, stably.
-    model.add(normalized(keras.layers.Dense(1, dtype="float32"), config.spectral_norm == "on"))
+    score = normalized(keras.layers.Dense(1, dtype="float32"), config.spectral_norm == "on")
+    model.add(class_conditioning.ClassProjection(carried, score, dtype="float32") if carried else score)
     assert model.output_shape == (None, 1)
     return model
 
@@ -302,12 +332,13 @@ def build_encoder(config):
     return model
 
 
-def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False, spectral_norm=False):
+def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False, spectral_norm=False, carried=0):
     """Appends strided convolutions that halve the image doublings(config) times, doubling the channels
     from `filters` (28x28 -> 14x14 -> 7x7 for digits), and a Flatten to `model`.
 
     The discriminator and the encoder both read an image this way; only their last layer differs.
     With `batchnorm`, every convolution but the first is normalised as in DCGAN (never the first, which sees pixels).
+    With a `carried` label (the projection discriminator's), each layer sees the features alone (add()).
     """
     size = config.image_size
     for block in range(doublings(config)):
@@ -316,13 +347,13 @@ def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False
         convolution = keras.layers.Conv2D(
             channels, config.kernel_size, strides=2, padding="same", use_bias=not batch_normalized
         )
-        model.add(normalized(convolution, spectral_norm))
+        add(model, normalized(convolution, spectral_norm), carried)
         if batch_normalized:
-            add_batchnorm(model, config)
-        model.add(keras.layers.LeakyReLU(negative_slope=config.leaky_slope))
+            add(model, batch_normalization(config), carried)
+        add(model, keras.layers.LeakyReLU(negative_slope=config.leaky_slope), carried)
         if dropout:
-            model.add(keras.layers.Dropout(dropout))
-        assert model.output_shape == (None, size, size, channels)
+            add(model, keras.layers.Dropout(dropout), carried)
+        assert model.output_shape == (None, size, size, channels + carried)
 
-    model.add(keras.layers.Flatten())
-    assert model.output_shape == (None, size * size * channels)
+    add(model, keras.layers.Flatten(), carried)
+    assert model.output_shape == (None, size * size * channels + carried)

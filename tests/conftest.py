@@ -36,6 +36,15 @@ def pytest_collection_modifyitems(items):
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def float32_on_every_cpu(monkeypatch):
+    """Tests in this process compute as on a CPU without bfloat16 instructions, whatever this one has, so their
+    figures are the same on every machine; test_speed.py checks the choice on a CPU with them."""
+    from gan_tf.runtime import device
+
+    monkeypatch.setattr(device, "native_bfloat16", lambda cpuinfo=None: "")
+
+
 def gan_tf(*args):
     """Runs the command line `python -m gan_tf ARGS` in this process, through its main(): a
     subprocess.CompletedProcess with its exit status, stdout and stderr."""
@@ -203,9 +212,11 @@ def tiny_cluster_run(tmp_path_factory):
 @pytest.fixture(scope="session")
 def tiny_colour_run(tmp_path_factory):
     """A tiny conditional run on colour pictures of 32 pixels of three classes (1 epoch on
-    synthetic_pictures(48)) and its export: (root, description), as tiny_cluster_run."""
+    synthetic_pictures(48)), its class at every layer (--class-conditioning projection, as colour pictures'
+    defaults have it), and its export: (root, description), as tiny_cluster_run."""
     pictures = synthetic_pictures(48)
-    config = config_lib.with_pictures(config_lib.resolve({"epochs": 1}, preset="tiny"), data.facts(pictures, "/pets"))
+    overrides = {"epochs": 1, "class_conditioning": "projection"}
+    config = config_lib.with_pictures(config_lib.resolve(overrides, preset="tiny"), data.facts(pictures, "/pets"))
     return trained_and_exported(tmp_path_factory, "tiny_colour_run", config, pictures)
 
 

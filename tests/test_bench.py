@@ -1,5 +1,6 @@
 """The benchmark's reference models and its timer."""
 
+import dataclasses
 import time
 
 import keras
@@ -7,10 +8,12 @@ import pytest
 import tensorflow as tf
 
 from gan_tf import config as config_lib
+from gan_tf import data
 from gan_tf import models
 from gan_tf.runtime import speed
 from gan_tf.tools import bench
 from tests.conftest import synthetic_digits
+from tests.conftest import synthetic_pictures
 
 
 def test_tutorial_models_have_the_tutorials_sizes():
@@ -129,3 +132,21 @@ def test_time_to_quality_stops_at_the_first_epoch_that_reaches_the_target(monkey
     )
     assert [(epoch, score) for epoch, _, score in trial] == [(1, 5.0), (2, 9.5)]
     assert 0 < trial[0][1] < trial[1][1]  # Training seconds, growing.
+
+
+def test_on_colour_pictures_the_colour_defaults_are_timed_against_the_digits_in_turns(monkeypatch):
+    pictures = synthetic_pictures(48)
+    facts = data.facts(pictures, "/pets")
+    default = dataclasses.replace(config_lib.with_pictures(config_lib.resolve({}), facts), batch_size=16)
+    digits = dataclasses.replace(
+        config_lib.with_pictures(config_lib.resolve({}), facts, tuple(config_lib.COLOUR_DEFAULTS["on"])), batch_size=16
+    )
+    timed = []
+    monkeypatch.setattr(bench, "rates", lambda calls, window_seconds: timed.append(len(calls)) or [100.0, 80.0])
+    monkeypatch.setattr(bench, "ours", lambda config, pictures, speed: config)
+    lines = []
+    bench.log_colour_defaults(default, digits, pictures, speed.resolve(default, on_gpu=False), 0.05, lines.append)
+    assert timed == [2]  # One call of rates(): the two in turns.
+    for flag in ["--class-conditioning concatenate", "--loss non-saturating", "--generator-average 0.0"]:
+        assert flag in lines[1]  # The digits' defaults, as flags over the colour ones.
+    assert lines[1].split()[-1] == "100" and lines[2].split()[-2:] == ["80", "(0.80x)"]

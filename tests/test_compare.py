@@ -30,7 +30,13 @@ def test_variant_names_give_flags_over_each_modes_defaults():
     assert not {"unconditional/spectral-norm", "unconditional/generator-average", "conditional/no-clusters"} & set(
         listed
     )
-    assert len(listed) == 2 * len(variants.VARIANTS) - 3 and listed[0] == "conditional/default"
+    assert "conditional/projection" in listed and "conditional/concatenate" not in listed
+    assert len(listed) == 2 * len(variants.VARIANTS) - 5 and listed[0] == "conditional/default"
+    colour = {"image_size": 32, "channels": 3, "class_names": ("cat", "dog"), "data": "/pets"}
+    on_colour = variants.default_variants(facts=colour)  # Their defaults take the class at every layer.
+    assert "conditional/concatenate" in on_colour and "conditional/projection" not in on_colour
+    concatenated = variants.variant_config("conditional/concatenate", colour)
+    assert variants.flags(concatenated, colour) == "--class-conditioning concatenate"
     unlabelled = variants.default_variants(labelled=False)  # A flat folder: no conditional variant.
     assert unlabelled == [name for name in listed if name.startswith("unconditional/")]
     for bad in ["hinge", "sideways/hinge", "conditional/hinges"]:

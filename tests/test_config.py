@@ -6,6 +6,7 @@ import json
 import pytest
 
 from gan_tf import config as config_lib
+from gan_tf import mnist
 from gan_tf.runtime import checkpoints
 from gan_tf.runtime import errors
 from gan_tf.runtime import settings
@@ -52,17 +53,35 @@ def test_new_run_starts_from_the_preset_and_applies_overrides():
 
 
 def test_a_new_run_takes_its_pictures_facts_and_pictures_without_classes_make_it_unconditional():
-    facts = {"image_size": 32, "channels": 3, "class_names": (), "data": "/pets"}
+    facts = {"image_size": 28, "channels": 1, "class_names": (), "data": "/strokes"}
     config = config_lib.with_pictures(config_lib.resolve({}), facts)
-    assert (config.image_size, config.channels, config.class_names, config.data) == (32, 3, (), "/pets")
+    assert (config.image_size, config.channels, config.class_names, config.data) == (28, 1, (), "/strokes")
     assert config.conditional == "off" and config.clusters == config_lib.UNCONDITIONAL_DEFAULTS["clusters"]
     asked = {"spectral_norm": "off"}
     unconditional = config_lib.with_pictures(config_lib.resolve(asked), facts, asked)
     assert unconditional.spectral_norm == "off" and unconditional.clusters == 100  # A flag still wins.
+    facts = {**facts, "image_size": 32, "channels": 3}
     tiny = config_lib.with_pictures(config_lib.resolve({}, preset="tiny"), facts, preset="tiny")
     assert tiny.conditional == "off" and tiny.clusters == 0  # Presets are kept as they are.
     with pytest.raises(errors.UserError, match="--conditional on needs pictures with classes"):
         config_lib.with_pictures(config_lib.resolve({"conditional": "on"}), facts, {"conditional": "on"})
+
+
+@pytest.mark.parametrize("size, channels", [(32, 3), (64, 3), (64, 1)])
+def test_colour_pictures_and_larger_ones_take_their_own_defaults_and_digits_keep_theirs(size, channels):
+    facts = {"image_size": size, "channels": channels, "class_names": ("cat", "dog"), "data": "/pets"}
+    for asked, mode in [({}, "on"), ({"conditional": "off"}, "off")]:
+        config = config_lib.with_pictures(config_lib.resolve(asked), facts, asked)
+        for name, value in config_lib.COLOUR_DEFAULTS[mode].items():
+            assert getattr(config, name) == value
+    asked = {"class_conditioning": "concatenate"}
+    assert config_lib.with_pictures(config_lib.resolve(asked), facts, asked).class_conditioning == "concatenate"
+    tiny = config_lib.with_pictures(config_lib.resolve({}, preset="tiny"), facts, preset="tiny")
+    assert tiny.class_conditioning == "concatenate"  # Presets are kept as they are.
+    digits = {"image_size": 28, "channels": 1, "class_names": mnist.DIGIT_NAMES, "data": "mnist"}
+    assert config_lib.with_pictures(config_lib.resolve({}), digits) == dataclasses.replace(
+        config_lib.Config(), data="mnist"
+    )
 
 
 def test_resume_keeps_saved_architecture_and_takes_new_training_settings():

@@ -102,9 +102,10 @@ def test_a_flat_folder_trains_without_labels_and_a_small_one_is_refused(tmp_path
     assert np.load(tmp_path / "s.npy").shape == (3, 28, 28)  # Grey: (N, H, W), as for digits.
 
 
-def test_a_colour_run_resumes_bitwise(tmp_path):
+@pytest.mark.parametrize("class_conditioning", ["concatenate", "projection"])
+def test_a_colour_run_resumes_bitwise(tmp_path, class_conditioning):
     pictures = synthetic_pictures(48)
-    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2)
+    config = dataclasses.replace(config_lib.PRESETS["tiny"], epochs=2, class_conditioning=class_conditioning)
     config = config_lib.with_pictures(config, data.facts(pictures, "/pets"))
     train_quietly(config, pictures, tmp_path / "straight", tmp_path / "o1")
     train_quietly(dataclasses.replace(config, epochs=1), pictures, tmp_path / "resumed", tmp_path / "o2")

@@ -30,8 +30,10 @@ from gan_tf import mnist
 from gan_tf import models
 from gan_tf import train
 from gan_tf.runtime import compiled
+from gan_tf.runtime import device
 from gan_tf.runtime import speed as speed_lib
 from gan_tf.tools import clock
+from gan_tf.tools import variants
 
 TUTORIAL_BATCH = 256
 TUTORIAL_NOISE_DIM = 100
@@ -243,7 +245,7 @@ def matmul_flops_per_second(size=MATMUL_SIZE, window_seconds=4.0):
 
 def speed_variants(on_gpu):
     """(label, speed.Speed) for the device's auto settings and each choice changed alone."""
-    auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu)
+    auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu, device.native_bfloat16())
     variants = [
         ("auto (" + auto.describe() + ")", auto),
         ("XLA " + ("off" if auto.jit_compile else "on"), dataclasses.replace(auto, jit_compile=not auto.jit_compile)),
@@ -332,7 +334,10 @@ def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, tar
     for label, speed in speed_variants(on_gpu):
         (rate,) = rates([ours(default, train_pictures, speed)], window_seconds=window_seconds)
         log(f"  {label + ':':86}{rate:8.0f}")
-    auto = speed_lib.resolve(default, on_gpu)
+    auto = speed_lib.resolve(default, on_gpu, device.native_bfloat16())
+    if colour := config_lib.colour_defaults(default, facts):
+        log_colour_defaults(default, config_lib.with_pictures(config_lib.resolve({}), facts, tuple(colour)), train_pictures,
+                            auto, window_seconds, log)  # fmt: skip
     log(
         "Grappler's remapper for the train step (off in training: it fails on this graph), images per second, in turns:"
     )
@@ -356,6 +361,17 @@ def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, tar
         )
         log_time_to_quality(scores, target, log)
     log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")
+
+
+def log_colour_defaults(default, digits_defaults, pictures, speed, window_seconds, log):
+    """Images per second of the colour pictures' defaults and of the digits' on the same pictures, in turns."""
+    digits_rate, rate = rates(
+        [ours(digits_defaults, pictures, speed), ours(default, pictures, speed)], window_seconds=window_seconds
+    )
+    log("the defaults for colour pictures against the digits' on these pictures, images per second, in turns:")
+    label = f"the digits' defaults ({variants.flags(digits_defaults, data.facts(pictures, default.data))}):"
+    log(f"  {label:86}{digits_rate:8.0f}")
+    log(f"  {'the colour defaults:':86}{rate:8.0f}   ({rate / digits_rate:.2f}x)")
 
 
 def log_time_to_quality(scores, target, log):

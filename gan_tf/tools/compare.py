@@ -118,11 +118,11 @@ def describe(figures):
 
 def run_variant(variant, pictures, judgement, root, epochs, on_gpu=False, log=print, where="mnist"):
     """Trains one variant on `epochs` epochs of pictures and returns its result (also written as result.json)."""
-    config = variant_config(variant)
-    variant_flags = flags(config)
+    facts = data.facts(pictures, where)
+    config = variant_config(variant, facts)
+    variant_flags = flags(config, facts)
     budget = budget_images(epochs, len(pictures.images))
     log(f"  {epochs:g} epochs, {budget:,} images ({variant_flags or 'the defaults'})")
-    config = variant_config(variant, data.facts(pictures, where))
     config = dataclasses.replace(config, epochs=math.ceil(epochs), eval_every=0, checkpoint_every_seconds=0.0)
     directory = root / "runs" / variant.replace("/", "-")
     if directory.exists():  # An interrupted attempt: start over.

@@ -14,11 +14,15 @@ VARIANTS = {
     # gradient penalty is taken image by image.
     "wasserstein-gp": {"loss": "wasserstein-gp", "critic_steps": 5, "discriminator_batchnorm": "off"},
     "spectral-norm": {"spectral_norm": "on"},
-    "label-smoothing": {"label_smoothing": 0.1},
+    "label-smoothing": {"label_smoothing": 0.1, "loss": "non-saturating"},  # A loss with targets to smooth.
     "feature-matching": {"feature_matching": 1.0},
     "mlp": {"architecture": "mlp"},
     "augment": {"augment": "on"},
     "generator-average": {"generator_average": 0.999},
+    # The class at every layer of G (its batch normalisation's gains) and in D's verdict (a projection), or
+    # only beside G's and D's inputs: each is the default of some pictures (config.COLOUR_DEFAULTS).
+    "projection": {"class_conditioning": "projection"},
+    "concatenate": {"class_conditioning": "concatenate"},
     # Unconditional only: the self-conditioning on clusters switched off, to show what it brings.
     "no-clusters": {"clusters": 0},
 }
@@ -71,22 +75,25 @@ def variant_config(variant, facts=None):
     return config if facts is None else config_lib.with_pictures(config, facts, changes)
 
 
-def default_variants(labelled=True):
-    """make compare's default list: in each mode, its defaults and every variant that changes them
-    (so unconditional/spectral-norm, already a default of that mode, and conditional/no-clusters are left out).
-    Pictures without classes get the unconditional ones only."""
+def default_variants(labelled=True, facts=None):
+    """make compare's default list for pictures with these facts (None: MNIST's digits): in each mode, its
+    defaults and every variant that changes them (so unconditional/spectral-norm, already a default of that
+    mode, and conditional/no-clusters are left out). Pictures without classes get the unconditional ones only."""
     names = []
     for mode in MODES.values() if labelled else ["unconditional"]:
-        default = variant_config(f"{mode}/default")
+        default = variant_config(f"{mode}/default", facts)
         names += [
-            f"{mode}/{name}" for name in VARIANTS if name == "default" or variant_config(f"{mode}/{name}") != default
+            f"{mode}/{name}"
+            for name in VARIANTS
+            if name == "default" or variant_config(f"{mode}/{name}", facts) != default
         ]
     return names
 
 
-def flags(config):
-    """The flags that make `config` differ from the default config, as a command line would give them."""
-    default = config_lib.resolve({"conditional": config.conditional})
+def flags(config, facts=None):
+    """The flags that make `config` differ from its mode's defaults on pictures with these facts (None: MNIST's
+    digits), as a command line would give them."""
+    default = variant_config(f"{MODES[config.conditional]}/default", facts)
     return " ".join(
         f"{settings.flag(field.name)} {getattr(config, field.name)}"
         for field in config_lib.flag_fields()
