@@ -11,10 +11,12 @@ and the label only its tint. Two changes make the class matter at every layer:
   its verdict as an inner product, logit = w . phi(x) + b + embed(y) . phi(x), where phi(x) are D's last
   features. D asks "is this a real picture of class y", not "is this real" beside "does it fit y".
 
-The tensor between two layers is the layer's own output with the label code appended on its last axis:
-(B, F + L) for a vector, (B, H, W, C + L) for a map, the code the same at every pixel; L is
-models.label_code_size(). WithLabel applies an ordinary layer to the first part and appends the code again,
-so the networks stay Sequentials with one input, built from generator_inputs() and discriminator_inputs().
+The tensor between two blocks is the block's own output with the label code appended on its last axis:
+(B, F + L) for a vector, (B, H, W, C + L) for a map, the code the same at every pixel; L is the size of the
+code the network reads (models.generator_inputs(), models.discriminator_inputs()). WithLabel splits the code
+off, runs a block's layers on the features (its class batch normalisation reading the code), and appends the
+code again, so the networks stay Sequentials with one input. The split and the join copy the map, so they
+happen once a block, not once a layer: G's blocks each end in a WithLabel, and D's blocks are one.
 """
 
 import keras
@@ -23,10 +25,10 @@ import tensorflow as tf
 
 def split(tensor, label_size):
     """(features (..., F), code (B, L)): the two halves of a labelled tensor (..., F + L)."""
-    features, code = tensor[..., :-label_size], tensor[..., -label_size:]
+    features, code = tf.split(tensor, [tensor.shape[-1] - label_size, label_size], axis=-1)
     while len(code.shape) > 2:  # A map carries the same code at every pixel: read it at the first.
         code = code[:, 0]
-    return features, code
+    return features, tf.stop_gradient(code)  # The label is given, not learned: no gradient goes back through it.
 
 
 def join(features, code):
@@ -43,28 +45,46 @@ def features_shape(shape, label_size):
 
 
 class WithLabel(keras.layers.Layer):
-    """`layer` applied to a labelled tensor's features; the code is appended to its output again, unless
-    keep_label is False (G's last layer, whose output is the picture)."""
+    """`layers` applied one after the other to a labelled tensor's features, which are split from the code once
+    and joined to it again once at the end (unless keep_label is False: G's last block, whose output is the
+    picture). A ClassBatchNormalization among them reads the code; every other layer, the features alone."""
 
-    def __init__(self, layer, label_size, keep_label=True, **kwargs):
-        super().__init__(name=kwargs.pop("name", f"labelled_{layer.name}"), **kwargs)
-        self.layer, self.label_size, self.keep_label = layer, label_size, keep_label
+    def __init__(self, layers, label_size, keep_label=True, **kwargs):
+        super().__init__(**kwargs)
+        self.label_size, self.keep_label, self.count = label_size, keep_label, len(layers)
+        for index, layer in enumerate(layers):  # An attribute each: a checkpoint saves what attributes hold, not lists.
+            setattr(self, f"layer_{index}", layer)
+
+    @property
+    def sublayers(self):
+        """The layers, in order."""
+        return [getattr(self, f"layer_{index}") for index in range(self.count)]
 
     def build(self, input_shape):
-        self.layer.build(features_shape(input_shape, self.label_size))
+        shape = features_shape(input_shape, self.label_size)
+        for layer in self.sublayers:
+            layer.build(shape)
+            shape = tuple(layer.compute_output_shape(shape))
 
     def call(self, inputs, training=None):
         features, code = split(inputs, self.label_size)
-        outputs = self.layer(features, training=training)
-        return join(outputs, code) if self.keep_label else outputs
+        for layer in self.sublayers:
+            if isinstance(layer, ClassBatchNormalization):
+                features = layer(features, code, training=training)
+            else:
+                features = layer(features, training=training)
+        return join(features, code) if self.keep_label else features
 
     def compute_output_shape(self, input_shape):
-        shape = tuple(self.layer.compute_output_shape(features_shape(input_shape, self.label_size)))
+        shape = features_shape(input_shape, self.label_size)
+        for layer in self.sublayers:
+            shape = tuple(layer.compute_output_shape(shape))
         return shape[:-1] + (shape[-1] + self.label_size,) if self.keep_label else shape
 
 
 class ClassBatchNormalization(keras.layers.Layer):
-    """BatchNormalization whose gain and offset depend on the class: labelled (..., C + L) -> labelled.
+    """BatchNormalization whose gain and offset depend on the class: features (..., C) and code (B, L) ->
+    features (..., C), inside a WithLabel.
 
     y = (1 + code . G) * (x - mean) / std + code . B, with G and B of shape (L, C) starting at zero, so that
     at the start every class gets BatchNormalization's gain 1 and offset 0. With a one-hot code, row y of G
@@ -79,20 +99,19 @@ class ClassBatchNormalization(keras.layers.Layer):
         )
 
     def build(self, input_shape):
-        channels = input_shape[-1] - self.label_size
-        self.normalization.build(features_shape(input_shape, self.label_size))
+        self.normalization.build(input_shape)
+        channels = input_shape[-1]
         self.gains = self.add_weight(shape=(self.label_size, channels), initializer="zeros", name="gains")
         self.offsets = self.add_weight(shape=(self.label_size, channels), initializer="zeros", name="offsets")
 
-    def call(self, inputs, training=None):
-        features, code = split(inputs, self.label_size)
+    def call(self, features, code=None, training=None):
         normalized = self.normalization(features, training=training)
         code = tf.cast(code, normalized.dtype)
         gain = 1.0 + tf.matmul(code, tf.cast(self.gains, normalized.dtype))  # (B, C)
         offset = tf.matmul(code, tf.cast(self.offsets, normalized.dtype))
         for _ in range(len(features.shape) - 2):
             gain, offset = gain[:, tf.newaxis], offset[:, tf.newaxis]
-        return join(gain * normalized + offset, code)
+        return gain * normalized + offset
 
     def compute_output_shape(self, input_shape):
         return input_shape

@@ -178,26 +178,26 @@ def build_generator(config):
     model.add(keras.Input(shape=(config.latent_dim + num_labels(config),)))
 
     # Project the noise to the first map. No bias: BatchNormalization's offset does its job.
-    add(model, keras.layers.Dense(size * size * config.projection_filters, use_bias=False), carried)
-    add_normalized_activation(model, config, carried)
-    add(model, keras.layers.Reshape((size, size, config.projection_filters)), carried)
+    first_map = keras.layers.Dense(size * size * config.projection_filters, use_bias=False)
+    first_map_shape = keras.layers.Reshape((size, size, config.projection_filters))
+    add_block(model, [first_map, *normalized_activation(config, carried), first_map_shape], carried)
 
     if config.refine_first_map == "on":  # TensorFlow's tutorial refines its first map before upsampling it.
         channels = filters * 2 ** (blocks - 1)
-        add(model, keras.layers.Conv2DTranspose(channels, kernel, strides=1, padding="same", use_bias=False), carried)
-        add_normalized_activation(model, config, carried)
+        refine = keras.layers.Conv2DTranspose(channels, kernel, strides=1, padding="same", use_bias=False)
+        add_block(model, [refine, *normalized_activation(config, carried)], carried)
         assert model.output_shape == (None, size, size, channels + carried)
 
     # Each block doubles the map and halves the channels: for digits, 7x7 -> 14x14 with `filters` channels.
     for block in range(blocks - 1):
         size, channels = 2 * size, filters * 2 ** (blocks - 2 - block)
-        add(model, keras.layers.Conv2DTranspose(channels, kernel, strides=2, padding="same", use_bias=False), carried)
-        add_normalized_activation(model, config, carried)
+        upsample = keras.layers.Conv2DTranspose(channels, kernel, strides=2, padding="same", use_bias=False)
+        add_block(model, [upsample, *normalized_activation(config, carried)], carried)
         assert model.output_shape == (None, size, size, channels + carried)
 
     # The last doubling makes the image (14x14 -> 28x28, one channel for digits), squashed into [-1, 1].
     last = keras.layers.Conv2DTranspose(config.channels, kernel, strides=2, padding="same", use_bias=False)
-    add(model, last, carried, keep_label=False)
+    add_block(model, [last], carried, keep_label=False)
     model.add(keras.layers.Activation("tanh", dtype="float32"))
     assert model.output_shape == (None,) + image_shape(config)
     return model
@@ -225,20 +225,24 @@ MLP_GENERATOR_UNITS = (256, 512, 1024)
 MLP_DISCRIMINATOR_UNITS = (512, 256)
 
 
-def add(model, layer, carried=0, keep_label=True):
-    """Appends `layer` to `model`; with a label carried beside the features (`carried` numbers, under
-    --class-conditioning projection), the layer sees the features alone (class_conditioning.WithLabel)."""
-    model.add(class_conditioning.WithLabel(layer, carried, keep_label) if carried else layer)
-
-
-def add_normalized_activation(model, config, carried=0):
-    """Appends BatchNormalization and LeakyReLU, the generator's pair after each layer but the last; with a
-    carried label, the normalisation's gain and offset are the class's (class_conditioning.py)."""
+def add_block(model, layers, carried=0, keep_label=True):
+    """Appends `layers` to `model`; with a label carried beside the features (`carried` numbers, under
+    --class-conditioning projection), as one block that sees the features alone (class_conditioning.WithLabel)."""
     if carried:
-        model.add(class_conditioning.ClassBatchNormalization(carried, config.batchnorm_momentum, synchronized()))
+        model.add(class_conditioning.WithLabel(layers, carried, keep_label))
     else:
-        model.add(batch_normalization(config))
-    add(model, keras.layers.LeakyReLU(negative_slope=config.leaky_slope), carried)
+        for layer in layers:
+            model.add(layer)
+
+
+def normalized_activation(config, carried=0):
+    """BatchNormalization and LeakyReLU, the generator's pair after each layer but the last; with a carried
+    label, the normalisation's gain and offset are the class's (class_conditioning.py)."""
+    if carried:
+        normalization = class_conditioning.ClassBatchNormalization(carried, config.batchnorm_momentum, synchronized())
+    else:
+        normalization = batch_normalization(config)
+    return [normalization, keras.layers.LeakyReLU(negative_slope=config.leaky_slope)]
 
 
 def batch_normalization(config):
@@ -266,21 +270,24 @@ def build_discriminator(config):
     """
     if config.architecture == "mlp":
         return build_mlp_discriminator(config)
-    carried = label_code_size(config) if class_projection(config) else 0  # The label passed along, for the verdict.
     model = keras.Sequential(name="discriminator")
     model.add(keras.Input(shape=image_shape(config)[:2] + (config.channels + label_code_size(config),)))
+    # With a projection, the blocks read the picture alone, and the label goes around them to the verdict.
+    blocks = keras.Sequential([keras.Input(image_shape(config))], name="blocks") if class_projection(config) else model
     add_downsampling_blocks(
-        model,
+        blocks,
         config.discriminator_filters,
         config,
         dropout=config.discriminator_dropout,
         batchnorm=config.discriminator_batchnorm == "on",
         spectral_norm=config.spectral_norm == "on",
-        carried=carried,
     )
     # A logit, in float32: the losses apply the sigmoid themselves, stably.
     score = normalized(keras.layers.Dense(1, dtype="float32"), config.spectral_norm == "on")
-    model.add(class_conditioning.ClassProjection(carried, score, dtype="float32") if carried else score)
+    if class_projection(config):
+        model.add(class_conditioning.WithLabel([blocks], label_code_size(config)))
+        score = class_conditioning.ClassProjection(label_code_size(config), score, dtype="float32")
+    model.add(score)
     assert model.output_shape == (None, 1)
     return model
 
@@ -332,13 +339,12 @@ def build_encoder(config):
     return model
 
 
-def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False, spectral_norm=False, carried=0):
+def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False, spectral_norm=False):
     """Appends strided convolutions that halve the image doublings(config) times, doubling the channels
     from `filters` (28x28 -> 14x14 -> 7x7 for digits), and a Flatten to `model`.
 
     The discriminator and the encoder both read an image this way; only their last layer differs.
     With `batchnorm`, every convolution but the first is normalised as in DCGAN (never the first, which sees pixels).
-    With a `carried` label (the projection discriminator's), each layer sees the features alone (add()).
     """
     size = config.image_size
     for block in range(doublings(config)):
@@ -347,13 +353,13 @@ def add_downsampling_blocks(model, filters, config, dropout=0.0, batchnorm=False
         convolution = keras.layers.Conv2D(
             channels, config.kernel_size, strides=2, padding="same", use_bias=not batch_normalized
         )
-        add(model, normalized(convolution, spectral_norm), carried)
+        model.add(normalized(convolution, spectral_norm))
         if batch_normalized:
-            add(model, batch_normalization(config), carried)
-        add(model, keras.layers.LeakyReLU(negative_slope=config.leaky_slope), carried)
+            model.add(batch_normalization(config))
+        model.add(keras.layers.LeakyReLU(negative_slope=config.leaky_slope))
         if dropout:
-            add(model, keras.layers.Dropout(dropout), carried)
-        assert model.output_shape == (None, size, size, channels + carried)
+            model.add(keras.layers.Dropout(dropout))
+        assert model.output_shape == (None, size, size, channels)
 
-    add(model, keras.layers.Flatten(), carried)
-    assert model.output_shape == (None, size * size * channels + carried)
+    model.add(keras.layers.Flatten())
+    assert model.output_shape == (None, size * size * channels)

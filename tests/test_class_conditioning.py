@@ -29,32 +29,36 @@ def test_a_labelled_tensor_splits_back_into_its_features_and_code():
     np.testing.assert_array_equal(code, np.eye(3)[[2, 0]])
 
 
-def test_with_label_applies_its_layer_to_the_features_and_passes_the_code_on():
+def test_with_label_applies_its_layers_to_the_features_and_passes_the_code_on():
     dense = keras.layers.Dense(2, kernel_initializer="ones", bias_initializer="zeros")
-    layer = class_conditioning.WithLabel(dense, 3)
-    outputs = layer(labelled([[1.0, 2.0], [3.0, 4.0]], [1, 2], 3)).numpy()
-    np.testing.assert_array_equal(outputs, [[3, 3, 0, 1, 0], [7, 7, 0, 0, 1]])  # The sums, then the one-hot.
+    layer = class_conditioning.WithLabel([dense, keras.layers.ReLU()], 3)
+    outputs = layer(labelled([[1.0, 2.0], [3.0, -4.0]], [1, 2], 3)).numpy()
+    np.testing.assert_array_equal(outputs, [[3, 3, 0, 1, 0], [0, 0, 0, 0, 1]])  # The sums through ReLU, then the code.
     assert layer.compute_output_shape((None, 5)) == (None, 5)
-    last = class_conditioning.WithLabel(keras.layers.Dense(2), 3, keep_label=False)
+    last = class_conditioning.WithLabel([keras.layers.Dense(2)], 3, keep_label=False)
     assert last(labelled([[1.0, 2.0]], [0], 3)).shape == (1, 2)
 
 
 def test_class_batch_normalization_takes_each_class_gain_and_offset():
     layer = class_conditioning.ClassBatchNormalization(2, momentum=0.9)
     features = np.array([[1.0, 10.0], [3.0, 30.0], [5.0, 20.0], [7.0, 40.0]], np.float32)
-    layer.build((None, 4))
+    layer.build((None, 2))
     layer.gains.assign([[1.0, 0.0], [-0.5, 2.0]])  # Class 0 doubles channel 0; class 1 halves it, triples channel 1.
     layer.offsets.assign([[0.0, 5.0], [1.0, 0.0]])
-    outputs = layer(labelled(features, [0, 1, 0, 1], 2), training=True).numpy()
+    code = tf.one_hot([0, 1, 0, 1], 2)
+    outputs = layer(features, code, training=True).numpy()
     epsilon = layer.normalization.epsilon
     normalized = (features - features.mean(0)) / np.sqrt(features.var(0) + epsilon)
     gain = np.array([[2.0, 1.0], [0.5, 3.0], [2.0, 1.0], [0.5, 3.0]])
     offset = np.array([[0.0, 5.0], [1.0, 0.0], [0.0, 5.0], [1.0, 0.0]])
-    np.testing.assert_allclose(outputs[:, :2], gain * normalized + offset, rtol=1e-4, atol=1e-4)
-    np.testing.assert_array_equal(outputs[:, 2:], np.eye(2)[[0, 1, 0, 1]])
+    np.testing.assert_allclose(outputs, gain * normalized + offset, rtol=1e-4, atol=1e-4)
     fresh = class_conditioning.ClassBatchNormalization(2, momentum=0.9)  # Gains and offsets start at zero: plain BN.
+    np.testing.assert_allclose(fresh(features, code, training=True), normalized, rtol=1e-4, atol=1e-4)
+    block = class_conditioning.WithLabel([class_conditioning.ClassBatchNormalization(2, momentum=0.9)], 2)
+    block.build((None, 4))  # Inside a block, it reads the code carried beside the features.
+    block.sublayers[0].offsets.assign([[0.0, 5.0], [1.0, 0.0]])
     np.testing.assert_allclose(
-        fresh(labelled(features, [0, 1, 0, 1], 2), training=True)[:, :2], normalized, rtol=1e-4, atol=1e-4
+        block(labelled(features, [0, 1, 0, 1], 2), training=True)[:, :2], normalized + offset, rtol=1e-4, atol=1e-4
     )
 
 
@@ -92,7 +96,11 @@ def test_the_class_changes_the_picture_once_the_gains_are_learned():
     pictures = generator(inputs, training=False).numpy()
     np.testing.assert_allclose(pictures[0], pictures[2], atol=1e-6)  # Zero gains and offsets: every class alike.
     normalizations = [
-        layer for layer in generator.layers if isinstance(layer, class_conditioning.ClassBatchNormalization)
+        layer
+        for block in generator.layers
+        if isinstance(block, class_conditioning.WithLabel)
+        for layer in block.sublayers
+        if isinstance(layer, class_conditioning.ClassBatchNormalization)
     ]
     assert len(normalizations) == models.doublings(PROJECTION)  # After the Dense and each block but the last.
     for layer in normalizations:
