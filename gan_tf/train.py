@@ -26,7 +26,6 @@ from gan_tf import mnist
 from gan_tf import models
 from gan_tf import step as step_lib
 from gan_tf.runtime import compiled
-from gan_tf.runtime import device
 from gan_tf.runtime import errors
 from gan_tf.runtime import run as run_lib
 from gan_tf.runtime import speed as speed_lib
@@ -184,7 +183,7 @@ def train(config, pictures, run, progress=True, evaluation=None, on_gpu=False, s
     """
     config_lib.refuse_other_pictures(config, data.facts(pictures, config.data))  # Networks fit for them.
     require_a_batch(pictures, config.batch_size)
-    speed = speed_lib.resolve(config, on_gpu, device.native_bfloat16())
+    speed = speed_lib.resolve(config, on_gpu)
     build = functools.partial(build_state, config, speed.mixed_precision)
     state, train_steps = run.prepare(
         config, build, gan_step(config), speed, after_step(config), LEARNING_RATES, "images"

@@ -36,15 +36,6 @@ def pytest_collection_modifyitems(items):
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(autouse=True)
-def float32_on_every_cpu(monkeypatch):
-    """Tests in this process compute as on a CPU without bfloat16 instructions, whatever this one has, so their
-    figures are the same on every machine; test_speed.py checks the choice on a CPU with them."""
-    from gan_tf.runtime import device
-
-    monkeypatch.setattr(device, "native_bfloat16", lambda cpuinfo=None: "")
-
-
 def gan_tf(*args):
     """Runs the command line `python -m gan_tf ARGS` in this process, through its main(): a
     subprocess.CompletedProcess with its exit status, stdout and stderr."""

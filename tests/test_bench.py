@@ -147,6 +147,6 @@ def test_on_colour_pictures_the_colour_defaults_are_timed_against_the_digits_in_
     lines = []
     bench.log_colour_defaults(default, digits, pictures, speed.resolve(default, on_gpu=False), 0.05, lines.append)
     assert timed == [2]  # One call of rates(): the two in turns.
-    for flag in ["--class-conditioning concatenate", "--loss non-saturating", "--generator-average 0.0"]:
+    for flag in ["--class-conditioning concatenate", "--loss non-saturating"]:
         assert flag in lines[1]  # The digits' defaults, as flags over the colour ones.
     assert lines[1].split()[-1] == "100" and lines[2].split()[-2:] == ["80", "(0.80x)"]

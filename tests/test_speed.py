@@ -14,7 +14,6 @@ from gan_tf import models
 from gan_tf import step as step_lib
 from gan_tf import train
 from gan_tf.runtime import compiled
-from gan_tf.runtime import device
 from gan_tf.runtime import speed
 
 
@@ -28,24 +27,6 @@ def test_auto_resolves_per_device():
     assert speed.resolve(forced, on_gpu=False).describe() == (
         "XLA on, mixed precision bfloat16, 3 steps per call, dataset cache on, prefetch off"
     )
-
-
-def test_a_cpu_with_bfloat16_instructions_trains_pictures_in_bfloat16_unless_told_otherwise(tmp_path, monkeypatch):
-    monkeypatch.undo()  # The real reading of /proc/cpuinfo, which the other tests replace (conftest.py).
-    cpuinfo = tmp_path / "cpuinfo"
-    cpuinfo.write_text("processor\t: 0\nflags\t\t: fpu sse avx512f avx512_bf16\n\nprocessor\t: 1\n")
-    assert device.native_bfloat16(cpuinfo) == "AVX-512 BF16"
-    cpuinfo.write_text("flags\t\t: fpu sse avx512f amx_tile amx_bf16 avx512_bf16\n")
-    assert device.native_bfloat16(cpuinfo) == "AVX-512 BF16 and AMX"
-    cpuinfo.write_text("flags\t\t: fpu sse avx2 avx512f\n")
-    assert device.native_bfloat16(cpuinfo) == "" and device.native_bfloat16(tmp_path / "absent") == ""
-    config = config_lib.PRESETS["default"]
-    chosen = speed.resolve(config, on_gpu=False, native_bfloat16="AVX-512 BF16")
-    assert chosen.mixed_precision == "bfloat16" and not chosen.jit_compile and chosen.steps_per_call == 1
-    assert "mixed precision bfloat16 (auto: this CPU has AVX-512 BF16)," in chosen.describe()
-    told = dataclasses.replace(config, mixed_precision="off")
-    assert speed.resolve(told, on_gpu=False, native_bfloat16="AVX-512 BF16").mixed_precision == "off"
-    assert speed.resolve(config, on_gpu=False).mixed_precision == "off"  # Texts, and CPUs without the instructions.
 
 
 def plain_losses(config, batches):

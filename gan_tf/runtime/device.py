@@ -1,7 +1,6 @@
 """Which processor runs the work: TensorFlow places it on the GPU when one is visible."""
 
 import os
-import pathlib
 
 import tensorflow as tf
 
@@ -31,24 +30,6 @@ def use(choice="auto"):
         return f"CPU ({os.cpu_count()} cores)"
     names = [tf.config.experimental.get_device_details(gpu).get("device_name", gpu.name) for gpu in gpus]
     return "GPU: " + ", ".join(names)
-
-
-# The CPU instructions that compute bfloat16 natively, as Linux's /proc/cpuinfo names them, and as people do.
-BFLOAT16_INSTRUCTIONS = {"avx512_bf16": "AVX-512 BF16", "amx_bf16": "AMX"}
-
-
-def native_bfloat16(cpuinfo="/proc/cpuinfo"):
-    """The names of this CPU's bfloat16 instructions, e.g. "AVX-512 BF16", or "" when it has none (or is not
-    a Linux machine's, which says so in /proc/cpuinfo)."""
-    try:
-        text = pathlib.Path(cpuinfo).read_text(errors="replace")
-    except OSError:
-        return ""
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags.update(line.partition(":")[2].split())
-    return " and ".join(name for flag, name in BFLOAT16_INSTRUCTIONS.items() if flag in flags)
 
 
 def on_gpu():

@@ -15,9 +15,6 @@ AUTO = {
     "cpu": {"jit_compile": "off", "mixed_precision": "off", "steps_per_call": 1},
     "gpu": {"jit_compile": "on", "mixed_precision": "bfloat16", "steps_per_call": 16},
 }
-# On a CPU with bfloat16 instructions (AVX-512 BF16 or AMX), picture runs compute in bfloat16: faster there, and
-# no worse after 5 epochs of CIFAR-10 or MNIST (docs/speed.md, "bfloat16 on the CPU"). Texts stay in float32.
-NATIVE_BFLOAT16_CPU = {**AUTO["cpu"], "mixed_precision": "bfloat16"}
 POLICIES = {"off": "float32", "bfloat16": "mixed_bfloat16", "float16": "mixed_float16"}
 
 
@@ -30,13 +27,11 @@ class Speed:
     steps_per_call: int
     cache_dataset: bool
     prefetch: bool
-    why_precision: str = ""  # Why auto chose this precision, when the device decided it.
 
     def describe(self):
         """One line for the training log, e.g. 'XLA off, mixed precision off, 1 step per call, ...'."""
-        why = f" ({self.why_precision})" if self.why_precision else ""
         return (
-            f"XLA {'on' if self.jit_compile else 'off'}, mixed precision {self.mixed_precision}{why}, "
+            f"XLA {'on' if self.jit_compile else 'off'}, mixed precision {self.mixed_precision}, "
             f"{self.steps_per_call} step{'s' if self.steps_per_call > 1 else ''} per call, "
             f"dataset cache {'on' if self.cache_dataset else 'off'}, prefetch {'on' if self.prefetch else 'off'}"
         )
@@ -47,20 +42,17 @@ class Speed:
         return self.mixed_precision == "float16"
 
 
-def resolve(config, on_gpu, native_bfloat16=""):
-    """The Speed of `config` on a GPU (on_gpu=True) or a CPU; `native_bfloat16` names a CPU's bfloat16
-    instructions (device.native_bfloat16()) where a picture run may use them, "" where it may not."""
-    auto = AUTO["gpu"] if on_gpu else NATIVE_BFLOAT16_CPU if native_bfloat16 else AUTO["cpu"]
+def resolve(config, on_gpu):
+    """The Speed of `config` on a GPU (on_gpu=True) or a CPU."""
+    auto = AUTO["gpu" if on_gpu else "cpu"]
     mixed_precision = auto["mixed_precision"] if config.mixed_precision == "auto" else config.mixed_precision
     jit_compile = auto["jit_compile"] if config.jit_compile == "auto" else config.jit_compile
-    chosen_by_processor = config.mixed_precision == "auto" and not on_gpu and native_bfloat16
     return Speed(
         jit_compile=jit_compile == "on",
         mixed_precision=mixed_precision,
         steps_per_call=config.steps_per_call or auto["steps_per_call"],
         cache_dataset=config.cache_dataset == "on",
         prefetch=config.prefetch == "on",
-        why_precision=f"auto: this CPU has {native_bfloat16}" if chosen_by_processor else "",
     )
 
 

@@ -30,7 +30,6 @@ from gan_tf import mnist
 from gan_tf import models
 from gan_tf import train
 from gan_tf.runtime import compiled
-from gan_tf.runtime import device
 from gan_tf.runtime import speed as speed_lib
 from gan_tf.tools import clock
 from gan_tf.tools import variants
@@ -245,7 +244,7 @@ def matmul_flops_per_second(size=MATMUL_SIZE, window_seconds=4.0):
 
 def speed_variants(on_gpu):
     """(label, speed.Speed) for the device's auto settings and each choice changed alone."""
-    auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu, device.native_bfloat16())
+    auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu)
     variants = [
         ("auto (" + auto.describe() + ")", auto),
         ("XLA " + ("off" if auto.jit_compile else "on"), dataclasses.replace(auto, jit_compile=not auto.jit_compile)),
@@ -334,7 +333,7 @@ def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, tar
     for label, speed in speed_variants(on_gpu):
         (rate,) = rates([ours(default, train_pictures, speed)], window_seconds=window_seconds)
         log(f"  {label + ':':86}{rate:8.0f}")
-    auto = speed_lib.resolve(default, on_gpu, device.native_bfloat16())
+    auto = speed_lib.resolve(default, on_gpu)
     if colour := config_lib.colour_defaults(default, facts):
         log_colour_defaults(default, config_lib.with_pictures(config_lib.resolve({}), facts, tuple(colour)), train_pictures,
                             auto, window_seconds, log)  # fmt: skip
