@@ -14,6 +14,8 @@ A conditional run (config.conditional "on", the default) tells the generator whi
 Osindero (2014) and keras-io's "Conditional GAN" example. Each network stays a Sequential with one
 input: the label is appended to that input, by generator_inputs() and discriminator_inputs(). The
 encoder then reads both halves back from an image: the latent vector and the class (encoder_outputs()).
+With --class-conditioning projection (colour pictures' default), the label goes on from that input to
+every block of G and to D's verdict (class_conditioning.py), so that it shapes the picture.
 
 An unconditional run (--conditional off) learns from the images alone. With --clusters K it still
 trains like a conditional one, on labels it finds itself: the K clusters of the training images
