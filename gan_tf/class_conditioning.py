@@ -16,7 +16,7 @@ The tensor between two blocks is the block's own output with the label code appe
 code the network reads (models.generator_inputs(), models.discriminator_inputs()). WithLabel splits the code
 off, runs a block's layers on the features (its class batch normalisation reading the code), and appends the
 code again, so the networks stay Sequentials with one input. The split and the join copy the map, so they
-happen once a block, not once a layer: G's blocks each end in a WithLabel, and D's blocks are one.
+happen once a block, not once a layer: each of G's blocks is a WithLabel, and D's blocks are one together.
 """
 
 import keras
