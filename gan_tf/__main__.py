@@ -212,8 +212,11 @@ def flag_help(name):
     parts = []
     if field is not None:
         unconditional = config_lib.UNCONDITIONAL_DEFAULTS.get(name)
-        default = field.metadata["default_help"] + (
-            f"; with --conditional off: {unconditional}" if unconditional else ""
+        colour = config_lib.COLOUR_DEFAULTS["on"].get(name)
+        default = (
+            field.metadata["default_help"]
+            + (f"; with --conditional off: {unconditional}" if unconditional else "")
+            + (f"; on colour pictures: {colour}" if colour else "")
         )
         parts.append(f"{field.metadata['why']} (default: {default})")
     if text_field is not None and (field is None or text_field.metadata["why"] != field.metadata["why"]):

@@ -334,7 +334,7 @@ UNCONDITIONAL_DEFAULTS = {"clusters": 100, "spectral_norm": "on", "generator_ave
 
 
 # The defaults of a new run on colour pictures, or pictures larger than MNIST's 28 pixels, in each mode, where they
-# differ from the digits' (and in an unconditional run, from UNCONDITIONAL_DEFAULTS), chosen by the GAN lab on
+# differ from the digits' (and in an unconditional run, from UNCONDITIONAL_DEFAULTS), chosen by 5-epoch runs on
 # CIFAR-10 (docs/pictures.md, "Defaults for colour pictures"). A flag given explicitly still wins.
 COLOUR_DEFAULTS = {
     # The class at every layer, and the hinge loss: a CIFAR-10 class is a shape, not a tint.
