@@ -141,5 +141,11 @@ class ClassProjection(keras.layers.Layer):
         embedded = tf.matmul(tf.cast(code, features.dtype), tf.cast(self.embeddings, features.dtype))  # (B, F)
         return self.score(features, training=training) + tf.reduce_sum(embedded * features, axis=-1, keepdims=True)
 
+    def class_logits(self, features, codes):
+        """How much D's features (B, F) look like each label, whose codes are the rows of `codes` (L', L): the
+        class term of the verdict for every label at once, (B, L'), logits of the label an --class-loss names."""
+        embedded = tf.matmul(tf.cast(codes, features.dtype), tf.cast(self.embeddings, features.dtype))  # (L', F)
+        return tf.matmul(features, embedded, transpose_b=True)
+
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (1,)

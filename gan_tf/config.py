@@ -237,6 +237,13 @@ class Config(settings.RunSettings):
         "class mix of real and fake batches) (Salimans et al. 2016).",
         interval("[0, 1000]"),
     )
+    class_loss: float = setting(
+        0.0,
+        "Weight W of a classification term with --class-conditioning projection: D also learns to name the class "
+        "of real pictures, reading its projection on every class's embedding, and G to draw pictures D names as "
+        "the class asked (AC-GAN's auxiliary classifier, Odena et al. 2017, without a head of its own); 0: none.",
+        interval("[0, 1000]"),
+    )
     augment: str = setting(
         "off",
         "on: DiffAugment (Zhao et al. 2020): the same random translation, cutout and brightness for real and "
@@ -275,6 +282,16 @@ class Config(settings.RunSettings):
             raise errors.UserError(
                 "--conditional on needs pictures with classes (a sub-folder per class): "
                 "add --conditional off, or sort the pictures into class folders."
+            )
+        projection = self.class_conditioning == "projection" and self.architecture == "dcgan"
+        if self.class_loss and self.data and not projection:  # Once the pictures are known: colour ones take it.
+            raise errors.UserError(
+                "--class-loss reads the class from a projection discriminator's embedding: add --class-conditioning "
+                "projection (and the dcgan architecture), or set --class-loss 0."
+            )
+        if self.class_loss and self.conditional == "off" and not self.clusters:
+            raise errors.UserError(
+                "--class-loss needs labels to name: the classes (--conditional on) or --clusters; or set --class-loss 0."
             )
         if self.label_smoothing and self.loss not in LOSSES_WITH_TARGETS:
             raise errors.UserError(

@@ -162,6 +162,15 @@ def discriminate(discriminator, inputs, training=True):
     return logits, features
 
 
+def class_logits(config, discriminator, features):
+    """Which label D reads in a picture, from its features (discriminate()): float32 (B, L), L = num_labels(config).
+
+    The projection discriminator's class term, logit = embed(y) . phi(x), asked of every label y at once, so that
+    D's own embedding of the labels doubles as a classifier (--class-loss)."""
+    codes = label_code(config, tf.range(num_labels(config)), features.dtype)  # (L, code size)
+    return tf.cast(discriminator.layers[-1].class_logits(features, codes), tf.float32)
+
+
 def build_generator(config):
     """generator_inputs() (None, latent_dim [+ L]) -> image (None, H, W, C) in [-1, 1].
 

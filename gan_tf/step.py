@@ -4,7 +4,9 @@ Read it beside TensorFlow's DCGAN tutorial: one forward pass under two tf.Gradie
 player `tape.gradient` and `optimizer.apply_gradients`, with a banner naming what it optimises.
 
     (1) Update D: maximise log D(x) + log(1 - D(G(z)))          (or the --loss chosen: losses.py)
+                                                                 (+ naming x's class, with --class-loss)
     (2) Update G: maximise log D(G(z))                           (+ feature matching, with --feature-matching)
+                                                                 (+ D naming G(z)'s class as asked, with --class-loss)
     (3) Update E: minimise |E(G(z)) - z|^2 + |G(E(x)) - x|^2   (+ naming the label, when the run has labels)
 
 (1) and (2) are simultaneous updates, as in TensorFlow's tutorial: both gradients come from the same
@@ -65,6 +67,9 @@ def gan_update(state, config, real_images, labels, latent_vectors, average=tf.re
             state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, average
         )
         generator_loss = average(losses.generator_loss(config.loss, fake_logits))
+        if config.class_loss:  # D names the class of real pictures, and G draws pictures D names as asked.
+            discriminator_loss += named_class_loss(state, config, real_features, labels, average)
+            generator_loss += named_class_loss(state, config, fake_features, labels, average)
         if config.feature_matching:
             generator_loss += config.feature_matching * feature_matching(
                 state, config, real_images, fake_images, real_features, fake_features
@@ -99,11 +104,13 @@ def critic_update(state, config, real_images, labels, seed, average=tf.reduce_me
     latent_vectors = tf.random.stateless_normal((tf.shape(real_images)[0], config.latent_dim), seed=seed)
     fake_images = state.networks["generator"](models.generator_inputs(config, latent_vectors, labels), training=True)
     with tf.GradientTape() as discriminator_tape:
-        real_logits, _ = discriminator_view(state, config, real_images, labels, fold(seed, AUGMENT_REAL))
+        real_logits, real_features = discriminator_view(state, config, real_images, labels, fold(seed, AUGMENT_REAL))
         fake_logits, _ = discriminator_view(state, config, fake_images, labels, fold(seed, AUGMENT_FAKE))
         discriminator_loss = discriminator_objective(
             state, config, real_images, fake_images, labels, real_logits, fake_logits, seed, average
         )
+        if config.class_loss:
+            discriminator_loss += named_class_loss(state, config, real_features, labels, average)
         scaled_discriminator_loss = discriminator_optimizer.scale_loss(discriminator_loss)
 
     # (1') Update D again.
@@ -213,6 +220,15 @@ def discriminator_objective(state, config, real_images, fake_images, labels, rea
     return loss + config.gradient_penalty_weight * average(
         losses.gradient_penalty(critic, real_images, fake_images, weights)
     )
+
+
+def named_class_loss(state, config, features, labels, average):
+    """--class-loss W: W times -log p(label | picture), p read by D's projection of its features on every label's
+    embedding (models.class_logits()), as AC-GAN's auxiliary classifier (Odena et al. 2017) but without a
+    head of its own. D learns it on real pictures only, so that G is pushed towards real pictures of its
+    class, not towards whatever D has learned to name among the fakes."""
+    logits = models.class_logits(config, state.networks["discriminator"], features)
+    return config.class_loss * average(losses.class_loss(labels, logits))
 
 
 def feature_matching(state, config, real_images, fake_images, real_features, fake_features):

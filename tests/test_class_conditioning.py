@@ -72,6 +72,26 @@ def test_the_projection_adds_the_class_embedding_times_the_features():
     np.testing.assert_allclose(logits, [[6.0 + 1.0], [6.0 - 6.0]])  # w . phi + embed(y) . phi.
 
 
+def test_class_logits_are_the_projection_asked_of_every_label():
+    layer = class_conditioning.ClassProjection(2, keras.layers.Dense(1))
+    layer.build((None, 5))
+    layer.embeddings.assign([[1.0, 0.0, 0.0], [0.0, 0.0, -2.0]])
+    features = tf.constant([[1.0, 2.0, 3.0], [0.0, 1.0, -1.0]])
+    np.testing.assert_allclose(layer.class_logits(features, tf.eye(2)), [[1.0, -6.0], [0.0, 2.0]])
+    # A run of 40 clusters reads 16-number codes: its class logits still have a column per cluster.
+    clusters = dataclasses.replace(PROJECTION, conditional="off", clusters=40)
+    discriminator = models.build_discriminator(clusters)
+    labels = tf.constant([0, 39, 7])
+    inputs = models.discriminator_inputs(clusters, tf.random.uniform((3, 28, 28, 1), -1, 1), labels)
+    logits, features = models.discriminate(discriminator, inputs)
+    class_logits = models.class_logits(clusters, discriminator, features)
+    assert class_logits.shape == (3, 40) and class_logits.dtype == tf.float32
+    plain = discriminator.layers[-1].score(features)  # The verdict's class term is the asked label's logit.
+    np.testing.assert_allclose(
+        tf.gather(class_logits, labels, batch_dims=1), (logits - plain)[:, 0], rtol=1e-4, atol=1e-4
+    )
+
+
 @pytest.mark.parametrize("size, channels", [(28, 1), (32, 3)])
 def test_projection_networks_keep_their_inputs_and_outputs(size, channels):
     config = dataclasses.replace(PROJECTION, image_size=size, channels=channels)

@@ -136,6 +136,14 @@ def test_the_gan_labs_flags_that_do_not_fit_together_are_refused():
         config_lib.resolve({"critic_steps": 0})
     with pytest.raises(errors.UserError, match="are all 0, so nothing would be saved"):
         config_lib.resolve({"checkpoint_every_epochs": 0, "checkpoint_every_seconds": 0.0})
+    asked = {"class_loss": 1.0}  # The class read from a projection: colour pictures' default, not the digits'.
+    digits = {"image_size": 28, "channels": 1, "class_names": mnist.DIGIT_NAMES, "data": "mnist"}
+    with pytest.raises(errors.UserError, match="--class-loss reads the class from a projection discriminator"):
+        config_lib.with_pictures(config_lib.resolve(asked), digits, asked)
+    colour = {**digits, "image_size": 32, "channels": 3, "data": "/photos"}
+    assert config_lib.with_pictures(config_lib.resolve(asked), colour, asked).class_conditioning == "projection"
+    with pytest.raises(errors.UserError, match="--class-loss needs labels to name"):
+        config_lib.resolve({"conditional": "off", "clusters": 0, **asked})
 
 
 def test_an_unconditional_run_starts_from_the_unconditional_defaults_and_flags_still_win():

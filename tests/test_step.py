@@ -40,6 +40,8 @@ def same(first, second):
         {"feature_matching": 2.0},
         {"conditional": "off", "feature_matching": 0.5},
         {"conditional": "off", "clusters": 3, "feature_matching": 0.5},
+        {"class_conditioning": "projection", "class_loss": 0.5},
+        {"conditional": "off", "clusters": 3, "class_conditioning": "projection", "class_loss": 2.0},
     ],
 )
 def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_config, changes):
@@ -66,16 +68,27 @@ def test_the_gan_update_reports_the_losses_of_the_models_it_was_given(tiny_confi
                 )
             )
         expected_generator_loss += config.feature_matching * extra
+    expected_discriminator_loss = float(
+        tf.reduce_mean(losses.discriminator_loss(config.loss, real_logits, fake_logits, config.label_smoothing))
+    )
+    if config.class_loss:  # W times the cross-entropy of the label, over D's features times each label's embedding.
+        embeddings = state.networks["discriminator"].layers[-1].embeddings.numpy()  # One-hot codes: a row a label.
+        expected_discriminator_loss += config.class_loss * cross_entropy(real_features.numpy() @ embeddings.T, labels)
+        expected_generator_loss += config.class_loss * cross_entropy(fake_features.numpy() @ embeddings.T, labels)
     encoder_before = values(state.networks["encoder"])
 
     _, step_losses = step.gan_update(state, config, real_images, labels, latent_vectors)
 
-    assert float(step_losses["discriminator"]) == pytest.approx(
-        float(tf.reduce_mean(losses.discriminator_loss(config.loss, real_logits, fake_logits, config.label_smoothing))),
-        rel=1e-5,
-    )
+    assert float(step_losses["discriminator"]) == pytest.approx(expected_discriminator_loss, rel=1e-5)
     assert float(step_losses["generator"]) == pytest.approx(expected_generator_loss, rel=1e-5)
     assert same(values(state.networks["encoder"]), encoder_before)  # The encoder is not part of the GAN's game.
+
+
+def cross_entropy(logits, labels):
+    """The mean of -log softmax(logits)[label], in NumPy."""
+    logits = logits - logits.max(axis=1, keepdims=True)
+    log_probabilities = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+    return float(-log_probabilities[np.arange(len(labels)), np.asarray(labels)].mean())
 
 
 def test_the_wasserstein_critic_loss_adds_the_weighted_gradient_penalty(tiny_config):

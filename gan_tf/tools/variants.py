@@ -23,6 +23,8 @@ VARIANTS = {
     # only beside G's and D's inputs: each is the default of some pictures (config.COLOUR_DEFAULTS).
     "projection": {"class_conditioning": "projection"},
     "concatenate": {"class_conditioning": "concatenate"},
+    # D names the class of real pictures from its projection, and G draws pictures it names as asked (AC-GAN's term).
+    "class-loss": {"class_conditioning": "projection", "class_loss": 1.0},
     # Unconditional only: the self-conditioning on clusters switched off, to show what it brings.
     "no-clusters": {"clusters": 0},
 }
