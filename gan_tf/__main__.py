@@ -212,11 +212,12 @@ def flag_help(name):
     parts = []
     if field is not None:
         unconditional = config_lib.UNCONDITIONAL_DEFAULTS.get(name)
-        colour = config_lib.COLOUR_DEFAULTS["on"].get(name)
+        colour, colour_off = (config_lib.COLOUR_DEFAULTS[mode].get(name) for mode in ("on", "off"))
         default = (
             field.metadata["default_help"]
-            + (f"; with --conditional off: {unconditional}" if unconditional else "")
-            + (f"; on colour pictures: {colour}" if colour else "")
+            + (f"; with --conditional off: {unconditional}" if unconditional is not None else "")
+            + (f"; on colour pictures: {colour}" if colour is not None else "")
+            + (f"; on colour pictures with --conditional off: {colour_off}" if colour_off is not None else "")
         )
         parts.append(f"{field.metadata['why']} (default: {default})")
     if text_field is not None and (field is None or text_field.metadata["why"] != field.metadata["why"]):

@@ -356,8 +356,9 @@ UNCONDITIONAL_DEFAULTS = {"clusters": 100, "spectral_norm": "on", "generator_ave
 COLOUR_DEFAULTS = {
     # The class at every layer, and the hinge loss: a CIFAR-10 class is a shape, not a tint.
     "on": {"class_conditioning": "projection", "loss": "hinge"},
-    # The digits' unconditional defaults: no change measured better after 5 epochs of CIFAR-10.
-    "off": {},
+    # No average of G's weights: its batch normalisation's statistics, averaged with them, fit the average badly,
+    # and after 5 epochs of CIFAR-10 G's own weights drew nearer to real pictures (Frechet 4.683 against 6.144).
+    "off": {"generator_average": 0.0},
 }
 
 
