@@ -72,7 +72,12 @@ def train(
     log(f"data: {pictures.source}")
     log(f"config: {config}")
     colour = config_lib.colour_defaults(config, facts) if saved is None and preset in (None, "default") else {}
-    if taken := [f"{settings.flag(name)} {value}" for name, value in colour.items() if name not in overrides]:
+    taken = [
+        f"{settings.flag(name)} {value}"
+        for name, value in colour.items()
+        if name not in overrides and getattr(config, name) == value  # Not dropped with what was asked.
+    ]
+    if taken:
         log(f"config: the defaults for colour pictures (docs/pictures.md): {', '.join(taken)}")
     evaluation = None
     if config.eval_every:

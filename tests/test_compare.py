@@ -36,7 +36,9 @@ def test_variant_names_give_flags_over_each_modes_defaults():
     on_colour = variants.default_variants(facts=colour)  # Their defaults take the class at every layer.
     assert "conditional/concatenate" in on_colour and "conditional/projection" not in on_colour
     concatenated = variants.variant_config("conditional/concatenate", colour)
-    assert variants.flags(concatenated, colour) == "--class-conditioning concatenate"
+    assert (
+        variants.flags(concatenated, colour) == "--class-conditioning concatenate --class-loss 0.0"
+    )  # It reads a projection.
     unlabelled = variants.default_variants(labelled=False)  # A flat folder: no conditional variant.
     assert unlabelled == [name for name in listed if name.startswith("unconditional/")]
     for bad in ["hinge", "sideways/hinge", "conditional/hinges"]:

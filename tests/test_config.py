@@ -75,7 +75,8 @@ def test_colour_pictures_and_larger_ones_take_their_own_defaults_and_digits_keep
         for name, value in config_lib.COLOUR_DEFAULTS[mode].items():
             assert getattr(config, name) == value
     asked = {"class_conditioning": "concatenate"}
-    assert config_lib.with_pictures(config_lib.resolve(asked), facts, asked).class_conditioning == "concatenate"
+    concatenated = config_lib.with_pictures(config_lib.resolve(asked), facts, asked)
+    assert concatenated.class_conditioning == "concatenate" and concatenated.class_loss == 0  # It needs the projection.
     tiny = config_lib.with_pictures(config_lib.resolve({}, preset="tiny"), facts, preset="tiny")
     assert tiny.class_conditioning == "concatenate"  # Presets are kept as they are.
     digits = {"image_size": 28, "channels": 1, "class_names": mnist.DIGIT_NAMES, "data": "mnist"}
