@@ -39,7 +39,7 @@ SMALLEST_START = 7  # The generator's first map is at most this big (7x7 for dig
 def class_projection(config):
     """Whether the label reaches every layer of G and D's verdict (--class-conditioning projection, in
     class_conditioning.py), rather than their inputs alone."""
-    return config.class_conditioning == "projection" and num_labels(config) > 0
+    return config.reads_class_projection() and num_labels(config) > 0
 
 
 def conditional(config):
