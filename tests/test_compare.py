@@ -31,10 +31,16 @@ def test_variant_names_give_flags_over_each_modes_defaults():
         listed
     )
     assert "conditional/projection" in listed and "conditional/concatenate" not in listed
-    assert len(listed) == 2 * len(variants.VARIANTS) - 5 and listed[0] == "conditional/default"
+    # Left out on digits: the loss, concatenation and (no) clusters told the class; spectral norm, the average,
+    # concatenation and the clusters without classes, all defaults; and non-saturating in both modes.
+    assert len(listed) == 2 * len(variants.VARIANTS) - 9 and listed[0] == "conditional/default"
+    assert not {"conditional/clusters", "unconditional/clusters", "conditional/non-saturating"} & set(listed)
     colour = {"image_size": 32, "channels": 3, "class_names": ("cat", "dog"), "data": "/pets"}
     on_colour = variants.default_variants(facts=colour)  # Their defaults take the class at every layer.
     assert "conditional/concatenate" in on_colour and "conditional/projection" not in on_colour
+    # Without classes colour pictures train with hinge and no clusters: so no projection or class loss either.
+    assert {"unconditional/non-saturating", "unconditional/clusters", "unconditional/generator-average"} <= set(on_colour)
+    assert not {"unconditional/hinge", "unconditional/no-clusters", "unconditional/projection"} & set(on_colour)
     concatenated = variants.variant_config("conditional/concatenate", colour)
     assert (
         variants.flags(concatenated, colour) == "--class-conditioning concatenate --class-loss 0.0"

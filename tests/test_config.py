@@ -145,6 +145,11 @@ def test_the_gan_labs_flags_that_do_not_fit_together_are_refused():
     assert config_lib.with_pictures(config_lib.resolve(asked), colour, asked).class_conditioning == "projection"
     with pytest.raises(errors.UserError, match="--class-loss needs labels to name"):
         config_lib.resolve({"conditional": "off", "clusters": 0, **asked})
+    with pytest.raises(errors.UserError, match="--class-conditioning projection needs labels to project on"):
+        config_lib.resolve({"conditional": "off", "clusters": 0, "class_conditioning": "projection"})
+    unlabelled = {**colour, "class_names": ()}  # A colour folder without classes: no clusters by default.
+    with pytest.raises(errors.UserError, match="--class-loss needs labels to name"):
+        config_lib.with_pictures(config_lib.resolve(asked), unlabelled, asked)
 
 
 def test_an_unconditional_run_starts_from_the_unconditional_defaults_and_flags_still_win():

@@ -10,6 +10,7 @@ VARIANTS = {
     "default": {},
     "least-squares": {"loss": "least-squares"},
     "hinge": {"loss": "hinge"},
+    "non-saturating": {"loss": "non-saturating"},  # The digits' loss, where another is the default.
     # As in the paper: five critic updates per G update, and no batch normalisation in the critic, whose
     # gradient penalty is taken image by image.
     "wasserstein-gp": {"loss": "wasserstein-gp", "critic_steps": 5, "discriminator_batchnorm": "off"},
@@ -25,8 +26,9 @@ VARIANTS = {
     "concatenate": {"class_conditioning": "concatenate"},
     # D names the class of real pictures from its projection, and G draws pictures it names as asked (AC-GAN's term).
     "class-loss": {"class_conditioning": "projection", "class_loss": 1.0},
-    # Unconditional only: the self-conditioning on clusters switched off, to show what it brings.
+    # Unconditional only: the self-conditioning on clusters switched off, or on where it is off (colour pictures).
     "no-clusters": {"clusters": 0},
+    "clusters": {"clusters": 100},
 }
 MODES = {"on": "conditional", "off": "unconditional"}
 
@@ -79,17 +81,22 @@ def variant_config(variant, facts=None):
 
 def default_variants(labelled=True, facts=None):
     """make compare's default list for pictures with these facts (None: MNIST's digits): in each mode, its
-    defaults and every variant that changes them (so unconditional/spectral-norm, already a default of that
-    mode, and conditional/no-clusters are left out). Pictures without classes get the unconditional ones only."""
+    defaults and every variant that changes them and applies to it (so unconditional/spectral-norm, already a
+    default of that mode, and conditional/clusters are left out). Pictures without classes get the unconditional
+    ones only."""
     names = []
     for mode in MODES.values() if labelled else ["unconditional"]:
         default = variant_config(f"{mode}/default", facts)
-        names += [
-            f"{mode}/{name}"
-            for name in VARIANTS
-            if name == "default" or variant_config(f"{mode}/{name}", facts) != default
-        ]
+        names += [f"{mode}/{name}" for name in VARIANTS if name == "default" or changes(f"{mode}/{name}", default, facts)]
     return names
+
+
+def changes(variant, default, facts):
+    """Whether `variant` applies to its mode on these pictures (its flags are a valid run) and differs from `default`."""
+    try:
+        return variant_config(variant, facts) != default
+    except errors.UserError:  # E.g. clusters told the class, or a class loss without labels.
+        return False
 
 
 def flags(config, facts=None):
