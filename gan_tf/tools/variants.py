@@ -28,7 +28,7 @@ VARIANTS = {
     "class-loss": {"class_conditioning": "projection", "class_loss": 1.0},
     # Unconditional only: the self-conditioning on clusters switched off, or on where it is off (colour pictures).
     "no-clusters": {"clusters": 0},
-    "clusters": {"clusters": 100},
+    "clusters": {"clusters": config_lib.UNCONDITIONAL_DEFAULTS["clusters"]},
 }
 MODES = {"on": "conditional", "off": "unconditional"}
 
