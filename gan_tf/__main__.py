@@ -219,7 +219,11 @@ def flag_help(name):
             + (f"; with --conditional off: {unconditional}" if unconditional is not None else "")
             + (f"; on colour pictures: {colour}" if colour is not None else "")
             + (" in either mode" if both else "")
-            + (f"; on colour pictures with --conditional off: {colour_off}" if colour_off is not None and not both else "")
+            + (
+                f"; on colour pictures with --conditional off: {colour_off}"
+                if colour_off is not None and not both
+                else ""
+            )
         )
         parts.append(f"{field.metadata['why']} (default: {default})")
     if text_field is not None and (field is None or text_field.metadata["why"] != field.metadata["why"]):

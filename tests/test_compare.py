@@ -39,7 +39,9 @@ def test_variant_names_give_flags_over_each_modes_defaults():
     on_colour = variants.default_variants(facts=colour)  # Their defaults take the class at every layer.
     assert "conditional/concatenate" in on_colour and "conditional/projection" not in on_colour
     # Without classes colour pictures train with hinge and no clusters: so no projection or class loss either.
-    assert {"unconditional/non-saturating", "unconditional/clusters", "unconditional/generator-average"} <= set(on_colour)
+    assert {"unconditional/non-saturating", "unconditional/clusters", "unconditional/generator-average"} <= set(
+        on_colour
+    )
     assert not {"unconditional/hinge", "unconditional/no-clusters", "unconditional/projection"} & set(on_colour)
     concatenated = variants.variant_config("conditional/concatenate", colour)
     assert (

@@ -87,7 +87,9 @@ def default_variants(labelled=True, facts=None):
     names = []
     for mode in MODES.values() if labelled else ["unconditional"]:
         default = variant_config(f"{mode}/default", facts)
-        names += [f"{mode}/{name}" for name in VARIANTS if name == "default" or changes(f"{mode}/{name}", default, facts)]
+        names += [
+            f"{mode}/{name}" for name in VARIANTS if name == "default" or changes(f"{mode}/{name}", default, facts)
+        ]
     return names
 
 
