@@ -213,18 +213,13 @@ def flag_help(name):
     if field is not None:
         unconditional = config_lib.UNCONDITIONAL_DEFAULTS.get(name)
         colour, colour_off = (config_lib.COLOUR_DEFAULTS[mode].get(name) for mode in ("on", "off"))
-        both = colour is not None and colour == colour_off
-        default = (
-            field.metadata["default_help"]
-            + (f"; with --conditional off: {unconditional}" if unconditional is not None else "")
-            + (f"; on colour pictures: {colour}" if colour is not None else "")
-            + (" in either mode" if both else "")
-            + (
-                f"; on colour pictures with --conditional off: {colour_off}"
-                if colour_off is not None and not both
-                else ""
-            )
-        )
+        extra = [f"with --conditional off: {unconditional}"] if unconditional is not None else []
+        if colour is not None and colour == colour_off:
+            extra.append(f"on colour pictures: {colour} in either mode")
+        else:
+            extra += [f"on colour pictures: {colour}"] if colour is not None else []
+            extra += [f"on colour pictures with --conditional off: {colour_off}"] if colour_off is not None else []
+        default = "; ".join([field.metadata["default_help"], *extra])
         parts.append(f"{field.metadata['why']} (default: {default})")
     if text_field is not None and (field is None or text_field.metadata["why"] != field.metadata["why"]):
         parts.append(f"Texts: {text_field.metadata['why']} (default: {text_field.metadata['default_help']})")

@@ -268,6 +268,10 @@ class Config(settings.RunSettings):
         --class-loss reads."""
         return self.class_conditioning == "projection" and self.architecture == "dcgan"
 
+    def has_labels(self):
+        """Whether the run has labels for G and D: its classes (--conditional on) or --clusters."""
+        return self.conditional == "on" or self.clusters > 0
+
     def validate(self):
         """Raises UserError naming the first setting that cannot work, alone or with another; returns the config."""
         super().validate()
@@ -288,7 +292,7 @@ class Config(settings.RunSettings):
                 "--conditional on needs pictures with classes (a sub-folder per class): "
                 "add --conditional off, or sort the pictures into class folders."
             )
-        if self.class_loss and self.conditional == "off" and not self.clusters:
+        if self.class_loss and not self.has_labels():
             raise errors.UserError(
                 "--class-loss needs labels to name: the classes (--conditional on) or --clusters; or set --class-loss 0."
             )
@@ -297,7 +301,7 @@ class Config(settings.RunSettings):
                 "--class-loss reads the class from a projection discriminator's embedding: add --class-conditioning "
                 "projection (and the dcgan architecture), or set --class-loss 0."
             )
-        if self.class_conditioning == "projection" and self.conditional == "off" and not self.clusters:
+        if self.class_conditioning == "projection" and not self.has_labels():
             raise errors.UserError(
                 "--class-conditioning projection needs labels to project on: the classes (--conditional on) or "
                 "--clusters; or drop --class-conditioning."
