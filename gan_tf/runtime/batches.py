@@ -47,6 +47,10 @@ def epoch_batches(examples, batch_size, seed, epoch, skip=0, prefetch=True, comp
     # Each worker of a multi-worker run builds the same batches and keeps its share of every one.
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    # tf.data's autotuner gives each iterator a thread that sleeps up to a minute between its passes, and
+    # deleting the iterator waits for that sleep to end: up to a minute lost at every epoch's end
+    # (docs/pictures.md, "64 pixels"). The examples are in memory and need no tuning: off.
+    options.autotune.enabled = False
     parts = []
     for batches, number in [(full, full_batches), (short, int(leftover > 0))]:
         if number:
