@@ -136,7 +136,7 @@ def kind_of(saved, dataset=None, path=None):
     """A run's kind: its saved config's, else what --dataset or --data names (pictures unless texts)."""
     if saved is not None:
         return saved.kind
-    return text_config.KIND if text_data.is_text(dataset or path or "") else config_lib.KIND
+    return text_config.KIND if text_data.is_text(dataset, path) else config_lib.KIND
 
 
 def refuse_options(options, run_words):
@@ -187,7 +187,7 @@ def bench(checkpoint_dir, dataset=None, path=None, target=9.0, trial_minutes=10.
     from gan_tf.tools import bench as bench_lib
 
     judge_directory = files.check_directory(checkpoint_dir)  # The judge is saved there when trained.
-    if text_data.is_text(dataset or path or ""):
+    if text_data.is_text(dataset, path):
         return text_commands.bench(dataset, path, device.on_gpu(), log)
     where, train, test = data.load_named(dataset, path, log=log)
     bench_lib.run(where, train, test, judge_directory, device.on_gpu(), target, trial_minutes, log=log)
@@ -198,7 +198,7 @@ def compare(checkpoint_dir, output_dir, epochs, variants=None, dataset=None, pat
     from gan_tf.tools import compare as compare_lib
     from gan_tf.tools import variants as variants_lib
 
-    if text_data.is_text(dataset or path or ""):
+    if text_data.is_text(dataset, path):
         return compare_texts(output_dir, epochs, variants, dataset, path, log)
     if any("/" not in variant for variant in variants or []):
         raise errors.UserError("--variants: these are text variants, and the data are pictures: name MODE/NAME.")

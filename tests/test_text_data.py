@@ -62,20 +62,21 @@ def test_what_is_not_text_or_holds_none_gets_one_line(tmp_path):
         data.load(str(tmp_path / "nowhere.txt"))
 
 
-def test_the_kind_of_a_source(tmp_path):
+def test_the_kind_of_a_source(tmp_path, monkeypatch):
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "a.txt").write_text("hi\n")
     (tmp_path / "pictures").mkdir()
     (tmp_path / "pictures" / "a.png").write_bytes(b"")
     (tmp_path / "pictures" / "notes.txt").write_text("a picture folder with notes\n")
     assert (
-        data.is_text("fortunes")
-        and data.is_text(str(tmp_path / "texts"))
-        and data.is_text(str(tmp_path / "texts" / "a.txt"))
+        data.is_text(dataset="fortunes")
+        and data.is_text(path=str(tmp_path / "texts"))
+        and data.is_text(path=str(tmp_path / "texts" / "a.txt"))
     )
-    assert (
-        not data.is_text(str(tmp_path / "pictures")) and not data.is_text("mnist") and not data.is_text("/a/mnist.npz")
-    )
+    monkeypatch.chdir(tmp_path)
+    assert data.is_text(path="texts")  # --data names a path even without a slash, as `make train DATA=texts` gives it.
+    assert not data.is_text(path=str(tmp_path / "pictures")) and not data.is_text(path="/a/mnist.npz")
+    assert not data.is_text(dataset="mnist") and not data.is_text(dataset="texts")  # --dataset names a data set.
 
 
 def test_tokens_both_ways_with_start_end_and_pad():

@@ -46,16 +46,16 @@ Texts = collections.namedtuple("Texts", ["texts", "labels", "class_names", "sour
 # --- Where texts come from. ---
 
 
-def is_text(where):
-    """Whether `where` (a --dataset name or a --data path) names texts rather than pictures: "fortunes", a file
-    that is not a Keras .npz or a picture, or a folder with text files and no pictures."""
+def is_text(dataset=None, path=None):
+    """Whether --dataset NAME or --data PATH names texts rather than pictures: the name "fortunes", or a path
+    to a file that is not a Keras .npz or a picture, or to a folder with text files and no pictures."""
     from gan_tf import data as pictures_data  # Pictures' own suffixes.
 
-    if where == FORTUNES:
-        return True
-    path = pathlib.Path(where)
-    if not pictures_data.is_path(where) or not path.exists():
+    if dataset is not None:
+        return dataset == FORTUNES
+    if not path or not pathlib.Path(path).exists():
         return False
+    path = pathlib.Path(path)
     if path.is_file():
         return path.suffix.lower() not in (".npz", *pictures_data.IMAGE_EXTENSIONS)
     files = [file for file in path.rglob("*") if file.is_file()]
