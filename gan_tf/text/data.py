@@ -53,9 +53,9 @@ def is_text(dataset=None, path=None):
 
     if dataset is not None:
         return dataset == FORTUNES
-    if not path or not pathlib.Path(path).exists():
+    path = pathlib.Path(path) if path else None
+    if path is None or not path.exists():
         return False
-    path = pathlib.Path(path)
     if path.is_file():
         return path.suffix.lower() not in (".npz", *pictures_data.IMAGE_EXTENSIONS)
     files = [file for file in path.rglob("*") if file.is_file()]
