@@ -42,6 +42,25 @@ def test_the_profiler_counts_two_flops_per_multiply_add():
     assert bench.graph_flops(convolution.get_concrete_function(tf.TensorSpec((1, 8, 8, 1)))) == 2 * 4 * 4 * 2 * 25
 
 
+def test_a_batched_product_with_its_first_factor_transposed_counts_its_inner_dimension():
+    # (3 x [16 x 8]^T) @ (3 x [16 x 4]): 3 * 8 * 4 outputs of 16 multiply-adds each, which the profiler alone
+    # counts as 8 each (the first factor's last axis); the gradient of a (3, 5, 8) x (8, 4) product with respect
+    # to its second factor is such a product, (3 x [5 x 8]^T) @ (3 x [5 x 4]), then the sum of its 3 (8 x 4)
+    # matrices: 2 additions for each of 8 x 4 entries.
+    transposed = tf.function(lambda a, b: tf.matmul(a, b, adjoint_a=True))
+    traced = transposed.get_concrete_function(tf.TensorSpec((3, 16, 8)), tf.TensorSpec((3, 16, 4)))
+    assert bench.graph_flops(traced) == 2 * 3 * 8 * 4 * 16
+    weights = tf.Variable(tf.zeros((8, 4)))
+
+    def weights_gradient(x):
+        with tf.GradientTape() as tape:
+            outputs = tf.matmul(x, weights)
+        return tape.gradient(outputs, weights)
+
+    traced = tf.function(weights_gradient).get_concrete_function(tf.TensorSpec((3, 5, 8)))
+    assert bench.graph_flops(traced) == 2 * 3 * 8 * 4 * 5 + 2 * 8 * 4
+
+
 def test_the_flops_of_gradients_that_nothing_uses_are_not_counted():
     # A convolution and its gradient with respect to its input alone: TensorFlow's graph also holds the
     # filter's gradient, which it never runs. Counted: the convolution and the input's gradient, as many each.

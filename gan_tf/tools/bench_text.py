@@ -63,18 +63,22 @@ def step_flops(config, state, step, speed):
 
 
 def run(config, texts, on_gpu=False, window_seconds=4.0, log=print):
-    """The text benchmark: each phase's tokens per second, its FLOP/s as a share of tf.matmul's, peak memory."""
+    """The text benchmark: each phase's tokens per second, its FLOP/s as a share of tf.matmul's, peak memory.
+
+    Each step is timed in turns with a tf.matmul of two 2048 x 2048 float32 matrices (a window of one, then of
+    the other), so that the share compares the two at the same moments of a machine whose speed drifts.
+    """
     ids = data.encode(texts.texts, texts.labels, config.vocabulary, config.sequence_length, config.class_names)
     speed = speed_lib.resolve(config, on_gpu)
     log(f"text run: {len(ids)} texts of {config.sequence_length} tokens, batch {config.batch_size}, "
         f"vocabulary {data.vocabulary_size(config.vocabulary)}; {speed.describe()}")  # fmt: skip
-    peak = bench.matmul_flops_per_second(window_seconds=window_seconds)
-    log(f"tf.matmul of two {bench.MATMUL_SIZE}x{bench.MATMUL_SIZE} float32 matrices: {peak / 1e9:.0f} GFLOP/s here")
+    matmul = bench.matmul_call()
     for name, state, step in phases(config, speed):
         train_steps = compiled.compile_train_step(step, state, speed)
-        (rate,) = bench.rates([calls_of(train_steps, state, ids, config, speed)], window_seconds=window_seconds)
+        step_call = calls_of(train_steps, state, ids, config, speed)
+        rate, peak = bench.rates([step_call, matmul], window_seconds=window_seconds)  # In turns: the same moments.
         flops = step_flops(config, state, step, speed) / (config.batch_size * (config.sequence_length - 1))
         achieved = flops * rate
         log(f"  {name + ' step:':22}{rate:9.0f} tokens/s  {flops / 1e6:7.3g} MFLOP a token  "
-            f"{achieved / 1e9:6.1f} GFLOP/s  ({achieved / peak:.0%} of tf.matmul's)")  # fmt: skip
+            f"{achieved / 1e9:6.1f} GFLOP/s  ({achieved / peak:.0%} of tf.matmul's {peak / 1e9:.0f}, timed in turns)")  # fmt: skip
     log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")
