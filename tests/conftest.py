@@ -33,12 +33,10 @@ with console.start_up_notices_held_back():
 
 
 def pytest_collection_modifyitems(items):
-    """tests/test_kill.py kills real training processes: slow, like the modules marked in their own text. The
-    slow tests run first, so that the workers end together on the quick ones."""
+    """tests/test_kill.py kills real training processes: slow, like the modules marked in their own text."""
     for item in items:
         if item.path.name == "test_kill.py":
             item.add_marker(pytest.mark.slow)
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
