@@ -1,7 +1,7 @@
 """kill -9 at the worst moments, then `train` again: the run ends exactly as if nothing had happened.
 
-Each test kills a training process with SIGKILL at one point (tests/killable_train.py), checks which
-checkpoint the restarted run restored, and compares the end of the resumed run with one
+A run is killed with SIGKILL at one point after another (tests/killable_train.py), each restart is
+checked to restore the checkpoint before the kill, and the end of the run is compared with one
 uninterrupted run of the same seed: every saved variable (weights, Adam's moments, BatchNorm
 statistics, counters) bitwise, every frame and the GIF byte for byte, and TensorBoard's losses per
 epoch exactly, each epoch logged once.
@@ -95,16 +95,6 @@ def uninterrupted(tmp_path_factory):
     return root
 
 
-def kill_and_resume(tmp_path_factory, when):
-    """Trains until the kill at `when`, then trains again; returns (run directory, the second run's stdout)."""
-    root = new_run_directory(tmp_path_factory, when.replace(":", "_"))
-    killed = train(root, when)
-    assert killed.returncode == -signal.SIGKILL, killed.stderr
-    resumed = train(root)
-    assert resumed.returncode == 0, resumed.stderr
-    return root, resumed.stdout
-
-
 def assert_same_end(root, uninterrupted):
     assert (root / "checkpoints" / "checkpoint").read_text() != ""
     expected, found = saved_variables(uninterrupted / "checkpoints"), saved_variables(root / "checkpoints")
@@ -122,26 +112,27 @@ def assert_same_end(root, uninterrupted):
     assert len(logged_losses(root / "outputs" / "logs")) == 3 * 3  # generator, discriminator, encoder x 3 epochs.
 
 
-def test_kill_inside_a_train_step_resumes_from_the_last_checkpoint(tmp_path_factory, uninterrupted):
-    # Step 14 is the 4th step of epoch 2; the last save before it was ckpt-12.
-    root, log = kill_and_resume(tmp_path_factory, "step:14")
-    assert "ckpt-12: epoch 1, step 12" in log
-    assert_same_end(root, uninterrupted)
-
-
-def test_kill_before_the_index_names_a_complete_checkpoint(tmp_path_factory, uninterrupted):
-    # ckpt-16's files were complete, but the kill came before CheckpointManager's index named it:
-    # the restarted run ignores them and restores ckpt-12.
-    root, log = kill_and_resume(tmp_path_factory, "index:16")
-    assert "ckpt-12: epoch 1, step 12" in log
-    assert_same_end(root, uninterrupted)
-
-
-def test_kill_while_saving_the_end_of_an_epoch_redoes_the_epoch_and_its_logs(tmp_path_factory, uninterrupted):
-    # Epoch 2's frame and TensorBoard losses were written, then the kill came in the save of ckpt-20:
-    # the run restores ckpt-16 (epoch 1), forgets epoch 2's frame and logs, and redoes them.
-    root, log = kill_and_resume(tmp_path_factory, "index:20")
-    assert "ckpt-16: epoch 1, step 16" in log
+def test_three_kills_each_resume_from_the_right_checkpoint_and_the_run_ends_bitwise(tmp_path_factory, uninterrupted):
+    """One run killed three times, at the three worst moments, and restarted after each: every restart
+    restores the checkpoint before the kill, and the run ends as the uninterrupted one."""
+    root = new_run_directory(tmp_path_factory, "killed")
+    kills = [
+        # Inside a compiled train step: step 14 is the 4th of epoch 2, and the last save before it was ckpt-12.
+        ("step:14", None),
+        # ckpt-16's files were complete, but the kill came before CheckpointManager's index named them:
+        # the restart ignores them and restores ckpt-12 again.
+        ("index:16", "ckpt-12: epoch 1, step 12"),
+        # Epoch 2's frame and TensorBoard losses were written, then the kill came in the save of ckpt-20:
+        # the restart restores ckpt-16 (epoch 1), forgets epoch 2's frame and logs, and redoes them.
+        ("index:20", "ckpt-12: epoch 1, step 12"),
+    ]
+    for when, restored in kills:
+        killed = train(root, when)
+        assert killed.returncode == -signal.SIGKILL, (when, killed.stderr)
+        assert restored is None or restored in killed.stdout, (when, killed.stdout)
+    resumed = train(root)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "ckpt-16: epoch 1, step 16" in resumed.stdout
     assert_same_end(root, uninterrupted)
 
 

@@ -24,7 +24,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     assert all(not cell.outputs and cell.execution_count is None for cell in code_cells)  # Stored without outputs.
 
     # The kernel inherits this environment: gan_tf from this checkout, and MNIST's stand-in.
-    monkeypatch.setenv("GAN_TF_MNIST", str(write_mnist_npz(tmp_path / "mnist.npz", train_count=600, test_count=200)))
+    monkeypatch.setenv("GAN_TF_MNIST", str(write_mnist_npz(tmp_path / "mnist.npz", train_count=300, test_count=200)))
     monkeypatch.setenv("PYTHONPATH", str(ROOT))
     start = time.perf_counter()
     nbclient.NotebookClient(
@@ -55,7 +55,7 @@ def test_the_walkthrough_runs_top_to_bottom(tmp_path, monkeypatch):
     ]
     sizes = [PIL.Image.open(io.BytesIO(base64.b64decode(picture))).size[::-1] for picture in pictures]
     assert sizes == expected and len(gifs) == 2  # And the training and interpolation GIFs.
-    assert "600 digits for this notebook" in text and "discriminator loss" in text
+    assert "300 digits for this notebook" in text and "discriminator loss" in text
     assert "MNIST score" in text and "latent 1-NN accuracy" in text
     # The tiny folder it makes: 144 colour pictures to train on, two classes named by their sub-folders.
     assert "(144, 32, 32, 3) ('circles', 'squares')" in text
