@@ -7,11 +7,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from gan_tf.runtime import compiled
 from gan_tf.runtime import speed as speed_lib
 from gan_tf.text import config as config_lib
 from gan_tf.text import data
 from gan_tf.text import models
 from gan_tf.text import sample
+from gan_tf.text import step as step_lib
+from gan_tf.text import train
 
 TEXTS = ("春风又绿江南岸，", "明月何时照我还。", "床前明月光", "Hello, world.")
 
@@ -51,6 +54,33 @@ def test_position_t_reads_only_the_tokens_before_it(config, model):
     changed = ids.copy()
     changed[0, 5:] = data.ids_of("光光光光光光光", config.vocabulary)
     np.testing.assert_allclose(model(changed)[0, :5].numpy(), model(ids)[0, :5].numpy(), atol=1e-5)
+
+
+def test_the_layer_normalisation_and_its_gradient_are_keras_s(model):
+    norm = models.blocks(model)[0].attention_norm
+    norm.gamma.assign(tf.random.stateless_normal(norm.gamma.shape, seed=(0, 2)))
+    norm.beta.assign(tf.random.stateless_normal(norm.beta.shape, seed=(0, 3)))
+    x = tf.random.stateless_normal((3, 5, norm.gamma.shape[0]), seed=(0, 4)) * 3.0 + 1.0
+    upstream = tf.random.stateless_normal(x.shape, seed=(0, 5))
+
+    def value_and_gradient(normalise):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = normalise(x)
+        return y, tape.gradient(y, [x, norm.gamma, norm.beta], output_gradients=upstream)
+
+    keras_layer_norm = lambda x: keras.ops.layer_normalization(x, norm.gamma, norm.beta, epsilon=norm.epsilon)  # noqa: E731
+    ours, theirs = value_and_gradient(norm), value_and_gradient(keras_layer_norm)
+    np.testing.assert_allclose(ours[0].numpy(), theirs[0].numpy(), atol=1e-5)
+    for our_gradient, their_gradient in zip(ours[1], theirs[1], strict=True):  # x's written out, gamma's, beta's.
+        np.testing.assert_allclose(our_gradient.numpy(), their_gradient.numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_a_blocks_attention_is_keras_multi_head_attention_with_its_weights(model):
+    block = models.blocks(model)[0]
+    x = tf.random.stateless_normal((3, 7, block.attention.query_dense.kernel.shape[0]), seed=(0, 1))
+    keras_attention = block.attention(x, x, use_causal_mask=True, training=False)
+    np.testing.assert_allclose(block.attend(x).numpy(), keras_attention.numpy(), atol=1e-5)
 
 
 def test_decoding_one_position_at_a_time_gives_the_full_passs_logits(config, model):
@@ -124,3 +154,16 @@ def test_the_filter_keeps_the_top_k_and_the_nucleus():
     # The nucleus of 0.7: 0.5 alone is less, 0.5 + 0.3 reaches it.
     assert np.isinf(sample.filtered(logits, top_p=0.7).numpy()[0]).tolist() == [False, False, True, True]
     np.testing.assert_allclose(sample.filtered(logits, temperature=2.0).numpy(), logits.numpy() / 2)
+
+
+def test_no_gradient_of_a_step_is_summed_from_more_than_two_parts(config):
+    # A tensor used three or more times gets its gradient as TensorFlow's AddN of as many parts, which sums them in
+    # an order that depends on which part's memory is free first: two runs of one step could differ in the last bits.
+    speed = speed_lib.resolve(config, on_gpu=False)
+    language_model = train.build_language_model_state(config)
+    gan = train.build_gan_state(config, language_model.networks["language_model"].get_weights())
+    batch = tf.TensorSpec((config.batch_size, config.sequence_length), tf.int32)
+    for state, step in [(language_model, step_lib.language_model_step), (gan, train.gan_step(config))]:
+        graph = tf.function(compiled.make_train_step(step, state, speed)).get_concrete_function(batch).graph
+        sums = [len(op.inputs) for op in graph.get_operations() if op.type == "AddN"]
+        assert sums and max(sums) == 2, sums

@@ -48,9 +48,11 @@ def discriminator_loss(real_logits, fake_logits, real_mask, fake_mask):
       real_logits, fake_logits: float (B, T), D's logit at each position; the masks float (B, T).
     Returns:
       float32 (B,).
+
+    -log sigmoid(x) is softplus(-x) and -log(1 - sigmoid(x)) is softplus(x): each reads a logit once, so its gradient
+    is one part (tf.nn.sigmoid_cross_entropy_with_logits reads it four times; text/models.py says why that matters).
     """
-    real = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(real_logits), logits=real_logits)
-    fake = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.zeros_like(fake_logits), logits=fake_logits)
+    real, fake = tf.math.softplus(-real_logits), tf.math.softplus(fake_logits)
     return per_text_mean(real, real_mask) + per_text_mean(fake, fake_mask)
 
 
@@ -98,8 +100,7 @@ def kl_divergence(logits, reference_logits, mask):
 def generator_adversarial_loss(fake_logits, mask):
     """G's loss when D's verdict reaches it directly (RelGAN's Gumbel-softmax): -log D(G_<=t) at each position
     (the non-saturating loss, as the pictures' generator's), per text: float32 (B,)."""
-    per_position = tf.nn.sigmoid_cross_entropy_with_logits(labels=tf.ones_like(fake_logits), logits=fake_logits)
-    return per_text_mean(per_position, mask)
+    return per_text_mean(tf.math.softplus(-fake_logits), mask)  # -log sigmoid(x), as in discriminator_loss.
 
 
 def masked_mean_features(features, mask):

@@ -5,11 +5,16 @@ also the GAN's generator) and a discriminator that scores a text at every positi
                                                                                   -> logits (B, T, V)  (language model)
                                                                                   -> logits (B, T, 1)  (discriminator)
 
-A block is nanoGPT's two lines, x = x + attention(norm(x)); x = x + feed_forward(norm(x)), with Keras's
-MultiHeadAttention(use_causal_mask=True): position t reads positions 0..t only, so the logits at t are the
-model's guess of token t + 1 from the tokens before it, and the discriminator's score at t is its verdict on
-the text's first t + 1 tokens (the reward of token t, in the GAN). The language model ends in the vocabulary's
-logits, the discriminator in one logit a position (real = 1, fake = 0).
+A block is nanoGPT's two lines, x = x + attention(norm(x)); x = x + feed_forward(norm(x)), its attention what
+Keras's MultiHeadAttention(use_causal_mask=True) computes, with its weights: position t reads positions 0..t only,
+so the logits at t are the model's guess of token t + 1 from the tokens before it, and the discriminator's score
+at t is its verdict on the text's first t + 1 tokens (the reward of token t, in the GAN). The language model ends
+in the vocabulary's logits, the discriminator in one logit a position (real = 1, fake = 0).
+
+Each tensor here reaches the loss by at most two paths. A tensor used three times gets its gradient as
+TensorFlow's AddN of three parts, summed in an order that depends on which part's memory is free first, so
+that two runs of one step could differ in the last bits (docs/guarantees.md). So the layer normalisation's
+gradient is written out as one operation (standardise), and the query, key and value are one matrix product.
 
 Writing a text runs the same layers one position at a time (Decoder), keeping each block's keys and
 values of the positions before (a cache): a text of T tokens costs one pass, not T.
@@ -45,14 +50,49 @@ class TokenAndPositionEmbedding(keras.layers.Layer):
         return (self.token_embedding(tokens) + position)[:, tf.newaxis, :]
 
 
+def standardise(x, epsilon):
+    """(x - mean) / sqrt(variance + epsilon) over the last axis of float32 x, with its gradient as one operation."""
+
+    @tf.custom_gradient
+    def forward(x):
+        mean, variance = tf.nn.moments(x, axes=[-1], keepdims=True)
+        inverse = tf.math.rsqrt(variance + epsilon)
+        standardised = (x - mean) * inverse
+
+        def backward(upstream):  # Its derivative, for each vector of C values: (g - mean(g) - y mean(g y)) / sigma.
+            centred = upstream - tf.reduce_mean(upstream, axis=-1, keepdims=True)
+            return inverse * (centred - standardised * tf.reduce_mean(upstream * standardised, axis=-1, keepdims=True))
+
+        return standardised, backward
+
+    return forward(x)
+
+
+def normalise(x, gamma, beta, epsilon):
+    """Layer normalisation of x (..., C), computed in float32: standardise(x) * gamma + beta, float32."""
+    return standardise(tf.cast(x, tf.float32), epsilon) * tf.cast(gamma, tf.float32) + tf.cast(beta, tf.float32)
+
+
+class LayerNormalization(keras.layers.LayerNormalization):
+    """Keras's layer normalisation (its weights gamma and beta), through standardise()."""
+
+    def call(self, x):
+        return tf.cast(normalise(x, self.gamma, self.beta, self.epsilon), self.compute_dtype)
+
+
 class TransformerBlock(keras.layers.Layer):
-    """x = x + attention(norm(x)); x = x + feed_forward(norm(x)): float (B, T, C) -> (B, T, C), causal."""
+    """x = x + attention(norm(x)); x = x + feed_forward(norm(x)): float (B, T, C) -> (B, T, C), causal.
+
+    self.attention, Keras's MultiHeadAttention, holds the attention's weights (its query, key, value and output
+    projections, with its initialisation); attend() computes what its call(use_causal_mask=True) computes.
+    """
 
     def __init__(self, dim, heads, feed_forward_dim, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.attention_norm = keras.layers.LayerNormalization(epsilon=1e-5)
-        self.attention = keras.layers.MultiHeadAttention(heads, dim // heads, dropout=dropout)
-        self.feed_forward_norm = keras.layers.LayerNormalization(epsilon=1e-5)
+        self.attention_norm = LayerNormalization(epsilon=1e-5)
+        self.attention = keras.layers.MultiHeadAttention(heads, dim // heads)  # Its weights: see attend().
+        self.attention_weights_dropout = keras.layers.Dropout(dropout)
+        self.feed_forward_norm = LayerNormalization(epsilon=1e-5)
         self.feed_forward = keras.Sequential(
             [
                 keras.layers.Dense(feed_forward_dim, activation="gelu"),
@@ -62,11 +102,41 @@ class TransformerBlock(keras.layers.Layer):
         )
         self.attention_dropout = keras.layers.Dropout(dropout)
 
+    def build(self, input_shape):
+        self.attention.build(input_shape, input_shape)
+
     def call(self, x, training=False):
-        normed = self.attention_norm(x)
-        attended = self.attention(normed, normed, use_causal_mask=True, training=training)
+        attended = self.attend(self.attention_norm(x), training)
         x = x + self.attention_dropout(attended, training=training)
         return x + self.feed_forward(self.feed_forward_norm(x), training=training)
+
+    def attend(self, x, training=False):
+        """Causal multi-head self-attention of x (B, T, C) -> (B, T, C): position t reads positions 0..t only."""
+        batch_size, length = tf.shape(x)[0], tf.shape(x)[1]
+        heads, head_dim = self.attention.num_heads, self.attention.key_dim
+        kernel, bias = self.query_key_value(x.dtype)
+        rows = tf.nn.bias_add(tf.matmul(tf.reshape(x, (batch_size * length, -1)), kernel), bias)  # (B T, 3 H D)
+        query, key, value = tf.unstack(tf.transpose(tf.reshape(rows, (batch_size, length, 3, heads, head_dim)),
+                                                    [2, 0, 3, 1, 4]))  # fmt: skip  # Each (B, H, T, D).
+        scores = tf.matmul(query, key, transpose_b=True)  # (B, H, T, T): query position q, key position k.
+        seen = tf.range(length)[:, tf.newaxis] >= tf.range(length)[tf.newaxis, :]  # k <= q.
+        weights = tf.nn.softmax(tf.where(seen, scores, tf.cast(-1e9, scores.dtype)))
+        weights = self.attention_weights_dropout(weights, training=training)
+        attended = tf.reshape(tf.transpose(tf.matmul(weights, value), [0, 2, 1, 3]), (batch_size * length, -1))
+        output = self.attention.output_dense
+        projected = tf.matmul(attended, tf.cast(tf.reshape(output.kernel, (heads * head_dim, -1)), x.dtype))
+        return tf.reshape(tf.nn.bias_add(projected, tf.cast(output.bias, x.dtype)), tf.shape(x))
+
+    def query_key_value(self, dtype):
+        """MultiHeadAttention's query, key and value projections as one kernel (C, 3 H D) and its bias (3 H D,),
+        the query's scaled by 1 / sqrt(head_dim) as MultiHeadAttention scales the query."""
+        attention = self.attention
+        scale = tf.repeat([1.0 / attention.key_dim**0.5, 1.0, 1.0], attention.num_heads * attention.key_dim)
+        projections = (attention.query_dense, attention.key_dense, attention.value_dense)
+        dim = attention.query_dense.kernel.shape[0]
+        kernel = tf.concat([tf.reshape(tf.cast(dense.kernel, tf.float32), (dim, -1)) for dense in projections], axis=1)
+        bias = tf.concat([tf.reshape(tf.cast(dense.bias, tf.float32), (-1,)) for dense in projections], axis=0)
+        return tf.cast(kernel * scale, dtype), tf.cast(bias * scale, dtype)
 
 
 def build_language_model(config, name="language_model"):
@@ -77,7 +147,7 @@ def build_language_model(config, name="language_model"):
     model.add(TokenAndPositionEmbedding(vocabulary_size, config.sequence_length, config.embedding_dim))
     for _ in range(config.layers):
         model.add(TransformerBlock(config.embedding_dim, config.heads, config.feed_forward_dim, config.dropout))
-    model.add(keras.layers.LayerNormalization(epsilon=1e-5))
+    model.add(LayerNormalization(epsilon=1e-5))
     model.add(keras.layers.Dense(vocabulary_size, dtype="float32"))  # Logits in float32, for a stable softmax.
     assert model.output_shape == (None, None, vocabulary_size)
     return model
@@ -92,7 +162,7 @@ def build_discriminator(config):
     model.add(TokenAndPositionEmbedding(data.vocabulary_size(config.vocabulary), config.sequence_length, dim))
     for _ in range(config.discriminator_layers):
         model.add(TransformerBlock(dim, config.heads, 4 * dim))
-    model.add(keras.layers.LayerNormalization(epsilon=1e-5))
+    model.add(LayerNormalization(epsilon=1e-5))
     model.add(keras.layers.Dense(1, dtype="float32"))
     assert model.output_shape == (None, None, 1)
     return model
@@ -143,7 +213,7 @@ class Decoder:
         self.token_embeddings = embedding.token_embedding.embeddings
         self.position_embeddings = embedding.position_embedding.embeddings
         self.blocks = [BlockWeights(block) for block in blocks(model)]
-        self.final_norm = final_norm
+        self.final_norm = (final_norm.gamma, final_norm.beta, final_norm.epsilon)
         self.to_logits = (to_logits.kernel, to_logits.bias)
         self.dtype = self.blocks[0].dtype if self.blocks else tf.float32
         self.sequence_length = embedding.position_embedding.input_dim
@@ -166,9 +236,7 @@ class Decoder:
         for block, cache in zip(self.blocks, caches, strict=True):
             x, cache = block.decode(x, cache, at_position, seen)
             new_caches.append(cache)
-        x = keras.ops.layer_normalization(
-            x, self.final_norm.gamma, self.final_norm.beta, epsilon=self.final_norm.epsilon
-        )
+        x = normalise(x, *self.final_norm)
         kernel, bias = self.to_logits
         return tf.nn.bias_add(tf.matmul(tf.cast(x, kernel.dtype), kernel), bias), new_caches
 
@@ -180,18 +248,7 @@ class BlockWeights:
         attention, dtype = block.attention, block.compute_dtype
         self.dtype, self.heads, self.head_dim = dtype, attention.num_heads, attention.key_dim
         dim = attention.query_dense.kernel.shape[0]
-        scale = 1.0 / self.head_dim**0.5  # MultiHeadAttention scales the query so.
-        projections = (attention.query_dense, attention.key_dense, attention.value_dense)
-        self.qkv_kernel = tf.cast(
-            tf.concat([tf.reshape(dense.kernel, (dim, -1)) for dense in projections], axis=1)
-            * tf.repeat([scale, 1.0, 1.0], self.heads * self.head_dim),
-            dtype,
-        )  # (C, 3 heads head_dim)
-        self.qkv_bias = tf.cast(
-            tf.concat([tf.reshape(dense.bias, (-1,)) for dense in projections], axis=0)
-            * tf.repeat([scale, 1.0, 1.0], self.heads * self.head_dim),
-            dtype,
-        )
+        self.qkv_kernel, self.qkv_bias = block.query_key_value(dtype)  # (C, 3 heads head_dim), (3 heads head_dim,)
         self.out_kernel = tf.cast(tf.reshape(attention.output_dense.kernel, (-1, dim)), dtype)
         self.out_bias = tf.cast(attention.output_dense.bias, dtype)
         self.norms = [(norm.gamma, norm.beta, norm.epsilon) for norm in (block.attention_norm, block.feed_forward_norm)]
@@ -220,8 +277,7 @@ class BlockWeights:
         return x + hidden, (keys, values)
 
     def norm(self, x, which):
-        gamma, beta, epsilon = self.norms[which]
-        return tf.cast(keras.ops.layer_normalization(x, gamma, beta, epsilon=epsilon), self.dtype)
+        return tf.cast(normalise(x, *self.norms[which]), self.dtype)
 
     def per_head(self, x):
         """(B, heads head_dim) -> (B, heads, head_dim)."""
