@@ -8,6 +8,7 @@ import pytest
 
 from gan_tf.runtime import errors
 from gan_tf.text import config as config_lib
+from gan_tf.text import evaluate
 from gan_tf.tools import compare_text
 from gan_tf.tools import variants
 from tests.conftest import error_line
@@ -48,7 +49,14 @@ def test_compare_on_texts_writes_the_table_the_curves_and_keeps_what_is_done(tmp
     table = (root / "results.md").read_text().splitlines()
     assert [line.split(" | ")[0] for line in table[2:]] == [f"| {name}" for name in chosen] + ["| real texts"]
     with open(root / "results.csv") as file:
-        assert [row["variant"] for row in csv.DictReader(file)] == chosen
+        rows = list(csv.DictReader(file))
+    assert [row["variant"] for row in rows] == chosen
+    # Each GAN variant's gap beyond the language model's curve, in both tables; none for the language model.
+    assert rows[0]["beyond_bleu4"] == "" and table[2].endswith("|  |  |")
+    for row, result, line in zip(rows[1:], results[1:], table[3:]):
+        gaps = evaluate.beyond(result["curve"], results[0]["curve"])
+        assert row["beyond_bleu4"] == ("" if gaps["bleu4"] is None else str(gaps["bleu4"]["gap"]))
+        assert evaluate.gap_text(gaps["judge_loss"], 3) in line
     assert PIL.Image.open(root / "quality-diversity.png").size[0] > 800
     # Run again: every variant is kept, none trained.
     again = []

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from gan_tf.text import evaluate
 from gan_tf.text import metrics
 
 
@@ -45,3 +46,24 @@ def test_distinct_unique_copied_and_form():
     assert metrics.form("白日依山尽，黄河入海流。") == "5，5。" and metrics.form("Hi, you.") == "2,3."
     quatrain = "一二三四五六七，一二三四五六七。一二三四五六七，一二三四五六七。"
     assert metrics.form_share([quatrain.replace("一", "天"), "一二三，四。"], [quatrain]) == pytest.approx(0.5)
+
+
+def test_the_gap_beyond_a_curve_by_hand():
+    def point(temperature, self_bleu4, bleu4, judge_loss):
+        return {"temperature": temperature, "self_bleu4": self_bleu4, "bleu4": bleu4, "judge_loss": judge_loss}
+
+    # The reference's curve, given from high temperature to low: self-BLEU-4 0.1 to 0.3.
+    reference = [point(1.2, 0.1, 0.2, 5.0), point(1.0, 0.2, 0.4, 4.0), point(0.8, 0.3, 0.5, 3.5)]
+    curve = [
+        point(1.2, 0.05, 0.9, 1.0),  # Outside the reference's span: not compared.
+        point(1.0, 0.15, 0.35, 4.2),  # At 0.15 the curve passes BLEU-4 0.3 and the judge's loss 4.5.
+        point(0.8, 0.25, 0.44, 3.6),  # At 0.25: BLEU-4 0.45 (below it by 0.01), the judge's loss 3.75.
+    ]
+    gaps = evaluate.beyond(curve, reference)
+    assert gaps["bleu4"] == {"gap": pytest.approx(0.05), "temperature": 1.0}
+    assert gaps["judge_loss"] == {"gap": pytest.approx(0.3), "temperature": 1.0}
+    assert evaluate.gap_text(gaps["bleu4"], 4) == "+0.0500 at 1"
+    behind = evaluate.beyond([point(0.8, 0.25, 0.44, 3.9)], reference)
+    assert behind["bleu4"]["gap"] == pytest.approx(-0.01) and behind["judge_loss"]["gap"] == pytest.approx(-0.15)
+    assert evaluate.beyond([curve[0]], reference) == {"bleu4": None, "judge_loss": None}
+    assert evaluate.gap_text(None, 4) == "none in span"

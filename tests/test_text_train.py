@@ -141,6 +141,9 @@ def test_evaluate_puts_both_models_beside_real_texts(text_run, tmp_path, monkeyp
     real = results["sets"]["real"]
     assert real["copied_share"] == 0 and real["form_share"] == 1 and math.isfinite(real["reverse_loss"])
     assert "self-BLEU-4" in result.stdout and "copied from training texts" in result.stdout
+    sweep = results["sweep"]
+    assert results["beyond"] == evaluate.beyond(sweep["GAN"], sweep["language model"])
+    assert "the GAN beyond the language model's curve" in result.stdout
 
 
 def test_bench_times_both_steps_and_counts_their_operations(tmp_path):

@@ -75,6 +75,8 @@ def evaluate(config, checkpoint_dir, num, seed, out, log=print):
     results = evaluate_lib.evaluate(config, models, judge, list(training.texts), held_out_texts, num, seed, log=log)
     results["judge_held_out_loss"] = judge_loss
     results["sweep"] = evaluate_lib.sweep(config, models, judge, list(training.texts), held_out_texts, seed, log=log)
+    if "GAN" in models:
+        results["beyond"] = evaluate_lib.beyond(results["sweep"]["GAN"], results["sweep"]["language model"])
     evaluate_lib.write_json(results, out)
     picture = out.with_name("quality-diversity.png")
     evaluate_lib.plot(results["sweep"], picture, title=f"{pathlib.Path(config.data).name}: quality against diversity")

@@ -184,6 +184,36 @@ def sweep_point(config, texts, references, tokenize, judge, temperature=None):
     }
 
 
+def beyond(curve, reference):
+    """How far a model's sweep reaches beyond the reference model's curve (Caccia et al.'s question): at each of
+    its points whose self-BLEU-4 lies within the reference's span, the gap to the reference's curve at the same
+    self-BLEU-4 (straight between its points), BLEU-4 above it and the judge's loss below it; the largest gap of
+    each, positive meaning beyond.
+
+    Returns:
+      {"bleu4": {"gap", "temperature"}, "judge_loss": {"gap", "temperature"}}, a value None where no point of
+      the curve lies within the reference's span.
+    """
+    reference = sorted(reference, key=lambda point: point["self_bleu4"])
+    span = np.array([point["self_bleu4"] for point in reference])
+    largest = {}
+    for name, better in (("bleu4", 1), ("judge_loss", -1)):
+        levels = np.array([point[name] for point in reference])
+        gaps = [
+            {"gap": better * (point[name] - float(np.interp(point["self_bleu4"], span, levels))),
+             "temperature": point["temperature"]}
+            for point in curve
+            if span[0] <= point["self_bleu4"] <= span[-1]
+        ]  # fmt: skip
+        largest[name] = max(gaps, key=lambda gap: gap["gap"], default=None)
+    return largest
+
+
+def gap_text(gap, digits):
+    """One of beyond()'s gaps as a table's cell: "+0.0037 at 0.8", or "none in span"."""
+    return "none in span" if gap is None else f"{gap['gap']:+.{digits}f} at {gap['temperature']:g}"
+
+
 def fitting_texts(config, texts):
     """The texts (data.Texts) that fit the run's sequence length, as a list of str: held-out texts may be longer
     than every training text."""
@@ -244,6 +274,10 @@ def report(results, judge_loss):
     lines.append(row("unique texts", [sets[name]["unique_share"] for name in names]))
     lines.append(row("copied from training texts", [sets[name]["copied_share"] for name in names]))
     lines.append(row("with a real text's form", [sets[name]["form_share"] for name in names]))
+    if "beyond" in results:
+        gaps = results["beyond"]
+        lines.append(f"the GAN beyond the language model's curve, the largest gap of the sweep: BLEU-4 "
+                     f"{gap_text(gaps['bleu4'], 4)}, judge's loss {gap_text(gaps['judge_loss'], 3)}")  # fmt: skip
     return "\n".join(lines)
 
 

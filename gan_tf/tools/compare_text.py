@@ -9,7 +9,8 @@ NUM texts a set): its held-out loss, BLEU-4 and self-BLEU-4, the share with a re
 copied from the training texts, and its quality-diversity curve over the sweep's temperatures. Under the
 output directory:
 
-  compare/results.md, results.csv   a row per variant (and real texts): the figures at temperature 1
+  compare/results.md, results.csv   a row per variant (and real texts): the figures at temperature 1, and
+                                    how far its curve reaches beyond the language model's (evaluate.beyond)
   compare/quality-diversity.png     BLEU-4 and the judge's loss against self-BLEU-4, a curve per variant,
                                     the language model's drawn bold, real texts a star
   compare/runs/<variant>/           its frames, logs/ (TensorBoard, the held-out loss epoch by epoch) and
@@ -162,23 +163,46 @@ def run(variants, where, output_dir, epochs, on_gpu=False, log=print, preset=Non
     return results
 
 
+def gap(gaps, name):
+    """The size of one of evaluate.beyond()'s gaps, or None."""
+    return (gaps.get(name) or {}).get("gap")
+
+
 def cell(value, digits=3):
     return "" if value is None else f"{value:.{digits}f}"
 
 
+def figure_cells(result):
+    """A row's figures at temperature 1, from its name to the judge's loss."""
+    return [result["variant"], cell(result["held_out_loss"]), cell(result["bleu4"], 4), cell(result["self_bleu4"], 4),
+            cell(result["form_share"]), cell(result["copied_share"]), cell(result["judge_loss"])]  # fmt: skip
+
+
+def table_row(cells):
+    return "| " + " | ".join(cells) + " |"
+
+
 def write_tables(results, real, root):
-    """results.csv (every column) and results.md (a table to read, real texts last)."""
+    """results.csv (every column) and results.md (a table to read, real texts last). When the language model is
+    among the variants, each other variant's row says how far its curve reaches beyond the language model's
+    (evaluate.beyond: the largest gap of BLEU-4 and of the judge's loss, and at which temperature)."""
+    reference = next((result["curve"] for result in results if result["variant"] == LANGUAGE_MODEL), None)
+    beyond = [
+        evaluate_lib.beyond(result["curve"], reference) if reference and result["variant"] != LANGUAGE_MODEL else {}
+        for result in results
+    ]
     with files.atomic_path(root / "results.csv") as temporary, open(temporary, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(COLUMNS)
-        writer.writerows([[result.get(column) for column in COLUMNS] for result in results])
-    header = ["variant", "held-out loss", "BLEU-4", "self-BLEU-4", "form", "copied", "judge's loss", "tokens/s"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for r in results:
-        lines.append(f"| {r['variant']} | {cell(r['held_out_loss'])} | {cell(r['bleu4'], 4)} | "
-                     f"{cell(r['self_bleu4'], 4)} | {cell(r['form_share'])} | {cell(r['copied_share'])} | "
-                     f"{cell(r['judge_loss'])} | {cell(r['tokens_per_second'], 0)} |")  # fmt: skip
+        writer.writerow(COLUMNS + ["beyond_bleu4", "beyond_judge_loss"])
+        writer.writerows([[result.get(column) for column in COLUMNS] + [gap(gaps, "bleu4"), gap(gaps, "judge_loss")]
+                          for result, gaps in zip(results, beyond)])  # fmt: skip
+    header = ["variant", "held-out loss", "BLEU-4", "self-BLEU-4", "form", "copied", "judge's loss", "tokens/s",
+              "beyond: BLEU-4", "beyond: judge's loss"]  # fmt: skip
+    lines = [table_row(header), table_row(["---"] * len(header))]
+    for result, gaps in zip(results, beyond):
+        lines.append(table_row(figure_cells(result) + [cell(result["tokens_per_second"], 0)] + (
+            [evaluate_lib.gap_text(gaps["bleu4"], 4), evaluate_lib.gap_text(gaps["judge_loss"], 3)] if gaps else ["", ""]
+        )))  # fmt: skip
     if real:
-        lines.append(f"| real texts | | {cell(real['bleu4'], 4)} | {cell(real['self_bleu4'], 4)} | "
-                     f"{cell(real['form_share'])} | {cell(real['copied_share'])} | {cell(real['judge_loss'])} | |")  # fmt: skip
+        lines.append(table_row(figure_cells({"variant": "real texts", "held_out_loss": None, **real}) + ["", "", ""]))
     files.write_text(root / "results.md", "\n".join(lines) + "\n")
