@@ -214,6 +214,11 @@ def gap_text(gap, digits):
     return "none in span" if gap is None else f"{gap['gap']:+.{digits}f} at {gap['temperature']:g}"
 
 
+def gap_texts(gaps):
+    """beyond()'s two gaps as text, BLEU-4's and the judge's loss's, each to its table's digits."""
+    return gap_text(gaps["bleu4"], 4), gap_text(gaps["judge_loss"], 3)
+
+
 def fitting_texts(config, texts):
     """The texts (data.Texts) that fit the run's sequence length, as a list of str: held-out texts may be longer
     than every training text."""
@@ -275,9 +280,9 @@ def report(results, judge_loss):
     lines.append(row("copied from training texts", [sets[name]["copied_share"] for name in names]))
     lines.append(row("with a real text's form", [sets[name]["form_share"] for name in names]))
     if "beyond" in results:
-        gaps = results["beyond"]
-        lines.append(f"the GAN beyond the language model's curve, the largest gap of the sweep: BLEU-4 "
-                     f"{gap_text(gaps['bleu4'], 4)}, judge's loss {gap_text(gaps['judge_loss'], 3)}")  # fmt: skip
+        bleu4, judge_loss = gap_texts(results["beyond"])
+        lines.append(f"the GAN beyond the language model's curve, the largest gap of the sweep: BLEU-4 {bleu4}, "
+                     f"judge's loss {judge_loss}")  # fmt: skip
     return "\n".join(lines)
 
 

@@ -200,9 +200,8 @@ def write_tables(results, real, root):
               "beyond: BLEU-4", "beyond: judge's loss"]  # fmt: skip
     lines = [table_row(header), table_row(["---"] * len(header))]
     for result, gaps in zip(results, beyond):
-        lines.append(table_row(figure_cells(result) + [cell(result["tokens_per_second"], 0)] + (
-            [evaluate_lib.gap_text(gaps["bleu4"], 4), evaluate_lib.gap_text(gaps["judge_loss"], 3)] if gaps else ["", ""]
-        )))  # fmt: skip
+        gap_cells = list(evaluate_lib.gap_texts(gaps)) if gaps else ["", ""]
+        lines.append(table_row(figure_cells(result) + [cell(result["tokens_per_second"], 0)] + gap_cells))
     if real:
         lines.append(table_row(figure_cells({"variant": "real texts", "held_out_loss": None, **real}) + ["", "", ""]))
     files.write_text(root / "results.md", "\n".join(lines) + "\n")
