@@ -120,12 +120,16 @@ def test_tutorial_preset_builds_the_tutorials_networks():
 
 
 def test_speed_variants_change_one_setting_each():
-    variants = bench.speed_variants(on_gpu=False)
-    auto = variants[0][1]
-    assert auto == speed.resolve(config_lib.PRESETS["default"], on_gpu=False)
+    auto = speed.resolve(config_lib.PRESETS["default"], on_gpu=False)
+    variants = bench.speed_variants(auto)
+    assert variants[0][1] == auto
     for label, variant in variants[1:]:
         changed = [name for name in vars(auto) if getattr(auto, name) != getattr(variant, name)]
         assert len(changed) == 1, label
+    assert "dataset cache off" in dict(variants)
+    assert [label for label, _ in bench.speed_variants(auto, cache=False)] == [
+        label for label, _ in variants if label != "dataset cache off"
+    ]
 
 
 @pytest.mark.slow

@@ -151,9 +151,13 @@ def test_bench_times_both_steps_and_counts_their_operations(tmp_path):
     lines = []
     texts = data.load(str(folder), "train")
     config = config_lib.with_texts(config_lib.PRESETS["tiny"], texts, str(folder))
+    from gan_tf.runtime import speed
+    from gan_tf.tools import bench
     from gan_tf.tools import bench_text
 
-    bench_text.run(config, texts, window_seconds=0.2, log=lines.append)
+    variants = bench.speed_variants(speed.resolve(config, on_gpu=False), cache=False)[-1:]  # Prefetch off: one is
+    # enough to read the table (each setting builds and traces both steps again).
+    bench_text.run(config, texts, window_seconds=0.2, log=lines.append, variants=variants)
     steps = [line for line in lines if " step:" in line]
     assert [line.split(" step:")[0].strip() for line in steps] == ["language model", "GAN"]
     assert all("tokens/s" in line and "of tf.matmul's" in line for line in steps) and lines[-1].startswith(
@@ -161,3 +165,18 @@ def test_bench_times_both_steps_and_counts_their_operations(tmp_path):
     )
     gan_flops, lm_flops = (float(line.split("tokens/s")[1].split("MFLOP")[0]) for line in reversed(steps))
     assert gan_flops > 2 * lm_flops  # G writes, reads with the language model too, and D reads both.
+    parts = [timings(line) for line in lines[lines.index(next(x for x in lines if x.startswith("parts of"))) + 1 :][:2]]
+    assert [part.keys() for part in parts] == [
+        {"whole step", "forward", "forward and gradients"},
+        {"whole step", "G writing its texts"},
+    ] and all(milliseconds > 0 for part in parts for milliseconds in part.values())
+    settings = lines[lines.index(next(line for line in lines if line.startswith("speed settings"))) + 2 : -1]
+    assert [line.rsplit(":", 1)[0].strip() for line in settings] == [label for label, _ in variants]
+    assert all(float(rate) > 0 for line in settings for rate in line.rsplit(":", 1)[1].split())
+
+
+def timings(line):
+    """{part: milliseconds} of a line of the bench's parts of a step, "  GAN:  whole step 459, G writing its texts 169"."""
+    return {
+        label.strip(): float(ms) for label, ms in (part.rsplit(" ", 1) for part in line.split(":", 1)[1].split(", "))
+    }

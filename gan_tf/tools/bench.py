@@ -260,9 +260,9 @@ def matmul_call(size=MATMUL_SIZE):
     return call
 
 
-def speed_variants(on_gpu):
-    """(label, speed.Speed) for the device's auto settings and each choice changed alone."""
-    auto = speed_lib.resolve(config_lib.PRESETS["default"], on_gpu)
+def speed_variants(auto, cache=True):
+    """(label, speed.Speed) for `auto`, the device's auto settings, and each choice changed alone; the dataset
+    cache's only with cache=True (an input pipeline that decodes its examples: the pictures', not the texts')."""
     variants = [
         ("auto (" + auto.describe() + ")", auto),
         ("XLA " + ("off" if auto.jit_compile else "on"), dataclasses.replace(auto, jit_compile=not auto.jit_compile)),
@@ -272,7 +272,8 @@ def speed_variants(on_gpu):
             variants.append((f"mixed precision {precision}", dataclasses.replace(auto, mixed_precision=precision)))
     other_steps = 1 if auto.steps_per_call > 1 else 8
     variants.append((f"{other_steps} steps per call", dataclasses.replace(auto, steps_per_call=other_steps)))
-    variants.append(("dataset cache off", dataclasses.replace(auto, cache_dataset=False)))
+    if cache:
+        variants.append(("dataset cache off", dataclasses.replace(auto, cache_dataset=False)))
     variants.append(("prefetch off", dataclasses.replace(auto, prefetch=False)))
     return variants
 
@@ -347,11 +348,11 @@ def run(where, train_pictures, test_pictures, judge_directory, on_gpu=False, tar
     log(f"  {'--preset tutorial through gan_tf:':86}{mine:8.0f}   ({mine / theirs:.2f}x)")
 
     default = config_lib.with_pictures(config_lib.resolve({}), facts)
+    auto = speed_lib.resolve(default, on_gpu)
     log(f"default configuration (batch {default.batch_size}, with the encoder), images per second:")
-    for label, speed in speed_variants(on_gpu):
+    for label, speed in speed_variants(auto):
         (rate,) = rates([ours(default, train_pictures, speed)], window_seconds=window_seconds)
         log(f"  {label + ':':86}{rate:8.0f}")
-    auto = speed_lib.resolve(default, on_gpu)
     if colour := config_lib.colour_defaults(default, facts):
         log_colour_defaults(default, config_lib.with_pictures(config_lib.resolve({}), facts, tuple(colour)), train_pictures,
                             auto, window_seconds, log)  # fmt: skip
