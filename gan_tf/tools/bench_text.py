@@ -57,12 +57,12 @@ def language_model_forward(state, tokens, average=tf.reduce_mean):
 
 
 def language_model_gradients(state, tokens, average=tf.reduce_mean):
-    """The language model step's forward pass and gradients, without the optimizer's update."""
+    """The language model step's forward pass and gradients, without the optimizer's update: returns the gradients'
+    global norm (which the update's clipping computes too), since TensorFlow leaves out what no result needs."""
     model = state.networks["language_model"]
     with tf.GradientTape() as tape:
         loss = language_model_forward(state, tokens, average)["language_model"]
-    with tf.control_dependencies(tape.gradient(loss, model.trainable_variables)):  # Computed, then dropped.
-        return {"language_model": tf.identity(loss)}
+    return {"language_model": tf.linalg.global_norm(tape.gradient(loss, model.trainable_variables))}
 
 
 def gan_writing(config):
