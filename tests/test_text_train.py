@@ -160,9 +160,8 @@ def test_bench_times_both_steps_and_counts_their_operations(tmp_path):
     bench_text.run(config, texts, window_seconds=0.2, log=lines.append, variants=variants)
     steps = [line for line in lines if " step:" in line]
     assert [line.split(" step:")[0].strip() for line in steps] == ["language model", "GAN"]
-    assert all("tokens/s" in line and "of tf.matmul's" in line for line in steps) and lines[-1].startswith(
-        "peak memory"
-    )
+    assert all("tokens/s" in line and "of tf.matmul's" in line for line in steps)
+    assert lines[lines.index(steps[-1]) + 1].startswith("peak memory: ")
     gan_flops, lm_flops = (float(line.split("tokens/s")[1].split("MFLOP")[0]) for line in reversed(steps))
     assert gan_flops > 2 * lm_flops  # G writes, reads with the language model too, and D reads both.
     parts = [timings(line) for line in lines[lines.index(next(x for x in lines if x.startswith("parts of"))) + 1 :][:2]]
@@ -170,7 +169,7 @@ def test_bench_times_both_steps_and_counts_their_operations(tmp_path):
         {"whole step", "forward", "forward and gradients"},
         {"whole step", "G writing its texts"},
     ] and all(milliseconds > 0 for part in parts for milliseconds in part.values())
-    settings = lines[lines.index(next(line for line in lines if line.startswith("speed settings"))) + 2 : -1]
+    settings = lines[lines.index(next(line for line in lines if line.startswith("speed settings"))) + 2 :]
     assert [line.rsplit(":", 1)[0].strip() for line in settings] == [label for label, _ in variants]
     assert all(float(rate) > 0 for line in settings for rate in line.rsplit(":", 1)[1].split())
 

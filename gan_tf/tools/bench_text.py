@@ -10,6 +10,7 @@ pass, and with its gradients; the GAN's writing), and both steps under each spee
 pictures' benchmark times its step (tools/bench.py).
 """
 
+import gc
 import itertools
 import resource
 
@@ -92,8 +93,8 @@ def step_flops(config, state, step, speed):
 
 
 def run(config, texts, on_gpu=False, window_seconds=4.0, log=print, variants=None):
-    """The text benchmark: each phase's tokens per second, its FLOP/s as a share of tf.matmul's, the same under
-    each speed setting changed alone, and peak memory.
+    """The text benchmark: each phase's tokens per second, its FLOP/s as a share of tf.matmul's and the memory that
+    training both takes; then where a step's time goes, and each step under each speed setting changed alone.
 
     Each step is timed in turns with a tf.matmul of two 2048 x 2048 float32 matrices (a window of one, then of
     the other), so that the share compares the two at the same moments of a machine whose speed drifts.
@@ -103,6 +104,17 @@ def run(config, texts, on_gpu=False, window_seconds=4.0, log=print, variants=Non
     speed = speed_lib.resolve(config, on_gpu)
     log(f"text run: {len(ids)} texts of {config.sequence_length} tokens, batch {config.batch_size}, "
         f"vocabulary {data.vocabulary_size(config.vocabulary)}; {speed.describe()}")  # fmt: skip
+    whole_steps = log_steps(config, ids, speed, window_seconds, log)
+    log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set "
+        f"size, training both steps; the parts and the settings below build networks of their own)")  # fmt: skip
+    log_parts(config, ids, speed, whole_steps, window_seconds, log)
+    del whole_steps
+    variants = bench.speed_variants(speed, cache=False) if variants is None else variants  # No cache: ids in memory.
+    log_speed_settings(config, ids, variants, window_seconds, log)
+
+
+def log_steps(config, ids, speed, window_seconds, log):
+    """Each phase's tokens per second and FLOP/s, in turns with tf.matmul; returns {phase: its call (calls_of)}."""
     matmul, whole_steps = bench.matmul_call(), {}
     for name, state, step in phases(config, speed):
         train_steps = compiled.compile_train_step(step, state, speed)
@@ -112,10 +124,7 @@ def run(config, texts, on_gpu=False, window_seconds=4.0, log=print, variants=Non
         achieved = flops * rate
         log(f"  {name + ' step:':22}{rate:9.0f} tokens/s  {flops / 1e6:7.3g} MFLOP a token  "
             f"{achieved / 1e9:6.1f} GFLOP/s  ({achieved / peak:.0%} of tf.matmul's {peak / 1e9:.0f}, timed in turns)")  # fmt: skip
-    log_parts(config, ids, speed, whole_steps, window_seconds, log)
-    variants = bench.speed_variants(speed, cache=False) if variants is None else variants  # No cache: ids in memory.
-    log_speed_settings(config, ids, variants, window_seconds, log)
-    log(f"peak memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB (maximum resident set size)")
+    return whole_steps
 
 
 def log_parts(config, ids, speed, whole_steps, window_seconds, log):
@@ -158,3 +167,4 @@ def log_speed_settings(config, ids, variants, window_seconds, log):
             for _, state, step in phases(config, speed)
         ]  # fmt: skip
         log(f"  {label + ':':86}{rates[0]:15.0f}{rates[1]:9.0f}")
+        gc.collect()  # The setting's networks and functions, which refer to each other, before the next's are built.
