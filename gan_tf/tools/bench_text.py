@@ -28,8 +28,10 @@ from gan_tf.text import train
 from gan_tf.tools import bench
 
 
-def calls_of(train_steps, state, ids, config, speed):
-    """A call of the loop: the next compiled call of an endless run of epochs; returns (losses, tokens trained on)."""
+def calls_of(step, state, ids, config, speed):
+    """A call of the loop for step(state, tokens, average) compiled with `speed`: the next compiled call of an
+    endless run of epochs; returns (losses, tokens trained on)."""
+    train_steps = compiled.compile_train_step(step, state, speed)
     examples = data.token_dataset(ids)
 
     def calls():
@@ -117,8 +119,7 @@ def log_steps(config, ids, speed, window_seconds, log):
     """Each phase's tokens per second and FLOP/s, in turns with tf.matmul; returns {phase: its call (calls_of)}."""
     matmul, whole_steps = bench.matmul_call(), {}
     for name, state, step in phases(config, speed):
-        train_steps = compiled.compile_train_step(step, state, speed)
-        whole_steps[name] = calls_of(train_steps, state, ids, config, speed)
+        whole_steps[name] = calls_of(step, state, ids, config, speed)
         rate, peak = bench.rates([whole_steps[name], matmul], window_seconds=window_seconds)  # In turns.
         flops = step_flops(config, state, step, speed) / (config.batch_size * (config.sequence_length - 1))
         achieved = flops * rate
@@ -140,7 +141,7 @@ def log_parts(config, ids, speed, whole_steps, window_seconds, log):
         calls = [whole_steps[phase]]
         for step in steps.values():  # Each on a state of its own, whose counters count its own texts.
             state = new_state(phase, config, speed)
-            calls.append(calls_of(compiled.compile_train_step(step, state, speed), state, ids, config, speed))
+            calls.append(calls_of(step, state, ids, config, speed))
         rates = bench.rates(calls, window_seconds=window_seconds)
         times = ", ".join(f"{label} {1000 * config.batch_size * (config.sequence_length - 1) / rate:.0f}"
                           for label, rate in zip(["whole step", *steps], rates, strict=True))  # fmt: skip
@@ -162,9 +163,8 @@ def log_speed_settings(config, ids, variants, window_seconds, log):
     log(f"  {'':86}{'language model':>15}{'GAN':>9}")
     for label, speed in variants:
         rates = [
-            bench.rates([calls_of(compiled.compile_train_step(step, state, speed), state, ids, config, speed)],
-                        window_seconds=window_seconds)[0]
+            bench.rates([calls_of(step, state, ids, config, speed)], window_seconds=window_seconds)[0]
             for _, state, step in phases(config, speed)
-        ]  # fmt: skip
+        ]
         log(f"  {label + ':':86}{rates[0]:15.0f}{rates[1]:9.0f}")
         gc.collect()  # The setting's networks and functions, which refer to each other, before the next's are built.
