@@ -166,8 +166,8 @@ def test_bench_times_both_steps_and_counts_their_operations(tmp_path):
     assert gan_flops > 2 * lm_flops  # G writes, reads with the language model too, and D reads both.
     parts = [timings(line) for line in lines[lines.index(next(x for x in lines if x.startswith("parts of"))) + 1 :][:2]]
     assert [part.keys() for part in parts] == [
-        {"whole step", "forward", "forward and gradients"},
-        {"whole step", "G writing its texts"},
+        {"whole step", "forward", "forward to the logits", "forward and gradients"},
+        {"whole step", "G writing its texts", "without its KL term"},
     ] and all(milliseconds > 0 for part in parts for milliseconds in part.values())
     settings = lines[lines.index(next(line for line in lines if line.startswith("speed settings"))) + 2 :]
     assert [line.rsplit(":", 1)[0].strip() for line in settings] == [label for label, _ in variants]

@@ -6,10 +6,11 @@ many texts as it reads, one position at a time (text/sample.py), then reads both
 and the language model. Its floating-point operations are counted from its graph (tools/bench.graph_flops),
 which holds the writing loop's body once: the body's operations, counted on their own, are added for each
 position the loop runs. Then where a step's time goes (its parts timed in turns with it: the language model's forward
-pass, and with its gradients; the GAN's writing), and both steps under each speed setting changed alone, as the
-pictures' benchmark times its step (tools/bench.py).
+pass, up to its logits, and with its gradients; the GAN's writing, and its step without the KL term), and both steps
+under each speed setting changed alone, as the pictures' benchmark times its step (tools/bench.py).
 """
 
+import dataclasses
 import gc
 import itertools
 import resource
@@ -59,6 +60,13 @@ def language_model_forward(state, tokens, average=tf.reduce_mean):
     return {"language_model": average(losses.language_model_loss(logits, tokens[:, 1:]))}
 
 
+def language_model_logits(state, tokens, average=tf.reduce_mean):
+    """The language model step's forward pass up to its logits, without the loss: the forward pass less this is the
+    softmax cross-entropy over the vocabulary."""
+    logits = state.networks["language_model"](tokens[:, :-1], training=True)
+    return {"language_model": average(logits[:, -1, 0])}  # One logit of each text, whose product computes them all.
+
+
 def language_model_gradients(state, tokens, average=tf.reduce_mean):
     """The language model step's forward pass and gradients, without the optimizer's update: returns the gradients'
     global norm (which the update's clipping computes too), since TensorFlow leaves out what no result needs."""
@@ -79,6 +87,11 @@ def gan_writing(config):
         return {"generator": average(tf.cast(written[:, -1], tf.float32))}  # A scalar that needs the whole loop.
 
     return write
+
+
+def gan_without_kl(config):
+    """The GAN step with --kl-weight 0: the whole step less this is the KL term, over the whole vocabulary."""
+    return train.gan_step(dataclasses.replace(config, kl_weight=0.0))
 
 
 def step_flops(config, state, step, speed):
@@ -130,11 +143,15 @@ def log_steps(config, ids, speed, window_seconds, log):
 
 def log_parts(config, ids, speed, whole_steps, window_seconds, log):
     """Milliseconds a step of each step's parts, each timed in turns with its whole step (whole_steps: each phase's
-    call, calls_of): the language model's forward pass, and with its gradients (the rest is the optimizer's
-    update); the GAN's writing."""
+    call, calls_of): the language model's forward pass, up to its logits (the rest of it is the loss), and with its
+    gradients (the rest of the step is the optimizer's update); the GAN's writing, and its step without the KL term."""
     parts = {
-        "language model": {"forward": language_model_forward, "forward and gradients": language_model_gradients},
-        "GAN": {"G writing its texts": gan_writing(config)},
+        "language model": {
+            "forward": language_model_forward,
+            "forward to the logits": language_model_logits,
+            "forward and gradients": language_model_gradients,
+        },
+        "GAN": {"G writing its texts": gan_writing(config), "without its KL term": gan_without_kl(config)},
     }
     log("parts of a step, milliseconds a step (each part in turns with its whole step):")
     for phase, steps in parts.items():
