@@ -49,8 +49,7 @@ def gan_step(state, config, real_tokens, average=tf.reduce_mean):
     (the same classes), D judges both, and both learn. Returns {"generator": loss, "discriminator": loss}."""
     generator, discriminator = state.networks["generator"], state.networks["discriminator"]
     writer = sample.Writer(generator, config)
-    seed = tf.stack([tf.constant(config.seed, tf.int64), tf.cast(state.step, tf.int64)])
-    write_seed = tf.random.experimental.stateless_fold_in(seed, WRITE)
+    seed, write_seed = step_seeds(state, config)
     fake_tokens = writer.write_ids(real_tokens[:, 0], write_seed)  # G's own texts, at temperature 1.
     fake_inputs, fake_targets = fake_tokens[:, :-1], fake_tokens[:, 1:]
     real_mask, fake_mask = losses.target_mask(real_tokens[:, 1:]), losses.target_mask(fake_targets)
@@ -92,6 +91,12 @@ def gan_step(state, config, real_tokens, average=tf.reduce_mean):
     gradients_of_generator = generator_tape.gradient(scaled_generator_loss, generator.trainable_variables)
     state.optimizers["generator"].apply_gradients(zip(gradients_of_generator, generator.trainable_variables))
     return {"generator": generator_loss, "discriminator": discriminator_loss}
+
+
+def step_seeds(state, config):
+    """The GAN step's stateless seeds, int64 (2,): the step's own, (config.seed, step), and the one G writes with."""
+    seed = tf.stack([tf.constant(config.seed, tf.int64), tf.cast(state.step, tf.int64)])
+    return seed, tf.random.experimental.stateless_fold_in(seed, WRITE)
 
 
 def generator_objective(state, config, writer, generator_logits, fake_tokens, fake_logits, seed):

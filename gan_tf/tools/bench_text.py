@@ -78,11 +78,10 @@ def language_model_gradients(state, tokens, average=tf.reduce_mean):
 
 def gan_writing(config):
     """The GAN step's first part alone, as step(state, tokens, average): G writes as many texts as the batch holds,
-    with the step's seeds (step.gan_step)."""
+    with the step's seed (step.gan_step)."""
 
     def write(state, real_tokens, average=tf.reduce_mean):
-        seed = tf.stack([tf.constant(config.seed, tf.int64), tf.cast(state.step, tf.int64)])
-        write_seed = tf.random.experimental.stateless_fold_in(seed, step_lib.WRITE)
+        _, write_seed = step_lib.step_seeds(state, config)
         written = sample.Writer(state.networks["generator"], config).write_ids(real_tokens[:, 0], write_seed)
         return {"generator": average(tf.cast(written[:, -1], tf.float32))}  # A scalar that needs the whole loop.
 
